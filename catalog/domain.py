@@ -1,0 +1,223 @@
+"""The catalog's vocabulary: nodes, edges, and the batches ingesters hand to the write path.
+
+Identity follows the OpenLineage naming rules: datasets and jobs are (namespace, name);
+a column is its dataset's identity plus the column name. Everything a source says is an
+*assertion* (a fact about a node, or an edge between two nodes) carried in that source's
+snapshot; the write path turns snapshots into validity-stamped rows in a store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+JsonObject = dict[str, Any]
+
+
+class NodeKind(StrEnum):
+    DATASET = "DATASET"
+    COLUMN = "COLUMN"
+    JOB = "JOB"
+    CONSUMER = "CONSUMER"
+    OWNER = "OWNER"
+
+
+class EdgeKind(StrEnum):
+    HAS_COLUMN = "HAS_COLUMN"  # Dataset -> Column
+    READS = "READS"  # Job -> Dataset it reads
+    WRITES = "WRITES"  # Job -> Dataset it writes
+    FEEDS = "FEEDS"  # Dataset -> Dataset, derived from a job's reads and writes
+    DERIVES = "DERIVES"  # Column -> Column, upstream to downstream
+    USES = "USES"  # Consumer -> Dataset | Column
+    OWNS = "OWNS"  # Owner -> anything
+
+
+FACT = "FACT"
+"""Assertion kind for node facts (attributes), stored beside edge kinds."""
+
+LINEAGE_EDGE_KINDS: dict[NodeKind, EdgeKind] = {
+    NodeKind.DATASET: EdgeKind.FEEDS,
+    NodeKind.COLUMN: EdgeKind.DERIVES,
+}
+"""Which edge kind carries lineage between nodes of a kind; both point downstream."""
+
+
+def canonical_json(value: Any) -> str:
+    """The one serialization used for digests and hashes: sorted keys, no spaces."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+class NodeRef(BaseModel):
+    """The identity of a node. `column` is set only for columns."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: NodeKind
+    namespace: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    column: str | None = None
+
+    @model_validator(mode="after")
+    def _column_only_on_columns(self) -> NodeRef:
+        if (self.kind is NodeKind.COLUMN) != (self.column is not None):
+            raise ValueError("column is required for COLUMN nodes and forbidden on others")
+        return self
+
+    @property
+    def key(self) -> str:
+        """Unambiguous string identity (a JSON array), stable across stores."""
+        parts = [self.kind.value, self.namespace, self.name]
+        if self.column is not None:
+            parts.append(self.column)
+        return canonical_json(parts)
+
+    @classmethod
+    def from_key(cls, key: str) -> NodeRef:
+        kind, namespace, name, *column = json.loads(key)
+        return cls(kind=kind, namespace=namespace, name=name, column=column[0] if column else None)
+
+    @property
+    def dataset(self) -> NodeRef:
+        """The dataset a column belongs to; a non-column is its own dataset."""
+        if self.kind is not NodeKind.COLUMN:
+            return self
+        return dataset_ref(self.namespace, self.name)
+
+    def __str__(self) -> str:
+        suffix = f".{self.column}" if self.column is not None else ""
+        return f"{self.namespace}/{self.name}{suffix}"
+
+
+def dataset_ref(namespace: str, name: str) -> NodeRef:
+    return NodeRef(kind=NodeKind.DATASET, namespace=namespace, name=name)
+
+
+def column_ref(namespace: str, name: str, column: str) -> NodeRef:
+    return NodeRef(kind=NodeKind.COLUMN, namespace=namespace, name=name, column=column)
+
+
+def job_ref(namespace: str, name: str) -> NodeRef:
+    return NodeRef(kind=NodeKind.JOB, namespace=namespace, name=name)
+
+
+class Assertion(BaseModel):
+    """One thing a source says: a fact about `subject`, or an edge `subject -kind-> object`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str  # FACT or an EdgeKind value
+    subject: NodeRef
+    object: NodeRef | None = None
+    attrs: JsonObject = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Assertion:
+        if self.kind == FACT:
+            if self.object is not None:
+                raise ValueError("a FACT has no object")
+        elif self.kind not in EdgeKind.__members__:
+            raise ValueError(f"unknown assertion kind {self.kind!r}")
+        elif self.object is None:
+            raise ValueError(f"a {self.kind} edge needs an object")
+        return self
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        """What makes two assertions of one source 'the same' (attrs may still differ)."""
+        return (self.kind, self.subject.key, self.object.key if self.object else "")
+
+    @property
+    def attrs_digest(self) -> str:
+        return digest(self.attrs)
+
+
+class IngestError(BaseModel):
+    """A problem in the input, located precisely enough to fix it."""
+
+    source: str
+    message: str
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.source
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.field is not None:
+            where += f" [{self.field}]"
+        return f"{where}: {self.message}"
+
+
+class SourceSnapshot(BaseModel):
+    """Everything one source (a SQL file, a manifest, an OpenLineage job) asserts now.
+
+    A complete snapshot replaces what the source asserted before: what it no longer says
+    is ended. An incomplete one (the source had errors) only adds, so a typo in one
+    statement never retires the lineage the rest of the file established earlier.
+    """
+
+    source: str = Field(min_length=1)
+    assertions: list[Assertion] = Field(default_factory=list)
+    complete: bool = True
+
+    @model_validator(mode="after")
+    def _edges_join_asserted_nodes(self) -> SourceSnapshot:
+        facts = {a.subject.key for a in self.assertions if a.kind == FACT}
+        for a in self.assertions:
+            for end in (a.subject, a.object):
+                if end is not None and end.key not in facts:
+                    raise ValueError(f"{self.source}: {a.kind} refers to {end} with no FACT")
+        return self
+
+
+class Batch(BaseModel):
+    """What an ingester returns: snapshots to write and errors to report."""
+
+    snapshots: list[SourceSnapshot] = Field(default_factory=list)
+    errors: list[IngestError] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_snapshot_per_source(self) -> Batch:
+        seen: set[str] = set()
+        for snapshot in self.snapshots:
+            if snapshot.source in seen:
+                raise ValueError(f"source {snapshot.source!r} appears twice in one batch")
+            seen.add(snapshot.source)
+        return self
+
+
+class SnapshotBuilder:
+    """Collects one source's assertions, declaring each node once (FACT) as it is used."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._facts: dict[str, Assertion] = {}
+        self._edges: dict[tuple[str, str, str], Assertion] = {}
+
+    def node(self, ref: NodeRef, **attrs: Any) -> NodeRef:
+        known = self._facts.get(ref.key)
+        merged = {**known.attrs, **attrs} if known else attrs
+        self._facts[ref.key] = Assertion(kind=FACT, subject=ref, attrs=merged)
+        return ref
+
+    def edge(self, kind: EdgeKind, subject: NodeRef, obj: NodeRef, **attrs: Any) -> None:
+        for end in (subject, obj):
+            if end.key not in self._facts:
+                self.node(end)
+        edge = Assertion(kind=kind.value, subject=subject, object=obj, attrs=attrs)
+        self._edges.setdefault(edge.identity, edge)
+
+    def build(self, *, complete: bool = True) -> SourceSnapshot:
+        return SourceSnapshot(
+            source=self.source,
+            assertions=[*self._facts.values(), *self._edges.values()],
+            complete=complete,
+        )

@@ -1,0 +1,15 @@
+"""Store adapters behind the `Store` protocol, and the one place that picks one."""
+
+from __future__ import annotations
+
+from catalog.config import Settings
+from catalog.stores.embedded import EmbeddedStore
+from catalog.stores.protocol import Store
+
+
+def open_store(settings: Settings, *, migrate: bool = True) -> Store:
+    """Open the configured store, applying pending migrations unless told not to."""
+    store = EmbeddedStore(settings.database)
+    if migrate:
+        store.migrate()
+    return store

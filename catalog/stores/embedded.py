@@ -1,0 +1,451 @@
+"""The embedded store: SQLite (WAL, foreign keys on) in one file, no server to run.
+
+Nodes get integer ids internally; the protocol speaks `NodeRef`s. Every statement is
+parameterized; the only SQL assembled at import time swaps fixed column names for the
+walking direction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from catalog.domain import FACT, Assertion, NodeKind, NodeRef
+from catalog.ledger import Change, LedgerEntry
+from catalog.stores import migrations
+from catalog.stores.protocol import (
+    Direction,
+    EdgeView,
+    LedgerHead,
+    LedgerQuery,
+    NodeView,
+    SourcedIdentity,
+    Subgraph,
+)
+
+T = TypeVar("T")
+
+NOW = 2**62
+"""`as_of` meaning "the present": later than any ledger sequence."""
+
+_VALID = "a.from_seq <= :as_of AND (a.to_seq IS NULL OR a.to_seq > :as_of)"
+
+_WALK = """
+WITH RECURSIVE walk(id, depth) AS (
+    SELECT n.id, 0 FROM nodes n WHERE n.key IN (SELECT value FROM json_each(:seeds))
+    UNION
+    SELECT a.{far}, w.depth + 1
+    FROM walk w JOIN assertions a ON a.{near} = w.id
+    WHERE w.depth < :depth
+      AND a.kind IN (SELECT value FROM json_each(:kinds))
+      AND {valid}
+)
+SELECT n.key, min(w.depth) AS depth
+FROM walk w JOIN nodes n ON n.id = w.id
+GROUP BY w.id ORDER BY depth, n.key LIMIT :limit
+"""
+_WALK_SQL = {
+    Direction.DOWNSTREAM: _WALK.format(near="subject_id", far="object_id", valid=_VALID),
+    Direction.UPSTREAM: _WALK.format(near="object_id", far="subject_id", valid=_VALID),
+}
+
+_EDGE_COLUMNS = """
+    a.kind, s.key, o.key, a.source, a.attrs, f.at, t.at
+FROM assertions a
+JOIN nodes s ON s.id = a.subject_id
+JOIN nodes o ON o.id = a.object_id
+JOIN ledger f ON f.seq = a.from_seq
+LEFT JOIN ledger t ON t.seq = a.to_seq
+"""
+
+_EDGES_AMONG = f"""
+WITH reached(id) AS (
+    SELECT id FROM nodes WHERE key IN (SELECT value FROM json_each(:keys))
+)
+SELECT {_EDGE_COLUMNS}
+WHERE a.kind IN (SELECT value FROM json_each(:kinds)) AND {_VALID}
+  AND a.subject_id IN reached AND a.object_id IN reached
+ORDER BY a.id
+"""  # noqa: S608 -- only fixed fragments are interpolated
+
+_EDGE_HISTORY = f"""
+WITH target(id) AS (SELECT id FROM nodes WHERE key = :key)
+SELECT {_EDGE_COLUMNS}
+WHERE a.object_id IS NOT NULL
+  AND (a.subject_id IN target OR a.object_id IN target)
+ORDER BY a.from_seq, a.id
+"""  # noqa: S608 -- only fixed fragments are interpolated
+
+
+def _edge_view(row: sqlite3.Row) -> EdgeView:
+    kind, subject, obj, source, attrs, valid_from, valid_to = row
+    return EdgeView(
+        kind=kind,
+        subject=NodeRef.from_key(subject),
+        object=NodeRef.from_key(obj),
+        source=source,
+        attrs=json.loads(attrs),
+        valid_from=datetime.fromisoformat(valid_from),
+        valid_to=datetime.fromisoformat(valid_to) if valid_to else None,
+    )
+
+
+def _ledger_entry(row: sqlite3.Row) -> LedgerEntry:
+    seq, at, actor, source, reason, changes, entities, prev_hash, hash_ = row
+    return LedgerEntry(
+        seq=seq,
+        at=datetime.fromisoformat(at),
+        actor=actor,
+        source=source,
+        reason=reason,
+        changes=[Change(**c) for c in json.loads(changes)],
+        entities=json.loads(entities),
+        prev_hash=prev_hash,
+        hash=hash_,
+    )
+
+
+_LEDGER_COLUMNS = "l.seq, l.at, l.actor, l.source, l.reason, l.changes, l.entities, l.prev_hash, l.hash"
+
+
+def _as_of(as_of: int | None) -> int:
+    return NOW if as_of is None else as_of
+
+
+class _SqliteWriteTx:
+    """`WriteTx` over an open SQLite transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._ids: dict[str, int] = {}
+
+    def open_assertions(self, sources: Sequence[str]) -> dict[SourcedIdentity, str]:
+        rows = self._conn.execute(
+            """
+            SELECT a.source, a.kind, s.key, coalesce(o.key, ''), a.attrs_digest
+            FROM assertions a
+            JOIN nodes s ON s.id = a.subject_id
+            LEFT JOIN nodes o ON o.id = a.object_id
+            WHERE a.to_seq IS NULL AND a.source IN (SELECT value FROM json_each(?))
+            """,
+            (json.dumps(list(sources)),),
+        )
+        return {(source, (kind, subj, obj)): dig for source, kind, subj, obj, dig in rows}
+
+    def ledger_head(self) -> LedgerHead | None:
+        row = self._conn.execute("SELECT seq, hash, at FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+        return LedgerHead(row[0], row[1], datetime.fromisoformat(row[2])) if row else None
+
+    def commit(
+        self,
+        entry: LedgerEntry,
+        added: Sequence[tuple[str, Assertion]],
+        ended: Sequence[SourcedIdentity],
+    ) -> None:
+        self._register_nodes(a for _, assertion in added for a in _ends(assertion))
+        self._append_ledger(entry)
+        self._conn.executemany(
+            """
+            UPDATE assertions SET to_seq = :seq
+            WHERE to_seq IS NULL AND source = :source AND kind = :kind
+              AND subject_id = (SELECT id FROM nodes WHERE key = :subject)
+              AND ifnull(object_id, 0) = ifnull((SELECT id FROM nodes WHERE key = :object), 0)
+            """,
+            (
+                {"seq": entry.seq, "source": source, "kind": kind, "subject": subj, "object": obj}
+                for source, (kind, subj, obj) in ended
+            ),
+        )
+        self._conn.executemany(
+            """
+            INSERT INTO assertions
+                (source, kind, subject_id, object_id, attrs, attrs_digest, from_seq)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """,
+            (
+                (
+                    source,
+                    a.kind,
+                    self._ids[a.subject.key],
+                    self._ids[a.object.key] if a.object else None,
+                    json.dumps(a.attrs, sort_keys=True),
+                    a.attrs_digest,
+                    entry.seq,
+                )
+                for source, a in added
+            ),
+        )
+
+    def _register_nodes(self, refs: Iterator[NodeRef]) -> None:
+        fresh = {ref.key: ref for ref in refs if ref.key not in self._ids}
+        self._conn.executemany(
+            "INSERT INTO nodes (key, kind, namespace, name, column_name) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (key) DO NOTHING",
+            ((r.key, r.kind.value, r.namespace, r.name, r.column) for r in fresh.values()),
+        )
+        self._ids.update(self._node_ids(list(fresh)))
+
+    def _node_ids(self, keys: list[str]) -> dict[str, int]:
+        rows = self._conn.execute(
+            "SELECT key, id FROM nodes WHERE key IN (SELECT value FROM json_each(?))",
+            (json.dumps(keys),),
+        )
+        return dict(rows.fetchall())
+
+    def _append_ledger(self, entry: LedgerEntry) -> None:
+        self._conn.execute(
+            "INSERT INTO ledger (seq, at, actor, source, reason, changes, entities, prev_hash, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.seq,
+                entry.at.isoformat(),
+                entry.actor,
+                entry.source,
+                entry.reason,
+                json.dumps([c.model_dump(mode="json") for c in entry.changes]),
+                json.dumps(entry.entities),
+                entry.prev_hash,
+                entry.hash,
+            ),
+        )
+        entity_ids = self._node_ids(entry.entities)
+        self._conn.executemany(
+            "INSERT INTO ledger_entities (node_id, seq) VALUES (?, ?)",
+            ((node_id, entry.seq) for node_id in entity_ids.values()),
+        )
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration into complete statements (trigger bodies keep their semicolons)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer
+            buffer = ""
+    if buffer.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
+    ):
+        raise migrations.MigrationError(f"incomplete statement at the end of a migration: {buffer!r}")
+
+
+def _ends(assertion: Assertion) -> Iterator[NodeRef]:
+    yield assertion.subject
+    if assertion.object is not None:
+        yield assertion.object
+
+
+class EmbeddedStore:
+    """`Store` on a SQLite file; one connection per thread, WAL for concurrent readers."""
+
+    backend = "embedded"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    # -- connections ----------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA busy_timeout = 10000")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def _query(self, sql: str, params: Any = ()) -> list[Any]:
+        return self._conn().execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        conn = self._conn()
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " checksum TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (datetime('now')))"
+        )
+        applied = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
+        names = []
+        for migration in migrations.pending(migrations.load(self.backend), applied):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(migration.text):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, migration.checksum),
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            names.append(f"{migration.version:04d}_{migration.name}")
+        return names
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def write(self, unit: Callable[[_SqliteWriteTx], T]) -> T:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = unit(_SqliteWriteTx(conn))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def nodes(self, refs: Sequence[NodeRef], as_of: int | None = None) -> list[NodeView]:
+        return self._node_views([r.key for r in refs], as_of)
+
+    def _node_views(self, keys: Sequence[str], as_of: int | None) -> list[NodeView]:
+        rows = self._query(
+            f"""
+            SELECT n.key, a.source, a.attrs
+            FROM nodes n JOIN assertions a ON a.subject_id = n.id AND a.kind = '{FACT}'
+            WHERE n.key IN (SELECT value FROM json_each(:keys)) AND {_VALID}
+            ORDER BY a.from_seq, a.id
+            """,  # noqa: S608 -- only fixed fragments are interpolated
+            {"keys": json.dumps(list(keys)), "as_of": _as_of(as_of)},
+        )
+        merged: dict[str, tuple[dict[str, Any], list[str]]] = {}
+        for key, source, attrs in rows:
+            node_attrs, sources = merged.setdefault(key, ({}, []))
+            node_attrs.update(json.loads(attrs))
+            sources.append(source)
+        return [
+            NodeView(NodeRef.from_key(key), merged[key][0], tuple(merged[key][1]))
+            for key in keys
+            if key in merged
+        ]
+
+    def find_nodes(
+        self,
+        kind: NodeKind,
+        *,
+        search: str | None,
+        after: tuple[str, str] | None,
+        limit: int,
+        as_of: int | None = None,
+    ) -> list[NodeView]:
+        pattern = None
+        if search:
+            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%"
+        after_namespace, after_name = after or ("", "")
+        rows = self._query(
+            f"""
+            SELECT n.key FROM nodes n
+            WHERE n.kind = :kind
+              AND (n.namespace, n.name) > (:after_namespace, :after_name)
+              AND (:pattern IS NULL OR n.name LIKE :pattern ESCAPE '\\'
+                   OR n.namespace LIKE :pattern ESCAPE '\\')
+              AND EXISTS (SELECT 1 FROM assertions a
+                          WHERE a.subject_id = n.id AND a.kind = '{FACT}' AND {_VALID})
+            ORDER BY n.namespace, n.name LIMIT :limit
+            """,  # noqa: S608 -- only fixed fragments are interpolated
+            {
+                "kind": kind.value,
+                "after_namespace": after_namespace,
+                "after_name": after_name,
+                "pattern": pattern,
+                "limit": limit,
+                "as_of": _as_of(as_of),
+            },
+        )
+        return self._node_views([key for (key,) in rows], as_of)
+
+    def subgraph(
+        self,
+        seeds: Sequence[NodeRef],
+        *,
+        kinds: Sequence[str],
+        direction: Direction,
+        depth: int,
+        limit: int,
+        as_of: int | None = None,
+    ) -> Subgraph:
+        kinds_json = json.dumps(list(kinds))
+        rows = self._query(
+            _WALK_SQL[direction],
+            {
+                "seeds": json.dumps([s.key for s in seeds]),
+                "kinds": kinds_json,
+                "depth": depth,
+                "limit": limit + 1,
+                "as_of": _as_of(as_of),
+            },
+        )
+        truncated = len(rows) > limit
+        depth_of = {key: hops for key, hops in rows[:limit]}
+        edges = self._query(
+            _EDGES_AMONG,
+            {"keys": json.dumps(list(depth_of)), "kinds": kinds_json, "as_of": _as_of(as_of)},
+        )
+        return Subgraph(depth_of=depth_of, edges=[_edge_view(e) for e in edges], truncated=truncated)
+
+    def edge_history(self, ref: NodeRef) -> list[EdgeView]:
+        return [_edge_view(row) for row in self._query(_EDGE_HISTORY, {"key": ref.key})]
+
+    # -- ledger ---------------------------------------------------------------------------
+
+    def ledger(self, query: LedgerQuery) -> list[LedgerEntry]:
+        rows = self._query(
+            f"""
+            SELECT {_LEDGER_COLUMNS} FROM ledger l
+            WHERE l.seq > :after_seq
+              AND (:actor IS NULL OR l.actor = :actor)
+              AND (:since IS NULL OR l.at >= :since)
+              AND (:until IS NULL OR l.at <= :until)
+              AND (:entity IS NULL OR l.seq IN (
+                    SELECT e.seq FROM ledger_entities e JOIN nodes n ON n.id = e.node_id
+                    WHERE n.key = :entity))
+            ORDER BY l.seq LIMIT :limit
+            """,  # noqa: S608 -- only fixed fragments are interpolated
+            {
+                "after_seq": query.after_seq,
+                "actor": query.actor,
+                "since": query.since.isoformat() if query.since else None,
+                "until": query.until.isoformat() if query.until else None,
+                "entity": query.entity,
+                "limit": query.limit,
+            },
+        )
+        return [_ledger_entry(row) for row in rows]
+
+    def ledger_entries(self) -> Iterator[LedgerEntry]:
+        cursor = self._conn().execute(
+            f"SELECT {_LEDGER_COLUMNS} FROM ledger l ORDER BY l.rowid"  # noqa: S608
+        )
+        for row in cursor:
+            yield _ledger_entry(row)
+
+    def seq_at(self, at: datetime) -> int:
+        (seq,) = self._query(
+            "SELECT coalesce(max(seq), 0) FROM ledger WHERE at <= ?", (at.isoformat(),)
+        )[0]
+        return int(seq)

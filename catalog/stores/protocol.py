@@ -1,0 +1,141 @@
+"""The store port: the few primitives a backend implements. Everything else is built above.
+
+Time is the ledger's sequence: an assertion is valid from the entry that added it until
+the entry that ended it, so "as of" any instant is "as of" the last entry before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol, TypeVar
+
+from catalog.domain import Assertion, JsonObject, NodeKind, NodeRef
+from catalog.ledger import LedgerEntry
+
+T = TypeVar("T")
+
+Identity = tuple[str, str, str]
+"""(kind, subject key, object key or "") of an assertion; see `Assertion.identity`."""
+
+SourcedIdentity = tuple[str, Identity]
+"""An assertion's identity within its source."""
+
+
+class Direction(StrEnum):
+    UPSTREAM = "UPSTREAM"
+    DOWNSTREAM = "DOWNSTREAM"
+
+
+@dataclass(frozen=True)
+class LedgerHead:
+    seq: int
+    hash: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """A node as of some instant: its identity and the attributes its sources assert."""
+
+    ref: NodeRef
+    attrs: JsonObject
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EdgeView:
+    """One source's assertion of an edge, with its validity interval."""
+
+    kind: str
+    subject: NodeRef
+    object: NodeRef
+    source: str
+    attrs: JsonObject
+    valid_from: datetime
+    valid_to: datetime | None
+
+
+@dataclass
+class Subgraph:
+    """Nodes reached from the seeds (with their hop distance) and the edges between them."""
+
+    depth_of: dict[str, int] = field(default_factory=dict)
+    edges: list[EdgeView] = field(default_factory=list)
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class LedgerQuery:
+    entity: str | None = None
+    actor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    after_seq: int = 0
+    limit: int = 100
+
+
+class WriteTx(Protocol):
+    """The view of a store inside one write transaction."""
+
+    def open_assertions(self, sources: Sequence[str]) -> dict[SourcedIdentity, str]:
+        """Currently valid assertions of these sources, mapped to their attrs digests."""
+
+    def ledger_head(self) -> LedgerHead | None: ...
+
+    def commit(
+        self,
+        entry: LedgerEntry,
+        added: Sequence[tuple[str, Assertion]],
+        ended: Sequence[SourcedIdentity],
+    ) -> None:
+        """Append `entry` and make its changes valid from (or ended at) `entry.seq`."""
+
+
+class Store(Protocol):
+    def migrate(self) -> list[str]:
+        """Apply pending migrations; return the names of those applied."""
+
+    def write(self, unit: Callable[[WriteTx], T]) -> T:
+        """Run `unit` in one transaction: all of it is committed, or none (it may be retried)."""
+
+    def nodes(self, refs: Sequence[NodeRef], as_of: int | None = None) -> list[NodeView]:
+        """The nodes among `refs` that exist as of ledger sequence `as_of` (None: now)."""
+
+    def find_nodes(
+        self,
+        kind: NodeKind,
+        *,
+        search: str | None,
+        after: tuple[str, str] | None,
+        limit: int,
+        as_of: int | None = None,
+    ) -> list[NodeView]:
+        """Nodes of a kind ordered by (namespace, name), after a cursor, optionally matching."""
+
+    def subgraph(
+        self,
+        seeds: Sequence[NodeRef],
+        *,
+        kinds: Sequence[str],
+        direction: Direction,
+        depth: int,
+        limit: int,
+        as_of: int | None = None,
+    ) -> Subgraph:
+        """Breadth-first expansion over edges of `kinds`, at most `depth` hops and `limit` nodes."""
+
+    def edge_history(self, ref: NodeRef) -> list[EdgeView]:
+        """Every edge touching `ref`, ended ones included, oldest first."""
+
+    def ledger(self, query: LedgerQuery) -> list[LedgerEntry]: ...
+
+    def ledger_entries(self) -> Iterator[LedgerEntry]:
+        """The whole ledger in stored order, for verification."""
+
+    def seq_at(self, at: datetime) -> int:
+        """The last ledger sequence written at or before `at` (0 before the first)."""
+
+    def close(self) -> None: ...

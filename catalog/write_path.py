@@ -1,0 +1,139 @@
+"""The one write path: every change to the graph goes through `write_batch`.
+
+Inside a single store transaction it compares each source's snapshot with what that source
+asserts now, ends what the source no longer says, adds what is new, and appends one
+ledger entry describing exactly that. Identical input yields no changes and no entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from catalog.domain import Assertion, Batch, IngestError, NodeKind, NodeRef, SourceSnapshot
+from catalog.ledger import GENESIS_HASH, Change, ChangeOp, LedgerDraft, LedgerEntry, seal
+from catalog.stores.protocol import SourcedIdentity, Store, WriteTx
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """Who writes, from where, and why: recorded in the ledger entry."""
+
+    actor: str
+    source: str
+    reason: str
+
+
+@dataclass
+class WriteResult:
+    entry: LedgerEntry | None
+    errors: list[IngestError] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.entry is not None
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return self.entry.summary if self.entry else {}
+
+
+@dataclass(frozen=True)
+class Diff:
+    added: list[tuple[str, Assertion]]
+    ended: list[SourcedIdentity]
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.ended)
+
+
+def diff_snapshots(snapshots: Iterable[SourceSnapshot], current: dict[SourcedIdentity, str]) -> Diff:
+    """What must start and end so the store holds exactly what each snapshot asserts.
+
+    An assertion whose attributes changed is ended and added again, so history keeps both.
+    An incomplete snapshot ends nothing it merely omits.
+    """
+    added: list[tuple[str, Assertion]] = []
+    ended: list[SourcedIdentity] = []
+    for snapshot in snapshots:
+        asserted = {a.identity: a for a in snapshot.assertions}
+        for identity, assertion in asserted.items():
+            known_digest = current.get((snapshot.source, identity))
+            if known_digest == assertion.attrs_digest:
+                continue
+            if known_digest is not None:
+                ended.append((snapshot.source, identity))
+            added.append((snapshot.source, assertion))
+        if snapshot.complete:
+            ended.extend(
+                (source, identity)
+                for source, identity in current
+                if source == snapshot.source and identity not in asserted
+            )
+    return Diff(added=added, ended=ended)
+
+
+def _changes(diff: Diff) -> list[Change]:
+    ended = [
+        Change(op=ChangeOp.ENDED, source=source, kind=kind, subject=subj, object=obj or None,
+               attrs_digest="")
+        for source, (kind, subj, obj) in diff.ended
+    ]
+    added = [
+        Change(op=ChangeOp.ADDED, source=source, kind=a.kind, subject=a.subject.key,
+               object=a.object.key if a.object else None, attrs_digest=a.attrs_digest)
+        for source, a in diff.added
+    ]
+    return ended + added
+
+
+def _touched_entities(changes: list[Change]) -> list[str]:
+    """Datasets and jobs a change set touches (a column change touches its dataset)."""
+    touched: set[str] = set()
+    for change in changes:
+        for key in (change.subject, change.object):
+            if key is None:
+                continue
+            ref = NodeRef.from_key(key).dataset
+            if ref.kind in (NodeKind.DATASET, NodeKind.JOB, NodeKind.CONSUMER):
+                touched.add(ref.key)
+    return sorted(touched)
+
+
+def write_batch(
+    store: Store, batch: Batch, request: WriteRequest, *, clock: Clock = utc_now
+) -> WriteResult:
+    """Apply a batch atomically; report its errors and the ledger entry (None: no changes)."""
+
+    def unit(tx: WriteTx) -> LedgerEntry | None:
+        current = tx.open_assertions([s.source for s in batch.snapshots])
+        diff = diff_snapshots(batch.snapshots, current)
+        if not diff:
+            return None
+        changes = _changes(diff)
+        head = tx.ledger_head()
+        # Ledger time never runs backwards, so "as of" reads stay consistent with `seq`.
+        at = max(clock(), head.at) if head else clock()
+        entry = seal(
+            LedgerDraft(
+                actor=request.actor,
+                source=request.source,
+                reason=request.reason,
+                changes=changes,
+                entities=_touched_entities(changes),
+            ),
+            seq=head.seq + 1 if head else 1,
+            at=at,
+            prev_hash=head.hash if head else GENESIS_HASH,
+        )
+        tx.commit(entry, diff.added, diff.ended)
+        return entry
+
+    return WriteResult(entry=store.write(unit), errors=list(batch.errors))
