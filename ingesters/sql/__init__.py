@@ -8,7 +8,7 @@ it (that is how `SELECT *` over an upstream model still gets column lineage).
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,6 @@ from catalog.domain import (
     IngestError,
     NodeRef,
     SnapshotBuilder,
-    SourceSnapshot,
     column_ref,
     dataset_ref,
     job_ref,
@@ -74,7 +73,11 @@ def read_sql_files(paths: Iterable[Path]) -> tuple[dict[str, str], list[IngestEr
     return texts, errors
 
 
-def parse(texts: Mapping[str, str], options: SqlOptions) -> Batch:
+Progress = Callable[[int, int], None]
+"""Called with (statements analysed, statements in all) as analysis advances."""
+
+
+def parse(texts: Mapping[str, str], options: SqlOptions, progress: Progress | None = None) -> Batch:
     """Lineage of every statement in `texts` (path -> SQL), as one snapshot per file."""
     parsed: list[_Parsed] = []
     errors: list[IngestError] = []
@@ -88,7 +91,9 @@ def parse(texts: Mapping[str, str], options: SqlOptions) -> Batch:
     builders = {path: SnapshotBuilder(SOURCE_PREFIX + path) for path in texts}
     schema: dict[TableName, dict[str, str]] = {}
     job_names: dict[str, int] = {}
-    for item in _in_dependency_order(parsed):
+    for done, item in enumerate(_in_dependency_order(parsed), start=1):
+        if progress is not None:
+            progress(done, len(parsed))
         try:
             result = statement_lineage(item.expression, options.dialect, schema)
         except SqlglotError as error:
@@ -224,4 +229,4 @@ def _assert_statement(
         )
 
 
-__all__ = ["SqlOptions", "SourceSnapshot", "default_namespace", "parse", "read_sql_files"]
+__all__ = ["Progress", "SqlOptions", "default_namespace", "parse", "read_sql_files"]

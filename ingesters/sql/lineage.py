@@ -173,7 +173,7 @@ def _column_flows(
     """
     roots = sqlglot_lineage(None, query, _sqlglot_schema(schema, reads), dialect=dialect)
     assert isinstance(roots, dict)
-    flows: list[ColumnFlow] = []
+    strongest: dict[tuple[TableName, str, str], Transformation] = {}
     unresolved: list[str] = []
     for position, (output, root) in enumerate(roots.items()):
         if "*" in output:
@@ -181,15 +181,13 @@ def _column_flows(
             continue
         target_column = target_columns[position] if position < len(target_columns) else output
         for leaf, transformation in _leaves(root, Transformation.IDENTITY):
-            flows.append(
-                ColumnFlow(
-                    source_table=table_name(leaf.expression),
-                    source_column=leaf.name.rsplit(".", 1)[-1],
-                    target_column=target_column,
-                    transformation=transformation,
-                )
-            )
-    return list(dict.fromkeys(flows)), unresolved, list(roots)
+            key = (table_name(leaf.expression), leaf.name.rsplit(".", 1)[-1], target_column)
+            known = strongest.get(key, transformation)
+            strongest[key] = max(known, transformation, key=_STRENGTH.index)
+    # A column reached along several paths keeps its strongest transformation, so the
+    # result does not depend on the order sqlglot walks them in.
+    flows = [ColumnFlow(t, c, target, kind) for (t, c, target), kind in sorted(strongest.items())]
+    return flows, unresolved, list(roots)
 
 
 def _leaves(node: Node, strongest: Transformation) -> Iterator[tuple[Node, Transformation]]:

@@ -1,0 +1,41 @@
+"""The FastAPI application: GraphQL at /graphql (GraphiQL in a browser), health probes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from strawberry.fastapi import GraphQLRouter
+
+import catalog
+from catalog.api.schema import schema
+from catalog.stores.protocol import Store
+
+
+def create_app(store: Store) -> FastAPI:
+    app = FastAPI(
+        title="Baton",
+        version=catalog.__version__,
+        description="Metadata catalog and lineage graph for data handoffs.",
+    )
+
+    async def context(request: Request) -> dict[str, Any]:
+        return {"store": store, "request": request}
+
+    app.include_router(GraphQLRouter(schema, context_getter=context), prefix="/graphql")
+
+    @app.get("/healthz", summary="Liveness: the process is up.")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="Readiness: the store answers queries.")
+    def readyz() -> JSONResponse:
+        try:
+            store.seq_at(datetime.now(UTC))
+        except Exception as error:  # any store failure means "not ready"
+            return JSONResponse({"status": "unavailable", "reason": type(error).__name__}, 503)
+        return JSONResponse({"status": "ready"})
+
+    return app

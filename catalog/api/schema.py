@@ -1,0 +1,415 @@
+"""The GraphQL schema: types mirror the domain, resolvers call services and nothing else."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from catalog import ledger as ledger_model
+from catalog.api.errors import TypedErrors
+from catalog.domain import NodeRef, column_ref, dataset_ref
+from catalog.errors import InvalidArgument
+from catalog.services import audit, catalog, lineage
+from catalog.stores.protocol import EdgeView, LedgerQuery, NodeView, Store
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _store(info: Info) -> Store:
+    store: Store = info.context["store"]
+    return store
+
+
+def _encode_cursor(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+def _decode_cursor(cursor: str | None) -> Any:
+    if cursor is None:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError as error:
+        raise InvalidArgument(f"malformed cursor {cursor!r}") from error
+
+
+# -- types --------------------------------------------------------------------------------
+
+
+@strawberry.enum(description="Which way to walk lineage from the starting node.")
+class LineageDirection(Enum):
+    UPSTREAM = strawberry.enum_value("UPSTREAM", description="Toward the sources it derives from.")
+    DOWNSTREAM = strawberry.enum_value("DOWNSTREAM", description="Toward what derives from it.")
+    BOTH = strawberry.enum_value("BOTH", description="Both ways, each to the requested depth.")
+
+
+@strawberry.type(description="A column of a dataset.")
+class Column:
+    id: strawberry.ID = strawberry.field(description="Opaque, stable identity of the column.")
+    name: str = strawberry.field(description="Column name, normalized for the SQL dialect.")
+    data_type: str | None = strawberry.field(description="Declared type, when a source gave one.")
+    ordinal: int | None = strawberry.field(description="1-based position in the dataset.")
+    sources: list[str] = strawberry.field(description="Sources that assert this column.")
+
+    @classmethod
+    def of(cls, view: NodeView) -> Column:
+        return cls(
+            id=strawberry.ID(view.ref.key),
+            name=view.ref.column or "",
+            data_type=view.attrs.get("data_type"),
+            ordinal=view.attrs.get("ordinal"),
+            sources=list(view.sources),
+        )
+
+
+@strawberry.type(description="A table, view, file or topic, named per OpenLineage conventions.")
+class Dataset:
+    id: strawberry.ID = strawberry.field(description="Opaque, stable identity of the dataset.")
+    namespace: str = strawberry.field(description="Where it lives, e.g. `postgres://host:5432`.")
+    name: str = strawberry.field(description="Its name within the namespace, e.g. `db.schema.t`.")
+    type: str | None = strawberry.field(description="TABLE, VIEW, MATERIALIZED VIEW, ... if known.")
+    attributes: JSON = strawberry.field(description="All attributes asserted by its sources.")
+    sources: list[str] = strawberry.field(description="Sources that assert this dataset.")
+
+    @strawberry.field(description="Columns in ordinal order.")
+    def columns(self, info: Info) -> list[Column]:
+        ref = dataset_ref(self.namespace, self.name)
+        return [Column.of(view) for view in catalog.columns(_store(info), ref)]
+
+    @classmethod
+    def of(cls, view: NodeView) -> Dataset:
+        return cls(
+            id=strawberry.ID(view.ref.key),
+            namespace=view.ref.namespace,
+            name=view.ref.name,
+            type=view.attrs.get("type"),
+            attributes=view.attrs,
+            sources=list(view.sources),
+        )
+
+
+@strawberry.type(description="A transformation: a SQL statement, a dbt model, a pipeline task.")
+class Job:
+    id: strawberry.ID = strawberry.field(description="Opaque, stable identity of the job.")
+    namespace: str = strawberry.field(description="OpenLineage job namespace.")
+    name: str = strawberry.field(description="Job name within its namespace.")
+    sql: str | None = strawberry.field(description="The statement's SQL text, for SQL jobs.")
+    attributes: JSON = strawberry.field(description="All attributes asserted by its sources.")
+
+    @classmethod
+    def of(cls, view: NodeView) -> Job:
+        return cls(
+            id=strawberry.ID(view.ref.key),
+            namespace=view.ref.namespace,
+            name=view.ref.name,
+            sql=view.attrs.get("sql"),
+            attributes=view.attrs,
+        )
+
+
+@strawberry.type(description="A dataset or column reached by a lineage walk.")
+class LineageNode:
+    id: strawberry.ID = strawberry.field(description="Identity; edges refer to it.")
+    kind: str = strawberry.field(description="DATASET or COLUMN.")
+    namespace: str = strawberry.field(description="Namespace of the (column's) dataset.")
+    name: str = strawberry.field(description="Name of the (column's) dataset.")
+    column: str | None = strawberry.field(description="Column name, for COLUMN nodes.")
+    depth: int = strawberry.field(
+        description="Hops from the start: negative upstream, positive downstream, 0 the start."
+    )
+    attributes: JSON = strawberry.field(description="All attributes asserted by its sources.")
+
+
+@strawberry.type(description="Which source asserted an edge, and where in it.")
+class Provenance:
+    source: str = strawberry.field(description="The source, e.g. `sql:models/orders.sql`.")
+    line: int | None = strawberry.field(description="Line of the statement in the source file.")
+    statement: int | None = strawberry.field(description="1-based statement index in the file.")
+    job_id: strawberry.ID | None = strawberry.field(description="The job that creates this edge.")
+
+
+@strawberry.type(description="A lineage edge, pointing downstream, with evidence and validity.")
+class LineageEdge:
+    kind: str = strawberry.field(description="FEEDS (dataset level) or DERIVES (column level).")
+    from_id: strawberry.ID = strawberry.field(description="Upstream node id.")
+    to_id: strawberry.ID = strawberry.field(description="Downstream node id.")
+    transformation: str | None = strawberry.field(
+        description="For DERIVES: IDENTITY, TRANSFORMATION or AGGREGATION."
+    )
+    column_lineage: str | None = strawberry.field(
+        description="For FEEDS: COMPLETE, PARTIAL or NONE column lineage behind this edge."
+    )
+    provenance: Provenance = strawberry.field(description="Who asserted this edge, and where.")
+    valid_from: datetime = strawberry.field(description="When the edge was first asserted.")
+    valid_to: datetime | None = strawberry.field(
+        description="When its source stopped asserting it; null while current."
+    )
+
+    @classmethod
+    def of(cls, edge: EdgeView) -> LineageEdge:
+        attrs = edge.attrs
+        job = attrs.get("job")
+        return cls(
+            kind=edge.kind,
+            from_id=strawberry.ID(edge.subject.key),
+            to_id=strawberry.ID(edge.object.key),
+            transformation=attrs.get("transformation"),
+            column_lineage=attrs.get("column_lineage"),
+            provenance=Provenance(
+                source=edge.source,
+                line=attrs.get("line"),
+                statement=attrs.get("statement"),
+                job_id=strawberry.ID(job) if job else None,
+            ),
+            valid_from=edge.valid_from,
+            valid_to=edge.valid_to,
+        )
+
+
+@strawberry.type(description="The lineage around one dataset or column.")
+class LineageGraph:
+    root_id: strawberry.ID = strawberry.field(description="Id of the starting node.")
+    nodes: list[LineageNode] = strawberry.field(description="Nodes reached, the start included.")
+    edges: list[LineageEdge] = strawberry.field(description="Edges among the nodes reached.")
+    jobs: list[Job] = strawberry.field(description="Jobs that create the edges.")
+    truncated: bool = strawberry.field(
+        description="True when the node limit cut the walk short; raise `limit` or narrow it."
+    )
+
+
+@strawberry.type(description="How many assertions of one kind a ledger entry added or ended.")
+class ChangeCount:
+    change: str = strawberry.field(description="`added:KIND` or `ended:KIND`.")
+    count: int = strawberry.field(description="How many.")
+
+
+@strawberry.type(description="One assertion that a ledger entry added or ended.")
+class Change:
+    op: str = strawberry.field(description="`added` or `ended`.")
+    source: str = strawberry.field(description="The source whose assertion changed.")
+    kind: str = strawberry.field(description="FACT or an edge kind.")
+    subject: str = strawberry.field(description="Subject node id.")
+    object: str | None = strawberry.field(description="Object node id, for edges.")
+
+
+@strawberry.type(description="One entry of the append-only, hash-chained audit ledger.")
+class LedgerEntry:
+    seq: int = strawberry.field(description="Position in the ledger, from 1, without gaps.")
+    at: datetime = strawberry.field(description="When the write was committed (UTC).")
+    actor: str = strawberry.field(description="The principal that made the write.")
+    source: str = strawberry.field(description="What was ingested, e.g. `sql examples/`.")
+    reason: str = strawberry.field(description="Why, as given by the actor.")
+    summary: list[ChangeCount] = strawberry.field(description="Counts of changes by kind.")
+    entities: list[str] = strawberry.field(description="Ids of datasets and jobs touched.")
+    prev_hash: str = strawberry.field(description="Hash of the previous entry.")
+    hash: str = strawberry.field(description="SHA-256 over this entry and `prevHash`.")
+    model: strawberry.Private[ledger_model.LedgerEntry]
+
+    @strawberry.field(description="The individual changes, at most `first` of them.")
+    def changes(self, first: int = 100) -> list[Change]:
+        return [
+            Change(op=c.op.value, source=c.source, kind=c.kind, subject=c.subject, object=c.object)
+            for c in self.model.changes[: max(first, 0)]
+        ]
+
+    @classmethod
+    def of(cls, entry: ledger_model.LedgerEntry) -> LedgerEntry:
+        return cls(
+            seq=entry.seq,
+            at=entry.at,
+            actor=entry.actor,
+            source=entry.source,
+            reason=entry.reason,
+            summary=[ChangeCount(change=k, count=v) for k, v in entry.summary.items()],
+            entities=entry.entities,
+            prev_hash=entry.prev_hash,
+            hash=entry.hash,
+            model=entry,
+        )
+
+
+@strawberry.type(description="Result of recomputing the ledger's hash chain.")
+class LedgerVerification:
+    ok: bool = strawberry.field(description="True when every entry matches its hash and link.")
+    entries_checked: int = strawberry.field(description="Entries verified before any problem.")
+    head_hash: str = strawberry.field(description="Hash of the last good entry.")
+    first_bad_seq: int | None = strawberry.field(description="First entry that fails, if any.")
+    problem: str | None = strawberry.field(description="What is wrong with that entry.")
+
+
+@strawberry.type(description="Pagination state of a connection.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="True when more items follow.")
+    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
+
+
+@strawberry.type(description="A dataset with its cursor.")
+class DatasetEdge:
+    cursor: str = strawberry.field(description="Position of this item.")
+    node: Dataset = strawberry.field(description="The dataset.")
+
+
+@strawberry.type(description="A page of datasets.")
+class DatasetConnection:
+    edges: list[DatasetEdge] = strawberry.field(description="The datasets of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends.")
+
+
+@strawberry.type(description="A page of ledger entries, oldest first.")
+class LedgerConnection:
+    entries: list[LedgerEntry] = strawberry.field(description="The entries of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends.")
+
+
+@strawberry.type(description="What happened to a dataset or column over time.")
+class History:
+    entries: list[LedgerEntry] = strawberry.field(description="Ledger entries that touched it.")
+    edges: list[LineageEdge] = strawberry.field(
+        description="Every edge touching it, ended ones included, oldest first."
+    )
+
+
+# -- root ---------------------------------------------------------------------------------
+
+
+def _node_ref(namespace: str, name: str, column: str | None) -> NodeRef:
+    return column_ref(namespace, name, column) if column else dataset_ref(namespace, name)
+
+
+@strawberry.type(description="Read access to the catalog, its lineage and its ledger.")
+class Query:
+    @strawberry.field(description="One dataset by identity, as of now or a past instant.")
+    def dataset(
+        self, info: Info, namespace: str, name: str, as_of: datetime | None = None
+    ) -> Dataset:
+        return Dataset.of(catalog.get_node(_store(info), dataset_ref(namespace, name), as_of))
+
+    @strawberry.field(description="Datasets ordered by namespace and name, optionally searched.")
+    def datasets(
+        self,
+        info: Info,
+        search: str | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> DatasetConnection:
+        position = _decode_cursor(after)
+        page = catalog.find_datasets(
+            _store(info), search=search, first=first, after=tuple(position) if position else None
+        )
+        edges = [
+            DatasetEdge(cursor=_encode_cursor([v.ref.namespace, v.ref.name]), node=Dataset.of(v))
+            for v in page.items
+        ]
+        return DatasetConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
+        )
+
+    @strawberry.field(
+        description="Lineage of a dataset (table level) or of one of its columns (column level)."
+    )
+    def lineage(
+        self,
+        info: Info,
+        namespace: str,
+        name: str,
+        column: str | None = None,
+        direction: LineageDirection = LineageDirection.BOTH,
+        depth: int = 3,
+        limit: int | None = None,
+        as_of: datetime | None = None,
+    ) -> LineageGraph:
+        result = lineage.lineage(
+            _store(info),
+            _node_ref(namespace, name, column),
+            direction=lineage.LineageDirection(direction.value),
+            depth=depth,
+            limit=limit,
+            as_of=as_of,
+        )
+        return LineageGraph(
+            root_id=strawberry.ID(result.root.key),
+            nodes=[
+                LineageNode(
+                    id=strawberry.ID(n.node.ref.key),
+                    kind=n.node.ref.kind.value,
+                    namespace=n.node.ref.namespace,
+                    name=n.node.ref.name,
+                    column=n.node.ref.column,
+                    depth=n.depth,
+                    attributes=n.node.attrs,
+                )
+                for n in result.nodes
+            ],
+            edges=[LineageEdge.of(e) for e in result.edges],
+            jobs=[Job.of(j) for j in result.jobs],
+            truncated=result.truncated,
+        )
+
+    @strawberry.field(description="The ledger entries and edge history of a dataset or column.")
+    def history(
+        self, info: Info, namespace: str, name: str, column: str | None = None, first: int = 100
+    ) -> History:
+        found = catalog.history(_store(info), _node_ref(namespace, name, column), first=first)
+        return History(
+            entries=[LedgerEntry.of(e) for e in found.entries],
+            edges=[LineageEdge.of(e) for e in found.edges],
+        )
+
+    @strawberry.field(description="The audit ledger, oldest first, filtered and paginated.")
+    def ledger(
+        self,
+        info: Info,
+        first: int = 50,
+        after: str | None = None,
+        actor: str | None = None,
+        entity: strawberry.ID | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> LedgerConnection:
+        after_seq = _decode_cursor(after) or 0
+        if not isinstance(after_seq, int):
+            raise InvalidArgument(f"malformed cursor {after!r}")
+        query = LedgerQuery(
+            entity=entity, actor=actor, since=since, until=until, after_seq=after_seq, limit=first
+        )
+        entries, has_next = audit.ledger_page(_store(info), query)
+        return LedgerConnection(
+            entries=[LedgerEntry.of(e) for e in entries],
+            page_info=PageInfo(
+                has_next_page=has_next,
+                end_cursor=_encode_cursor(entries[-1].seq) if entries else None,
+            ),
+        )
+
+    @strawberry.field(description="Recompute the ledger's hash chain and report the first break.")
+    def ledger_verification(self, info: Info) -> LedgerVerification:
+        result = audit.verify_ledger(_store(info))
+        return LedgerVerification(
+            ok=result.ok,
+            entries_checked=result.entries_checked,
+            head_hash=result.head_hash,
+            first_bad_seq=result.first_bad_seq,
+            problem=result.problem,
+        )
+
+
+schema = strawberry.Schema(
+    query=Query,
+    extensions=[
+        TypedErrors,
+        QueryDepthLimiter(max_depth=12),
+        MaxAliasesLimiter(max_alias_count=20),
+        MaxTokensLimiter(max_token_count=2_000),
+    ],
+)

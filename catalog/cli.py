@@ -1,0 +1,279 @@
+"""The `baton` command line: thin over the services, `--json` for scripts, rich for people."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from catalog.config import Settings
+from catalog.domain import NodeRef, column_ref
+from catalog.errors import BatonError
+from catalog.ledger import LedgerEntry
+from catalog.services import audit, catalog, ingestion, lineage
+from catalog.stores import open_store
+from catalog.stores.migrations import MigrationError
+from catalog.stores.protocol import LedgerQuery, Store
+from ingesters import sql
+from ingesters.sql.lineage import Defaults
+
+app = typer.Typer(help="Baton: metadata catalog and lineage graph for data handoffs.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Ingest metadata from a source.", no_args_is_help=True)
+ledger_app = typer.Typer(help="Browse and verify the audit ledger.", no_args_is_help=True)
+schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(schema_app, name="schema")
+
+out = Console()
+err = Console(stderr=True)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+@contextmanager
+def _opened(ctx: typer.Context) -> Iterator[Store]:
+    """The configured store, migrated; service errors become a message and exit code 2."""
+    try:
+        store = open_store(_settings(ctx))
+    except MigrationError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from error
+    try:
+        yield store
+    except BatonError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from error
+    finally:
+        store.close()
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+def _actor() -> str:
+    """Local CLI writes are attributed to the operating-system user."""
+    return f"cli:{getpass.getuser()}"
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    home: Path | None = typer.Option(
+        None, "--home", help="Data directory (default: $BATON_HOME or ./.baton)."
+    ),
+) -> None:
+    ctx.obj = Settings.from_env(home)
+
+
+@app.command()
+def migrate(ctx: typer.Context) -> None:
+    """Create or upgrade the store's schema (also done at every start)."""
+    try:
+        store = open_store(_settings(ctx), migrate=False)
+        applied = store.migrate()
+    except MigrationError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from error
+    store.close()
+    out.print(f"applied {', '.join(applied)}" if applied else "schema is up to date")
+
+
+@ingest_app.command("sql")
+def ingest_sql(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., help=".sql files or folders (read recursively)."),
+    dialect: str = typer.Option("postgres", help="sqlglot dialect of the SQL."),
+    namespace: str | None = typer.Option(
+        None, help="OpenLineage namespace of the warehouse (default: DIALECT://default)."
+    ),
+    job_namespace: str = typer.Option("baton.sql", help="Namespace of the SQL jobs."),
+    default_database: str | None = typer.Option(None, help="Database of unqualified tables."),
+    default_schema: str | None = typer.Option(None, help="Schema of unqualified tables."),
+    reason: str = typer.Option("sql ingestion", help="Why: recorded in the ledger."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Extract table- and column-level lineage from SQL files and write it.
+
+    Exits 1 when some statements had errors (the rest is still written), 0 otherwise.
+    """
+    options = sql.SqlOptions(
+        dialect=dialect,
+        namespace=namespace or sql.default_namespace(dialect),
+        job_namespace=job_namespace,
+        defaults=Defaults(database=default_database, schema=default_schema),
+    )
+    with _opened(ctx) as store, Progress(console=err, transient=True, disable=as_json) as bar:
+        task = bar.add_task("analysing statements", total=None)
+        result = ingestion.ingest_sql(
+            store,
+            paths,
+            options,
+            actor=_actor(),
+            reason=reason,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    errors = [str(e) for e in result.errors]
+    if as_json:
+        _print_json(
+            {
+                "changed": result.changed,
+                "ledger_seq": result.entry.seq if result.entry else None,
+                "summary": result.summary,
+                "errors": errors,
+            }
+        )
+    else:
+        for message in errors:
+            err.print(f"[red]error:[/red] {message}", highlight=False)
+        if result.entry is None:
+            out.print("no changes")
+        else:
+            counts = ", ".join(f"{n} {label}" for label, n in result.summary.items())
+            out.print(f"ledger entry {result.entry.seq}: {counts}")
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command("lineage")
+def show_lineage(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Dataset name, e.g. analytics.marts.fct_orders."),
+    namespace: str | None = typer.Option(None, help="Needed only when the name is ambiguous."),
+    column: str | None = typer.Option(None, help="Follow one column instead of the dataset."),
+    direction: lineage.LineageDirection = typer.Option(lineage.LineageDirection.BOTH),
+    depth: int = typer.Option(3, help="Hops to follow each way."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show what a dataset (or column) derives from and what derives from it."""
+    with _opened(ctx) as store:
+        dataset = catalog.resolve_dataset(store, name, namespace)
+        root: NodeRef = (
+            column_ref(dataset.namespace, dataset.name, column) if column else dataset
+        )
+        result = lineage.lineage(store, root, direction=direction, depth=depth)
+    if as_json:
+        _print_json(
+            {
+                "root": str(result.root),
+                "truncated": result.truncated,
+                "nodes": [{"node": str(n.node.ref), "depth": n.depth} for n in result.nodes],
+                "edges": [
+                    {"from": str(e.subject), "to": str(e.object), "kind": e.kind,
+                     "source": e.source, **e.attrs}
+                    for e in result.edges
+                ],
+            }
+        )
+        return
+    table = Table("depth", "node", title=f"lineage of {result.root}")
+    for node in result.nodes:
+        table.add_row(str(node.depth), str(node.node.ref))
+    out.print(table)
+    if result.truncated:
+        err.print("[yellow]truncated:[/yellow] the node limit was reached")
+
+
+@ledger_app.command("verify")
+def ledger_verify(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Recompute the hash chain; exit 1 naming the first altered, missing or moved entry."""
+    with _opened(ctx) as store:
+        result = audit.verify_ledger(store)
+    if as_json:
+        _print_json(result.model_dump())
+    elif result.ok:
+        out.print(f"ledger intact: {result.entries_checked} entries, head {result.head_hash}")
+    else:
+        err.print(f"[red]ledger broken at entry {result.first_bad_seq}:[/red] {result.problem}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@ledger_app.command("log")
+def ledger_log(
+    ctx: typer.Context,
+    entity: str | None = typer.Option(None, help="Only entries touching this dataset name."),
+    namespace: str | None = typer.Option(None, help="Namespace of --entity, if ambiguous."),
+    actor: str | None = typer.Option(None, help="Only entries by this actor."),
+    since: datetime | None = typer.Option(None, help="Only entries at or after (ISO 8601)."),
+    until: datetime | None = typer.Option(None, help="Only entries at or before (ISO 8601)."),
+    first: int = typer.Option(50, help="How many entries."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List ledger entries, oldest first."""
+    with _opened(ctx) as store:
+        entity_key = catalog.resolve_dataset(store, entity, namespace).key if entity else None
+        query = LedgerQuery(entity=entity_key, actor=actor, since=since, until=until, limit=first)
+        entries, _ = audit.ledger_page(store, query)
+    if as_json:
+        _print_json([_entry_json(e) for e in entries])
+        return
+    table = Table("seq", "at", "actor", "source", "reason", "changes")
+    for entry in entries:
+        changes = ", ".join(f"{n} {label}" for label, n in entry.summary.items())
+        table.add_row(
+            str(entry.seq), entry.at.isoformat(timespec="seconds"), entry.actor, entry.source,
+            entry.reason, changes,
+        )
+    out.print(table)
+
+
+def _entry_json(entry: LedgerEntry) -> dict[str, Any]:
+    return {**entry.model_dump(mode="json", exclude={"changes"}), "summary": entry.summary}
+
+
+@schema_app.command("export")
+def schema_export(
+    output: Path = typer.Option(Path("graphql/schema.graphql"), help="Where to write the SDL."),
+    check: bool = typer.Option(False, help="Fail if the file differs instead of writing it."),
+) -> None:
+    """Write the GraphQL schema (SDL) to a file, or check that the file is current."""
+    from catalog.api.sdl import schema_sdl
+
+    sdl = schema_sdl()
+    if check:
+        current = output.read_text(encoding="utf-8") if output.exists() else ""
+        if current != sdl:
+            err.print(f"[red]{output} is out of date:[/red] run `baton schema export`")
+            raise typer.Exit(1)
+        out.print(f"{output} is current")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(sdl, encoding="utf-8")
+    out.print(f"wrote {output}")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)."),
+    port: int = typer.Option(8000, help="TCP port."),
+) -> None:
+    """Serve the GraphQL API (GraphiQL at /graphql) and health probes."""
+    import uvicorn
+
+    from catalog.api.app import create_app
+
+    with _opened(ctx) as store:
+        out.print(f"Baton serving GraphQL at http://{host}:{port}/graphql")
+        uvicorn.run(create_app(store), host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    app()

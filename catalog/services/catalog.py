@@ -1,0 +1,83 @@
+"""Looking things up: datasets, their columns, and their history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from catalog.domain import EdgeKind, NodeKind, NodeRef, dataset_ref
+from catalog.errors import InvalidArgument, NotFound
+from catalog.ledger import LedgerEntry
+from catalog.services.limits import DEFAULT_LIMITS, Limits, check_range
+from catalog.stores.protocol import Direction, EdgeView, LedgerQuery, NodeView, Store
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[NodeView]
+    has_next: bool
+
+
+def get_node(store: Store, ref: NodeRef, as_of: datetime | None = None) -> NodeView:
+    found = store.nodes([ref], store.seq_at(as_of) if as_of else None)
+    if not found:
+        raise NotFound(f"no {ref.kind.value.lower()} {ref} in the catalog")
+    return found[0]
+
+
+def find_datasets(
+    store: Store,
+    *,
+    search: str | None = None,
+    first: int = 50,
+    after: tuple[str, str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Page:
+    check_range("first", first, limits.max_page_size)
+    found = store.find_nodes(NodeKind.DATASET, search=search, after=after, limit=first + 1)
+    return Page(items=found[:first], has_next=len(found) > first)
+
+
+def resolve_dataset(store: Store, name: str, namespace: str | None = None) -> NodeRef:
+    """A dataset by exact name; the namespace may be omitted when the name is unique."""
+    if namespace is not None:
+        return get_node(store, dataset_ref(namespace, name)).ref
+    candidates = [
+        view.ref
+        for view in store.find_nodes(NodeKind.DATASET, search=name, after=None, limit=1_000)
+        if view.ref.name == name
+    ]
+    if not candidates:
+        raise NotFound(f"no dataset named {name!r} in the catalog")
+    if len(candidates) > 1:
+        spaces = ", ".join(sorted(c.namespace for c in candidates))
+        raise InvalidArgument(f"{name!r} exists in several namespaces ({spaces}); name one")
+    return candidates[0]
+
+
+def columns(store: Store, dataset: NodeRef, as_of: datetime | None = None) -> list[NodeView]:
+    """Columns of a dataset, by ordinal where a source declared one."""
+    as_of_seq = store.seq_at(as_of) if as_of else None
+    sub = store.subgraph(
+        [dataset], kinds=[EdgeKind.HAS_COLUMN.value], direction=Direction.DOWNSTREAM, depth=1,
+        limit=10_000, as_of=as_of_seq,
+    )
+    refs = [NodeRef.from_key(k) for k, hops in sub.depth_of.items() if hops == 1]
+    views = store.nodes(refs, as_of_seq)
+    return sorted(views, key=lambda v: (v.attrs.get("ordinal", 1_000_000), v.ref.column or ""))
+
+
+@dataclass(frozen=True)
+class History:
+    entries: list[LedgerEntry]
+    edges: list[EdgeView]
+    """Every edge that touched the node, with validity: ended ones show when and by whom."""
+
+
+def history(store: Store, ref: NodeRef, *, first: int = 100, limits: Limits = DEFAULT_LIMITS) -> History:
+    check_range("first", first, limits.max_page_size)
+    entity = ref.dataset.key
+    return History(
+        entries=store.ledger(LedgerQuery(entity=entity, limit=first)),
+        edges=store.edge_history(ref),
+    )
