@@ -27,7 +27,9 @@ from catalog.stores.protocol import LedgerQuery, Store
 from ingesters import sql
 from ingesters.sql.lineage import Defaults
 
-app = typer.Typer(help="Baton: metadata catalog and lineage graph for data handoffs.", no_args_is_help=True)
+app = typer.Typer(
+    help="Baton: metadata catalog and lineage graph for data handoffs.", no_args_is_help=True
+)
 ingest_app = typer.Typer(help="Ingest metadata from a source.", no_args_is_help=True)
 ledger_app = typer.Typer(help="Browse and verify the audit ledger.", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
@@ -164,9 +166,7 @@ def show_lineage(
     """Show what a dataset (or column) derives from and what derives from it."""
     with _opened(ctx) as store:
         dataset = catalog.resolve_dataset(store, name, namespace)
-        root: NodeRef = (
-            column_ref(dataset.namespace, dataset.name, column) if column else dataset
-        )
+        root: NodeRef = column_ref(dataset.namespace, dataset.name, column) if column else dataset
         result = lineage.lineage(store, root, direction=direction, depth=depth)
     if as_json:
         _print_json(
@@ -175,8 +175,13 @@ def show_lineage(
                 "truncated": result.truncated,
                 "nodes": [{"node": str(n.node.ref), "depth": n.depth} for n in result.nodes],
                 "edges": [
-                    {"from": str(e.subject), "to": str(e.object), "kind": e.kind,
-                     "source": e.source, **e.attrs}
+                    {
+                        "from": str(e.subject),
+                        "to": str(e.object),
+                        "kind": e.kind,
+                        "source": e.source,
+                        **e.attrs,
+                    }
                     for e in result.edges
                 ],
             }
@@ -228,8 +233,12 @@ def ledger_log(
     for entry in entries:
         changes = ", ".join(f"{n} {label}" for label, n in entry.summary.items())
         table.add_row(
-            str(entry.seq), entry.at.isoformat(timespec="seconds"), entry.actor, entry.source,
-            entry.reason, changes,
+            str(entry.seq),
+            entry.at.isoformat(timespec="seconds"),
+            entry.actor,
+            entry.source,
+            entry.reason,
+            changes,
         )
     out.print(table)
 

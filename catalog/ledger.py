@@ -101,7 +101,9 @@ def verify(entries: Iterable[LedgerEntry]) -> Verification:
     for entry in entries:
         problem = None
         if entry.seq != expected_seq:
-            problem = f"expected sequence {expected_seq}, found {entry.seq} (entry missing or moved)"
+            problem = (
+                f"expected sequence {expected_seq}, found {entry.seq} (entry missing or moved)"
+            )
         elif entry.prev_hash != prev_hash:
             problem = "previous-hash link does not match the entry before it"
         elif entry_hash(entry) != entry.hash:

@@ -54,7 +54,9 @@ class Diff:
         return bool(self.added or self.ended)
 
 
-def diff_snapshots(snapshots: Iterable[SourceSnapshot], current: dict[SourcedIdentity, str]) -> Diff:
+def diff_snapshots(
+    snapshots: Iterable[SourceSnapshot], current: dict[SourcedIdentity, str]
+) -> Diff:
     """What must start and end so the store holds exactly what each snapshot asserts.
 
     An assertion whose attributes changed is ended and added again, so history keeps both.
@@ -82,13 +84,25 @@ def diff_snapshots(snapshots: Iterable[SourceSnapshot], current: dict[SourcedIde
 
 def _changes(diff: Diff) -> list[Change]:
     ended = [
-        Change(op=ChangeOp.ENDED, source=source, kind=kind, subject=subj, object=obj or None,
-               attrs_digest="")
+        Change(
+            op=ChangeOp.ENDED,
+            source=source,
+            kind=kind,
+            subject=subj,
+            object=obj or None,
+            attrs_digest="",
+        )
         for source, (kind, subj, obj) in diff.ended
     ]
     added = [
-        Change(op=ChangeOp.ADDED, source=source, kind=a.kind, subject=a.subject.key,
-               object=a.object.key if a.object else None, attrs_digest=a.attrs_digest)
+        Change(
+            op=ChangeOp.ADDED,
+            source=source,
+            kind=a.kind,
+            subject=a.subject.key,
+            object=a.object.key if a.object else None,
+            attrs_digest=a.attrs_digest,
+        )
         for source, a in diff.added
     ]
     return ended + added

@@ -6,7 +6,7 @@ import base64
 import json
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
@@ -26,6 +26,10 @@ from catalog.stores.protocol import EdgeView, LedgerQuery, NodeView, Store
 def _store(info: Info) -> Store:
     store: Store = info.context["store"]
     return store
+
+
+def _json(attrs: dict[str, Any]) -> JSON:
+    return cast(JSON, attrs)
 
 
 def _encode_cursor(value: Any) -> str:
@@ -91,7 +95,7 @@ class Dataset:
             namespace=view.ref.namespace,
             name=view.ref.name,
             type=view.attrs.get("type"),
-            attributes=view.attrs,
+            attributes=_json(view.attrs),
             sources=list(view.sources),
         )
 
@@ -111,7 +115,7 @@ class Job:
             namespace=view.ref.namespace,
             name=view.ref.name,
             sql=view.attrs.get("sql"),
-            attributes=view.attrs,
+            attributes=_json(view.attrs),
         )
 
 
@@ -332,7 +336,7 @@ class Query:
         result = lineage.lineage(
             _store(info),
             _node_ref(namespace, name, column),
-            direction=lineage.LineageDirection(direction.value),
+            direction=lineage.LineageDirection(direction.name),
             depth=depth,
             limit=limit,
             as_of=as_of,
@@ -347,7 +351,7 @@ class Query:
                     name=n.node.ref.name,
                     column=n.node.ref.column,
                     depth=n.depth,
-                    attributes=n.node.attrs,
+                    attributes=_json(n.node.attrs),
                 )
                 for n in result.nodes
             ],
@@ -408,8 +412,8 @@ schema = strawberry.Schema(
     query=Query,
     extensions=[
         TypedErrors,
-        QueryDepthLimiter(max_depth=12),
-        MaxAliasesLimiter(max_alias_count=20),
-        MaxTokensLimiter(max_token_count=2_000),
+        lambda: QueryDepthLimiter(max_depth=12),
+        lambda: MaxAliasesLimiter(max_alias_count=20),
+        lambda: MaxTokensLimiter(max_token_count=2_000),
     ],
 )

@@ -59,8 +59,12 @@ def columns(store: Store, dataset: NodeRef, as_of: datetime | None = None) -> li
     """Columns of a dataset, by ordinal where a source declared one."""
     as_of_seq = store.seq_at(as_of) if as_of else None
     sub = store.subgraph(
-        [dataset], kinds=[EdgeKind.HAS_COLUMN.value], direction=Direction.DOWNSTREAM, depth=1,
-        limit=10_000, as_of=as_of_seq,
+        [dataset],
+        kinds=[EdgeKind.HAS_COLUMN.value],
+        direction=Direction.DOWNSTREAM,
+        depth=1,
+        limit=10_000,
+        as_of=as_of_seq,
     )
     refs = [NodeRef.from_key(k) for k, hops in sub.depth_of.items() if hops == 1]
     views = store.nodes(refs, as_of_seq)
@@ -74,7 +78,9 @@ class History:
     """Every edge that touched the node, with validity: ended ones show when and by whom."""
 
 
-def history(store: Store, ref: NodeRef, *, first: int = 100, limits: Limits = DEFAULT_LIMITS) -> History:
+def history(
+    store: Store, ref: NodeRef, *, first: int = 100, limits: Limits = DEFAULT_LIMITS
+) -> History:
     check_range("first", first, limits.max_page_size)
     entity = ref.dataset.key
     return History(

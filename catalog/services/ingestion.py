@@ -1,4 +1,4 @@
-"""Ingestion use cases: read a source, parse it with an ingester, write it through the write path."""
+"""Ingestion use cases: read a source, parse it with an ingester, write via the write path."""
 
 from __future__ import annotations
 

@@ -66,7 +66,11 @@ def lineage(
     for walk in direction.walks():
         sign = -1 if walk is Direction.UPSTREAM else 1
         sub = store.subgraph(
-            [root], kinds=[edge_kind.value], direction=walk, depth=depth, limit=limit,
+            [root],
+            kinds=[edge_kind.value],
+            direction=walk,
+            depth=depth,
+            limit=limit,
             as_of=as_of_seq,
         )
         truncated = truncated or sub.truncated

@@ -110,7 +110,9 @@ def _ledger_entry(row: sqlite3.Row) -> LedgerEntry:
     )
 
 
-_LEDGER_COLUMNS = "l.seq, l.at, l.actor, l.source, l.reason, l.changes, l.entities, l.prev_hash, l.hash"
+_LEDGER_COLUMNS = (
+    "l.seq, l.at, l.actor, l.source, l.reason, l.changes, l.entities, l.prev_hash, l.hash"
+)
 
 
 def _as_of(as_of: int | None) -> int:
@@ -138,7 +140,9 @@ class _SqliteWriteTx:
         return {(source, (kind, subj, obj)): dig for source, kind, subj, obj, dig in rows}
 
     def ledger_head(self) -> LedgerHead | None:
-        row = self._conn.execute("SELECT seq, hash, at FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+        row = self._conn.execute(
+            "SELECT seq, hash, at FROM ledger ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
         return LedgerHead(row[0], row[1], datetime.fromisoformat(row[2])) if row else None
 
     def commit(
@@ -199,7 +203,8 @@ class _SqliteWriteTx:
 
     def _append_ledger(self, entry: LedgerEntry) -> None:
         self._conn.execute(
-            "INSERT INTO ledger (seq, at, actor, source, reason, changes, entities, prev_hash, hash)"
+            "INSERT INTO ledger"
+            " (seq, at, actor, source, reason, changes, entities, prev_hash, hash)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 entry.seq,
@@ -231,7 +236,9 @@ def _statements(script: str) -> Iterator[str]:
     if buffer.strip() and not all(
         part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
     ):
-        raise migrations.MigrationError(f"incomplete statement at the end of a migration: {buffer!r}")
+        raise migrations.MigrationError(
+            f"incomplete statement at the end of a migration: {buffer!r}"
+        )
 
 
 def _ends(assertion: Assertion) -> Iterator[NodeRef]:
@@ -406,7 +413,9 @@ class EmbeddedStore:
             _EDGES_AMONG,
             {"keys": json.dumps(list(depth_of)), "kinds": kinds_json, "as_of": _as_of(as_of)},
         )
-        return Subgraph(depth_of=depth_of, edges=[_edge_view(e) for e in edges], truncated=truncated)
+        return Subgraph(
+            depth_of=depth_of, edges=[_edge_view(e) for e in edges], truncated=truncated
+        )
 
     def edge_history(self, ref: NodeRef) -> list[EdgeView]:
         return [_edge_view(row) for row in self._query(_EDGE_HISTORY, {"key": ref.key})]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import graphlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlglot
@@ -28,11 +28,11 @@ from catalog.domain import (
 )
 from ingesters.sql.lineage import (
     Defaults,
-    Schema,
     StatementLineage,
     TableName,
     prepare,
     statement_lineage,
+    target_and_reads,
 )
 from ingesters.sql.statements import ScriptError, Statement, split_statements
 
@@ -45,7 +45,7 @@ class SqlOptions:
     namespace: str
     """OpenLineage dataset namespace of the warehouse, e.g. `postgres://host:5432`."""
     job_namespace: str = "baton.sql"
-    defaults: Defaults = Defaults()
+    defaults: Defaults = field(default_factory=Defaults)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,9 @@ def parse(texts: Mapping[str, str], options: SqlOptions, progress: Progress | No
         if result is None or result.target is None:
             continue
         if result.columns and result.target not in schema:
-            schema[result.target] = {c: result.column_types.get(c, "UNKNOWN") for c in result.columns}
+            schema[result.target] = {
+                c: result.column_types.get(c, "UNKNOWN") for c in result.columns
+            }
         _assert_statement(builders[item.path], item, result, options, job_names)
 
     snapshots = [
@@ -127,7 +129,9 @@ def _parse_file(
             first = error.errors[0] if error.errors else {}
             line = statement.line + int(first.get("line", 1)) - 1
             description = first.get("description", str(error))
-            errors.append(IngestError(source=path, line=line, message=f"cannot parse: {description}"))
+            errors.append(
+                IngestError(source=path, line=line, message=f"cannot parse: {description}")
+            )
             continue
         except SqlglotError as error:
             errors.append(IngestError(source=path, line=statement.line, message=str(error)))
@@ -144,7 +148,7 @@ def _in_dependency_order(parsed: list[_Parsed]) -> list[_Parsed]:
     targets: dict[TableName, list[int]] = {}
     reads: dict[int, set[TableName]] = {}
     for position, item in enumerate(parsed):
-        target, tables = _target_and_reads(item.expression)
+        target, tables = target_and_reads(item.expression)
         reads[position] = tables
         if target is not None:
             targets.setdefault(target, []).append(position)
@@ -157,16 +161,6 @@ def _in_dependency_order(parsed: list[_Parsed]) -> list[_Parsed]:
     except graphlib.CycleError:
         order = list(range(len(parsed)))
     return [parsed[position] for position in order]
-
-
-def _target_and_reads(expression: exp.Expr) -> tuple[TableName | None, set[TableName]]:
-    written = expression.this if isinstance(expression, exp.Create | exp.Insert) else None
-    if isinstance(written, exp.Schema):
-        written = written.this
-    target = tuple(p.name for p in written.parts) if isinstance(written, exp.Table) else None
-    tables = {tuple(p.name for p in t.parts) for t in expression.find_all(exp.Table)}
-    tables.discard(target)  # type: ignore[arg-type]
-    return target, tables
 
 
 def _dataset(options: SqlOptions, name: TableName) -> NodeRef:
@@ -211,12 +205,18 @@ def _assert_statement(
         upstream = builder.node(_dataset(options, read))
         builder.edge(EdgeKind.READS, job, upstream, **where)
         builder.edge(
-            EdgeKind.FEEDS, upstream, target, job=job.key, column_lineage=result.coverage.value,
+            EdgeKind.FEEDS,
+            upstream,
+            target,
+            job=job.key,
+            column_lineage=result.coverage.value,
             **where,
         )
     for flow in result.flows:
         source_dataset = _dataset(options, flow.source_table)
-        source_column = column_ref(source_dataset.namespace, source_dataset.name, flow.source_column)
+        source_column = column_ref(
+            source_dataset.namespace, source_dataset.name, flow.source_column
+        )
         builder.node(source_column)
         builder.edge(EdgeKind.HAS_COLUMN, source_dataset, source_column)
         builder.edge(

@@ -84,6 +84,16 @@ def prepare(statement: exp.Expr, dialect: str, defaults: Defaults) -> exp.Expr:
     )
 
 
+def target_and_reads(statement: exp.Expr) -> tuple[TableName | None, set[TableName]]:
+    """Cheaply: the table a statement writes (if any) and every other table it names."""
+    written = statement.this if isinstance(statement, exp.Create | exp.Insert) else None
+    if isinstance(written, exp.Schema):
+        written = written.this
+    target = table_name(written) if isinstance(written, exp.Table) else None
+    named = {table_name(t) for t in statement.find_all(exp.Table)}
+    return target, {name for name in named if name != target}
+
+
 def statement_lineage(statement: exp.Expr, dialect: str, schema: Schema) -> StatementLineage | None:
     """Lineage of a prepared statement; None when it moves no data into a table."""
     target_and_query = _target_and_query(statement)
@@ -101,7 +111,13 @@ def statement_lineage(statement: exp.Expr, dialect: str, schema: Schema) -> Stat
     coverage = Coverage.PARTIAL if unresolved else Coverage.COMPLETE
     notes = tuple(f"unresolved output column {c!r}" for c in unresolved)
     return StatementLineage(
-        target, target_type, reads, known_columns, flows=tuple(flows), coverage=coverage, notes=notes
+        target,
+        target_type,
+        reads,
+        known_columns,
+        flows=tuple(flows),
+        coverage=coverage,
+        notes=notes,
     )
 
 
@@ -110,7 +126,12 @@ def _declared_table(statement: exp.Expr, target: TableName, kind: str | None) ->
     definitions = [c for c in schema.expressions if isinstance(c, exp.ColumnDef)]
     types = {c.name: c.kind.sql() if c.kind else "UNKNOWN" for c in definitions}
     return StatementLineage(
-        target, kind, (), tuple(types), column_types=types, moves_data=False,
+        target,
+        kind,
+        (),
+        tuple(types),
+        column_types=types,
+        moves_data=False,
         coverage=Coverage.COMPLETE,
     )
 
@@ -180,8 +201,8 @@ def _column_flows(
             unresolved.append(output)
             continue
         target_column = target_columns[position] if position < len(target_columns) else output
-        for leaf, transformation in _leaves(root, Transformation.IDENTITY):
-            key = (table_name(leaf.expression), leaf.name.rsplit(".", 1)[-1], target_column)
+        for table, column, transformation in _leaves(root, Transformation.IDENTITY):
+            key = (table, column, target_column)
             known = strongest.get(key, transformation)
             strongest[key] = max(known, transformation, key=_STRENGTH.index)
     # A column reached along several paths keeps its strongest transformation, so the
@@ -190,14 +211,14 @@ def _column_flows(
     return flows, unresolved, list(roots)
 
 
-def _leaves(node: Node, strongest: Transformation) -> Iterator[tuple[Node, Transformation]]:
+def _leaves(
+    node: Node, strongest: Transformation
+) -> Iterator[tuple[TableName, str, Transformation]]:
     """Source-table columns under `node`, with the strongest transformation on the path."""
-    here = _classify(node.expression)
-    if _STRENGTH.index(here) > _STRENGTH.index(strongest):
-        strongest = here
+    strongest = max(strongest, _classify(node.expression), key=_STRENGTH.index)
     if isinstance(node.expression, exp.Table):
         if not node.name.endswith("*"):
-            yield node, strongest
+            yield table_name(node.expression), node.name.rsplit(".", 1)[-1], strongest
         return
     for child in node.downstream:
         yield from _leaves(child, strongest)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlglot import Dialect
 from sqlglot.errors import TokenError
-from sqlglot.tokens import TokenType
+from sqlglot.tokenizer_core import TokenType
 
 
 @dataclass(frozen=True)
