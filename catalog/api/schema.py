@@ -6,7 +6,7 @@ import base64
 import json
 from datetime import datetime
 from enum import Enum
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
@@ -43,6 +43,28 @@ def _decode_cursor(cursor: str | None) -> Any:
         return json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except ValueError as error:
         raise InvalidArgument(f"malformed cursor {cursor!r}") from error
+
+
+Namespace = Annotated[
+    str, strawberry.argument(description="Dataset namespace, e.g. `postgres://host:5432`.")
+]
+Name = Annotated[str, strawberry.argument(description="Dataset name, e.g. `db.schema.table`.")]
+ColumnName = Annotated[
+    str | None,
+    strawberry.argument(description="A column of the dataset, for column-level answers."),
+]
+AsOf = Annotated[
+    datetime | None,
+    strawberry.argument(description="Read the catalog as it was at this instant (default: now)."),
+]
+First = Annotated[int, strawberry.argument(description="How many items (at most 500).")]
+After = Annotated[
+    str | None, strawberry.argument(description="`pageInfo.endCursor` of the previous page.")
+]
+
+
+def _node_ref(namespace: str, name: str, column: str | None) -> NodeRef:
+    return column_ref(namespace, name, column) if column else dataset_ref(namespace, name)
 
 
 # -- types --------------------------------------------------------------------------------
@@ -218,7 +240,7 @@ class LedgerEntry:
     model: strawberry.Private[ledger_model.LedgerEntry]
 
     @strawberry.field(description="The individual changes, at most `first` of them.")
-    def changes(self, first: int = 100) -> list[Change]:
+    def changes(self, first: First = 100) -> list[Change]:
         return [
             Change(op=c.op.value, source=c.source, kind=c.kind, subject=c.subject, object=c.object)
             for c in self.model.changes[: max(first, 0)]
@@ -284,25 +306,21 @@ class History:
 # -- root ---------------------------------------------------------------------------------
 
 
-def _node_ref(namespace: str, name: str, column: str | None) -> NodeRef:
-    return column_ref(namespace, name, column) if column else dataset_ref(namespace, name)
-
-
 @strawberry.type(description="Read access to the catalog, its lineage and its ledger.")
 class Query:
     @strawberry.field(description="One dataset by identity, as of now or a past instant.")
-    def dataset(
-        self, info: Info, namespace: str, name: str, as_of: datetime | None = None
-    ) -> Dataset:
+    def dataset(self, info: Info, namespace: Namespace, name: Name, as_of: AsOf = None) -> Dataset:
         return Dataset.of(catalog.get_node(_store(info), dataset_ref(namespace, name), as_of))
 
     @strawberry.field(description="Datasets ordered by namespace and name, optionally searched.")
     def datasets(
         self,
         info: Info,
-        search: str | None = None,
-        first: int = 50,
-        after: str | None = None,
+        search: Annotated[
+            str | None, strawberry.argument(description="Substring of namespace or name.")
+        ] = None,
+        first: First = 50,
+        after: After = None,
     ) -> DatasetConnection:
         position = _decode_cursor(after)
         page = catalog.find_datasets(
@@ -325,13 +343,20 @@ class Query:
     def lineage(
         self,
         info: Info,
-        namespace: str,
-        name: str,
-        column: str | None = None,
-        direction: LineageDirection = LineageDirection.BOTH,
-        depth: int = 3,
-        limit: int | None = None,
-        as_of: datetime | None = None,
+        namespace: Namespace,
+        name: Name,
+        column: ColumnName = None,
+        direction: Annotated[
+            LineageDirection, strawberry.argument(description="Which way to walk.")
+        ] = LineageDirection.BOTH,
+        depth: Annotated[
+            int, strawberry.argument(description="Hops to follow each way (1 to 20).")
+        ] = 3,
+        limit: Annotated[
+            int | None,
+            strawberry.argument(description="Most nodes per direction (default and cap 5000)."),
+        ] = None,
+        as_of: AsOf = None,
     ) -> LineageGraph:
         result = lineage.lineage(
             _store(info),
@@ -362,7 +387,12 @@ class Query:
 
     @strawberry.field(description="The ledger entries and edge history of a dataset or column.")
     def history(
-        self, info: Info, namespace: str, name: str, column: str | None = None, first: int = 100
+        self,
+        info: Info,
+        namespace: Namespace,
+        name: Name,
+        column: ColumnName = None,
+        first: First = 100,
     ) -> History:
         found = catalog.history(_store(info), _node_ref(namespace, name, column), first=first)
         return History(
@@ -374,12 +404,21 @@ class Query:
     def ledger(
         self,
         info: Info,
-        first: int = 50,
-        after: str | None = None,
-        actor: str | None = None,
-        entity: strawberry.ID | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        first: First = 50,
+        after: After = None,
+        actor: Annotated[
+            str | None, strawberry.argument(description="Only entries by this principal.")
+        ] = None,
+        entity: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only entries touching this dataset or job id."),
+        ] = None,
+        since: Annotated[
+            datetime | None, strawberry.argument(description="Only entries at or after.")
+        ] = None,
+        until: Annotated[
+            datetime | None, strawberry.argument(description="Only entries at or before.")
+        ] = None,
     ) -> LedgerConnection:
         after_seq = _decode_cursor(after) or 0
         if not isinstance(after_seq, int):

@@ -148,6 +148,8 @@ def _target_and_query(
         if not isinstance(query, exp.Query):
             return None
         kind = str(statement.args.get("kind") or "TABLE").upper()
+        if statement.find(exp.MaterializedProperty) is not None:
+            kind = f"MATERIALIZED {kind}"
         columns: list[str] = []
         if isinstance(target, exp.Schema):
             columns = [c.name for c in target.expressions]

@@ -1,0 +1,131 @@
+"""Shared fixtures: a real store per backend, demo data, and a real HTTP server."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from catalog.api.app import create_app
+from catalog.domain import Batch, EdgeKind, SnapshotBuilder, SourceSnapshot, dataset_ref
+from catalog.stores.embedded import EmbeddedStore
+from catalog.stores.protocol import Store
+from catalog.write_path import WriteRequest, WriteResult, write_batch
+from ingesters import sql
+from ingesters.sql.lineage import Defaults
+
+PROJECT = Path(__file__).resolve().parent.parent
+EXAMPLES = PROJECT / "examples" / "warehouse"
+SHARED_FIXTURES = PROJECT.parent / "shared" / "fixtures"
+NAMESPACE = "postgres://warehouse:5432"
+DEMO_OPTIONS = sql.SqlOptions(
+    dialect="postgres",
+    namespace=NAMESPACE,
+    defaults=Defaults(database="analytics", schema="public"),
+)
+
+BACKENDS = ["embedded"]
+"""Every store backend the conformance suite runs against."""
+
+
+def open_backend(backend: str, tmp_path: Path) -> Store:
+    if backend == "embedded":
+        store = EmbeddedStore(tmp_path / "baton.db")
+        store.migrate()
+        return store
+    raise ValueError(backend)
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    opened = open_backend(request.param, tmp_path)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[EmbeddedStore]:
+    opened = EmbeddedStore(tmp_path / "baton.db")
+    opened.migrate()
+    yield opened
+    opened.close()
+
+
+Write = Callable[..., WriteResult]
+
+
+@pytest.fixture
+def write(store: Store) -> Write:
+    """Write snapshots to the store through the write path, as a test actor."""
+
+    def _write(*snapshots: SourceSnapshot, actor: str = "test:alice") -> WriteResult:
+        request = WriteRequest(actor=actor, source="test", reason="testing")
+        return write_batch(store, Batch(snapshots=list(snapshots)), request)
+
+    return _write
+
+
+def chain_snapshot(source: str, *names: str, complete: bool = True) -> SourceSnapshot:
+    """A source asserting `names[0] FEEDS names[1] FEEDS ...` in the test namespace."""
+    builder = SnapshotBuilder(source)
+    refs = [builder.node(dataset_ref("test://ns", name)) for name in names]
+    for upstream, downstream in itertools.pairwise(refs):
+        builder.edge(EdgeKind.FEEDS, upstream, downstream)
+    return builder.build(complete=complete)
+
+
+def demo_batch() -> Batch:
+    texts, errors = sql.read_sql_files([EXAMPLES])
+    assert not errors
+    return sql.parse(texts, DEMO_OPTIONS)
+
+
+@pytest.fixture
+def demo_store(embedded: EmbeddedStore) -> EmbeddedStore:
+    result = write_batch(embedded, demo_batch(), WriteRequest("test:alice", "demo", "demo data"))
+    assert result.changed and not result.errors
+    return embedded
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real uvicorn server over a store holding the demo project; yields its base URL.
+
+    Module-scoped: tests using it only read.
+    """
+    demo = EmbeddedStore(tmp_path_factory.mktemp("served") / "baton.db")
+    demo.migrate()
+    write_batch(demo, demo_batch(), WriteRequest("test:alice", "demo", "demo data"))
+    port = _free_port()
+    config = uvicorn.Config(create_app(demo), host="127.0.0.1", port=port, log_level="warning")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not running.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(timeout=10)
+    demo.close()
+
+
+@pytest.fixture
+def shared_fixtures() -> Path:
+    if not SHARED_FIXTURES.is_dir():
+        pytest.skip(f"shared fixtures not present at {SHARED_FIXTURES}")
+    return SHARED_FIXTURES

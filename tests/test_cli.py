@@ -1,0 +1,156 @@
+"""The `baton` command line, end to end on a real embedded store in a temporary home."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from catalog.cli import app
+from tests.conftest import EXAMPLES, PROJECT
+
+DEMO_ARGS = [
+    "--namespace",
+    "postgres://warehouse:5432",
+    "--default-database",
+    "analytics",
+    "--default-schema",
+    "public",
+]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A private copy of the demo SQL project that tests may edit."""
+    copy = tmp_path / "warehouse"
+    shutil.copytree(EXAMPLES, copy)
+    return copy
+
+
+def baton(home: Path, *args: str) -> Result:
+    return CliRunner().invoke(app, ["--home", str(home), *args])
+
+
+def ingest(home: Path, *paths: Path) -> Result:
+    return baton(home, "ingest", "sql", *map(str, paths), *DEMO_ARGS, "--json")
+
+
+def test_migrate_applies_then_reports_up_to_date(home: Path) -> None:
+    assert "applied 0001_initial" in baton(home, "migrate").output
+    assert "up to date" in baton(home, "migrate").output
+
+
+def test_ingesting_the_demo_writes_one_ledger_entry(home: Path, project: Path) -> None:
+    result = ingest(home, project)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["changed"] and report["ledger_seq"] == 1 and report["errors"] == []
+
+
+def test_ingesting_the_same_files_again_reports_no_changes(home: Path, project: Path) -> None:
+    ingest(home, project)
+    again = baton(home, "ingest", "sql", str(project), *DEMO_ARGS)
+    assert again.exit_code == 0
+    assert "no changes" in again.output
+    log = json.loads(baton(home, "ledger", "log", "--json").stdout)
+    assert [e["seq"] for e in log] == [1]
+
+
+def test_editing_a_file_ends_the_edge_it_no_longer_asserts(home: Path, project: Path) -> None:
+    ingest(home, project)
+    model = project / "marts" / "fct_orders.sql"
+    model.write_text(
+        model.read_text()
+        .replace("LEFT JOIN intermediate.int_order_payments AS p ON p.order_id = o.order_id", "")
+        .replace("coalesce(p.net_paid, 0)", "0")
+    )
+    report = json.loads(ingest(home, project).stdout)
+    assert report["summary"]["ended:FEEDS"] == 1
+
+    lineage = json.loads(
+        baton(
+            home,
+            "lineage",
+            "analytics.marts.fct_orders",
+            "--direction",
+            "UPSTREAM",
+            "--depth",
+            "1",
+            "--json",
+        ).stdout
+    )
+    upstream = {n["node"] for n in lineage["nodes"]}
+    assert "postgres://warehouse:5432/analytics.intermediate.int_order_payments" not in upstream
+
+    log = json.loads(
+        baton(
+            home, "ledger", "log", "--entity", "analytics.intermediate.int_order_payments", "--json"
+        ).stdout
+    )
+    assert [e["seq"] for e in log] == [1, 2]
+
+
+def test_a_bad_file_is_reported_by_line_and_the_rest_is_ingested(home: Path, project: Path) -> None:
+    (project / "broken.sql").write_text("-- oops\nCREATE TABLE x AS SELECT FROM (;\n")
+    result = ingest(home, project)
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["changed"]
+    (error,) = report["errors"]
+    assert error.startswith(f"{(project / 'broken.sql').as_posix()}:2: cannot parse")
+
+
+def test_lineage_of_an_unknown_dataset_fails_clearly(home: Path, project: Path) -> None:
+    ingest(home, project)
+    result = baton(home, "lineage", "no.such.table")
+    assert result.exit_code == 2
+    assert "no dataset named 'no.such.table'" in result.output
+
+
+def test_ledger_verify_passes_then_names_a_tampered_entry(home: Path, project: Path) -> None:
+    ingest(home, project)
+    assert baton(home, "ledger", "verify").exit_code == 0
+    conn = sqlite3.connect(home / "baton.db")
+    conn.execute("DROP TRIGGER ledger_no_update")
+    conn.execute("UPDATE ledger SET reason = 'nothing to see' WHERE seq = 1")
+    conn.commit()
+    conn.close()
+    result = baton(home, "ledger", "verify")
+    assert result.exit_code == 1
+    assert "ledger broken at entry 1" in result.output
+
+
+def test_schema_export_check_accepts_the_checked_in_sdl() -> None:
+    sdl = PROJECT / "graphql" / "schema.graphql"
+    result = CliRunner().invoke(app, ["schema", "export", "--check", "--output", str(sdl)])
+    assert result.exit_code == 0, result.output
+
+
+def test_schema_export_check_rejects_a_stale_file(tmp_path: Path) -> None:
+    stale = tmp_path / "schema.graphql"
+    stale.write_text("type Query { old: Int }\n")
+    result = CliRunner().invoke(app, ["schema", "export", "--check", "--output", str(stale)])
+    assert result.exit_code == 1
+
+
+def test_the_console_script_runs_as_a_process(home: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "catalog", "--home", str(home), "migrate"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "0001_initial" in done.stdout

@@ -1,0 +1,65 @@
+"""Embedded schema migrations: applied once, recorded, and refused when the data is newer."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from catalog.stores.embedded import EmbeddedStore
+from catalog.stores.migrations import MigrationError, load
+
+
+def test_migrating_an_empty_database_applies_every_migration(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "baton.db")
+    applied = store.migrate()
+    assert applied == [f"{m.version:04d}_{m.name}" for m in load("embedded")]
+    store.close()
+
+
+def test_migrating_again_is_a_no_op(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "baton.db")
+    store.migrate()
+    assert store.migrate() == []
+    store.close()
+
+
+def test_applied_migrations_are_recorded_with_checksums(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "baton.db")
+    store.migrate()
+    store.close()
+    rows = sqlite3.connect(tmp_path / "baton.db").execute(
+        "SELECT version, checksum FROM schema_migrations"
+    )
+    assert {v: c for v, c in rows} == {m.version: m.checksum for m in load("embedded")}
+
+
+def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "baton.db")
+    store.migrate()
+    conn = sqlite3.connect(tmp_path / "baton.db")
+    conn.execute("INSERT INTO schema_migrations (version, name, checksum) VALUES (999, 'x', 'y')")
+    conn.commit()
+    conn.close()
+    with pytest.raises(MigrationError, match="newer than this Baton"):
+        store.migrate()
+    store.close()
+
+
+def test_an_edited_applied_migration_is_refused(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "baton.db")
+    store.migrate()
+    conn = sqlite3.connect(tmp_path / "baton.db")
+    conn.execute("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1")
+    conn.commit()
+    conn.close()
+    with pytest.raises(MigrationError, match="changed after it was applied"):
+        store.migrate()
+    store.close()
+
+
+def test_the_store_runs_with_foreign_keys_and_wal(embedded: EmbeddedStore) -> None:
+    conn = embedded._conn()
+    assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
