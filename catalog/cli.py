@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -201,7 +202,7 @@ def ledger_verify(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     with _opened(ctx) as store:
         result = audit.verify_ledger(store)
     if as_json:
-        _print_json(result.model_dump())
+        _print_json(asdict(result))
     elif result.ok:
         out.print(f"ledger intact: {result.entries_checked} entries, head {result.head_hash}")
     else:
@@ -244,7 +245,8 @@ def ledger_log(
 
 
 def _entry_json(entry: LedgerEntry) -> dict[str, Any]:
-    return {**entry.model_dump(mode="json", exclude={"changes"}), "summary": entry.summary}
+    fields = {k: v for k, v in asdict(entry).items() if k != "changes"}
+    return {**fields, "summary": entry.summary}
 
 
 @schema_app.command("export")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from enum import StrEnum
+from functools import cached_property, lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -71,7 +72,7 @@ class NodeRef(BaseModel):
             raise ValueError("column is required for COLUMN nodes and forbidden on others")
         return self
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Unambiguous string identity (a JSON array), stable across stores."""
         parts = [self.kind.value, self.namespace, self.name]
@@ -81,8 +82,7 @@ class NodeRef(BaseModel):
 
     @classmethod
     def from_key(cls, key: str) -> NodeRef:
-        kind, namespace, name, *column = json.loads(key)
-        return cls(kind=kind, namespace=namespace, name=name, column=column[0] if column else None)
+        return _ref_from_key(key)
 
     @property
     def dataset(self) -> NodeRef:
@@ -94,6 +94,12 @@ class NodeRef(BaseModel):
     def __str__(self) -> str:
         suffix = f".{self.column}" if self.column is not None else ""
         return f"{self.namespace}/{self.name}{suffix}"
+
+
+@lru_cache(maxsize=1 << 16)
+def _ref_from_key(key: str) -> NodeRef:
+    kind, namespace, name, *column = json.loads(key)
+    return NodeRef(kind=kind, namespace=namespace, name=name, column=column[0] if column else None)
 
 
 def dataset_ref(namespace: str, name: str) -> NodeRef:
@@ -129,12 +135,12 @@ class Assertion(BaseModel):
             raise ValueError(f"a {self.kind} edge needs an object")
         return self
 
-    @property
+    @cached_property
     def identity(self) -> tuple[str, str, str]:
         """What makes two assertions of one source 'the same' (attrs may still differ)."""
         return (self.kind, self.subject.key, self.object.key if self.object else "")
 
-    @property
+    @cached_property
     def attrs_digest(self) -> str:
         return digest(self.attrs)
 
@@ -204,8 +210,9 @@ class SnapshotBuilder:
 
     def node(self, ref: NodeRef, **attrs: Any) -> NodeRef:
         known = self._facts.get(ref.key)
-        merged = {**known.attrs, **attrs} if known else attrs
-        self._facts[ref.key] = Assertion(kind=FACT, subject=ref, attrs=merged)
+        if known is None or attrs:
+            merged = {**known.attrs, **attrs} if known else attrs
+            self._facts[ref.key] = Assertion(kind=FACT, subject=ref, attrs=merged)
         return ref
 
     def edge(self, kind: EdgeKind, subject: NodeRef, obj: NodeRef, **attrs: Any) -> None:

@@ -8,12 +8,12 @@ contiguous from 1, so `verify` can name the first entry where the chain breaks.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.domain import canonical_json
 
@@ -25,37 +25,46 @@ class ChangeOp(StrEnum):
     ENDED = "ended"
 
 
-class Change(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Change:
     """One assertion starting or ending its validity."""
-
-    model_config = ConfigDict(frozen=True)
 
     op: ChangeOp
     source: str
     kind: str
     subject: str
-    object: str | None = None
-    attrs_digest: str
+    object: str | None
+    attrs_digest: str  # empty for ENDED
+
+    def as_row(self) -> list[str | None]:
+        """Compact form, stored and hashed: [op, source, kind, subject, object, digest]."""
+        return [self.op.value, self.source, self.kind, self.subject, self.object, self.attrs_digest]
+
+    @classmethod
+    def from_row(cls, row: list[str | None]) -> Change:
+        op, source, kind, subject, obj, attrs_digest = row
+        assert op and source and kind and subject is not None and attrs_digest is not None
+        return cls(ChangeOp(op), source, kind, subject, obj, attrs_digest)
 
 
-class LedgerDraft(BaseModel):
+@dataclass(frozen=True)
+class LedgerDraft:
     """What the write path knows about a write before the store places it in the chain."""
 
     actor: str
     source: str
     reason: str
     changes: list[Change]
-    entities: list[str] = Field(description="Keys of datasets and jobs the write touched")
+    entities: list[str]
+    """Keys of datasets and jobs the write touched."""
 
     @property
     def summary(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for change in self.changes:
-            label = f"{change.op.value}:{change.kind}"
-            counts[label] = counts.get(label, 0) + 1
+        counts = Counter(f"{c.op.value}:{c.kind}" for c in self.changes)
         return dict(sorted(counts.items()))
 
 
+@dataclass(frozen=True)
 class LedgerEntry(LedgerDraft):
     seq: int
     at: datetime
@@ -69,7 +78,7 @@ class LedgerEntry(LedgerDraft):
             "actor": self.actor,
             "source": self.source,
             "reason": self.reason,
-            "changes": [c.model_dump(mode="json") for c in self.changes],
+            "changes": [c.as_row() for c in self.changes],
             "entities": self.entities,
             "prev_hash": self.prev_hash,
         }
@@ -81,11 +90,12 @@ def entry_hash(entry: LedgerEntry) -> str:
 
 def seal(draft: LedgerDraft, *, seq: int, at: datetime, prev_hash: str) -> LedgerEntry:
     """Place a draft in the chain after the entry whose hash is `prev_hash`."""
-    entry = LedgerEntry(**draft.model_dump(), seq=seq, at=at, prev_hash=prev_hash, hash="")
-    return entry.model_copy(update={"hash": entry_hash(entry)})
+    entry = LedgerEntry(**vars(draft), seq=seq, at=at, prev_hash=prev_hash, hash="")
+    return replace(entry, hash=entry_hash(entry))
 
 
-class Verification(BaseModel):
+@dataclass(frozen=True)
+class Verification:
     """The outcome of recomputing the chain."""
 
     ok: bool

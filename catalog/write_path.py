@@ -84,24 +84,17 @@ def diff_snapshots(
 
 def _changes(diff: Diff) -> list[Change]:
     ended = [
-        Change(
-            op=ChangeOp.ENDED,
-            source=source,
-            kind=kind,
-            subject=subj,
-            object=obj or None,
-            attrs_digest="",
-        )
-        for source, (kind, subj, obj) in diff.ended
+        Change(ChangeOp.ENDED, source, kind, subject, obj or None, "")
+        for source, (kind, subject, obj) in diff.ended
     ]
     added = [
         Change(
-            op=ChangeOp.ADDED,
-            source=source,
-            kind=a.kind,
-            subject=a.subject.key,
-            object=a.object.key if a.object else None,
-            attrs_digest=a.attrs_digest,
+            ChangeOp.ADDED,
+            source,
+            a.kind,
+            a.subject.key,
+            a.object.key if a.object else None,
+            a.attrs_digest,
         )
         for source, a in diff.added
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from catalog.api.schema import schema
 from catalog.api.sdl import schema_sdl
-from graphql import GraphQLEnumType, GraphQLObjectType
+from graphql import GraphQLEnumType, GraphQLObjectType, parse, validate
 from tests.conftest import PROJECT
 
 
@@ -32,3 +32,12 @@ def test_every_type_field_and_argument_has_a_description() -> None:
         if isinstance(graphql_type, GraphQLEnumType):
             missing += [f"{name}.{v}" for v, d in graphql_type.values.items() if not d.description]
     assert missing == []
+
+
+def test_example_operations_are_valid_against_the_schema() -> None:
+    examples = sorted((PROJECT / "graphql").glob("*.graphql"))
+    examples = [path for path in examples if path.name != "schema.graphql"]
+    assert examples
+    for path in examples:
+        errors = validate(schema._schema, parse(path.read_text(encoding="utf-8")))
+        assert errors == [], f"{path.name}: {errors}"

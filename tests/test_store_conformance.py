@@ -131,28 +131,19 @@ def test_ledger_filters_by_entity_and_actor(store: Store, write: Write) -> None:
 
 def test_a_failure_inside_a_write_leaves_nothing_behind(store: Store) -> None:
     snapshot = chain_snapshot("s1", "a", "b")
-    entry = seal(
-        LedgerDraft(
-            actor="test:alice",
-            source="test",
-            reason="r",
-            entities=[ref("a").key],
-            changes=[
-                Change(
-                    op=ChangeOp.ADDED,
-                    source="s1",
-                    kind=a.kind,
-                    subject=a.subject.key,
-                    object=a.object.key if a.object else None,
-                    attrs_digest=a.attrs_digest,
-                )
-                for a in snapshot.assertions
-            ],
-        ),
-        seq=1,
-        at=datetime.now(UTC),
-        prev_hash="0" * 64,
-    )
+    changes = [
+        Change(
+            ChangeOp.ADDED,
+            "s1",
+            a.kind,
+            a.subject.key,
+            a.object.key if a.object else None,
+            a.attrs_digest,
+        )
+        for a in snapshot.assertions
+    ]
+    draft = LedgerDraft("test:alice", "test", "r", changes, entities=[ref("a").key])
+    entry = seal(draft, seq=1, at=datetime.now(UTC), prev_hash="0" * 64)
 
     def fails_after_writing(tx: WriteTx) -> None:
         tx.commit(entry, [("s1", a) for a in snapshot.assertions], [])

@@ -12,6 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,7 +46,7 @@ WITH RECURSIVE walk(id, depth) AS (
       AND a.kind IN (SELECT value FROM json_each(:kinds))
       AND {valid}
 )
-SELECT n.key, min(w.depth) AS depth
+SELECT w.id, n.key, min(w.depth) AS depth
 FROM walk w JOIN nodes n ON n.id = w.id
 GROUP BY w.id ORDER BY depth, n.key LIMIT :limit
 """
@@ -64,9 +65,7 @@ LEFT JOIN ledger t ON t.seq = a.to_seq
 """
 
 _EDGES_AMONG = f"""
-WITH reached(id) AS (
-    SELECT id FROM nodes WHERE key IN (SELECT value FROM json_each(:keys))
-)
+WITH reached(id) AS (SELECT value FROM json_each(:ids))
 SELECT {_EDGE_COLUMNS}
 WHERE a.kind IN (SELECT value FROM json_each(:kinds)) AND {_VALID}
   AND a.subject_id IN reached AND a.object_id IN reached
@@ -82,6 +81,11 @@ ORDER BY a.from_seq, a.id
 """  # noqa: S608 -- only fixed fragments are interpolated
 
 
+@lru_cache(maxsize=4096)
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
 def _edge_view(row: sqlite3.Row) -> EdgeView:
     kind, subject, obj, source, attrs, valid_from, valid_to = row
     return EdgeView(
@@ -90,8 +94,8 @@ def _edge_view(row: sqlite3.Row) -> EdgeView:
         object=NodeRef.from_key(obj),
         source=source,
         attrs=json.loads(attrs),
-        valid_from=datetime.fromisoformat(valid_from),
-        valid_to=datetime.fromisoformat(valid_to) if valid_to else None,
+        valid_from=_instant(valid_from),
+        valid_to=_instant(valid_to) if valid_to else None,
     )
 
 
@@ -103,7 +107,7 @@ def _ledger_entry(row: sqlite3.Row) -> LedgerEntry:
         actor=actor,
         source=source,
         reason=reason,
-        changes=[Change(**c) for c in json.loads(changes)],
+        changes=[Change.from_row(c) for c in json.loads(changes)],
         entities=json.loads(entities),
         prev_hash=prev_hash,
         hash=hash_,
@@ -212,7 +216,7 @@ class _SqliteWriteTx:
                 entry.actor,
                 entry.source,
                 entry.reason,
-                json.dumps([c.model_dump(mode="json") for c in entry.changes]),
+                json.dumps([c.as_row() for c in entry.changes]),
                 json.dumps(entry.entities),
                 entry.prev_hash,
                 entry.hash,
@@ -408,11 +412,16 @@ class EmbeddedStore:
             },
         )
         truncated = len(rows) > limit
-        depth_of = {key: hops for key, hops in rows[:limit]}
+        reached = rows[:limit]
         edges = self._query(
             _EDGES_AMONG,
-            {"keys": json.dumps(list(depth_of)), "kinds": kinds_json, "as_of": _as_of(as_of)},
+            {
+                "ids": json.dumps([i for i, _, _ in reached]),
+                "kinds": kinds_json,
+                "as_of": _as_of(as_of),
+            },
         )
+        depth_of = {key: hops for _, key, hops in reached}
         return Subgraph(
             depth_of=depth_of, edges=[_edge_view(e) for e in edges], truncated=truncated
         )
