@@ -162,13 +162,14 @@ def show_lineage(
     column: str | None = typer.Option(None, help="Follow one column instead of the dataset."),
     direction: lineage.LineageDirection = typer.Option(lineage.LineageDirection.BOTH),
     depth: int = typer.Option(3, help="Hops to follow each way."),
+    as_of: datetime | None = typer.Option(None, help="Show the graph as it was then (ISO 8601)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show what a dataset (or column) derives from and what derives from it."""
     with _opened(ctx) as store:
         dataset = catalog.resolve_dataset(store, name, namespace)
         root: NodeRef = column_ref(dataset.namespace, dataset.name, column) if column else dataset
-        result = lineage.lineage(store, root, direction=direction, depth=depth)
+        result = lineage.lineage(store, root, direction=direction, depth=depth, as_of=as_of)
     if as_json:
         _print_json(
             {
@@ -194,6 +195,47 @@ def show_lineage(
     out.print(table)
     if result.truncated:
         err.print("[yellow]truncated:[/yellow] the node limit was reached")
+
+
+@app.command("history")
+def show_history(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Dataset name."),
+    namespace: str | None = typer.Option(None, help="Needed only when the name is ambiguous."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Every edge that ever touched a dataset, with when it began and ended, and who wrote it."""
+    with _opened(ctx) as store:
+        found = catalog.history(store, catalog.resolve_dataset(store, name, namespace))
+    if as_json:
+        _print_json(
+            {
+                "entries": [_entry_json(e) for e in found.entries],
+                "edges": [
+                    {
+                        "kind": e.kind,
+                        "from": str(e.subject),
+                        "to": str(e.object),
+                        "source": e.source,
+                        "valid_from": e.valid_from,
+                        "valid_to": e.valid_to,
+                    }
+                    for e in found.edges
+                ],
+            }
+        )
+        return
+    table = Table("edge", "from", "to", "source", "valid from", "valid to", title=name)
+    for edge in found.edges:
+        table.add_row(
+            edge.kind,
+            str(edge.subject),
+            str(edge.object),
+            edge.source,
+            edge.valid_from.isoformat(timespec="seconds"),
+            edge.valid_to.isoformat(timespec="seconds") if edge.valid_to else "current",
+        )
+    out.print(table)
 
 
 @ledger_app.command("verify")

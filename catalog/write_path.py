@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from catalog.domain import Assertion, Batch, IngestError, NodeKind, NodeRef, SourceSnapshot
 from catalog.ledger import GENESIS_HASH, Change, ChangeOp, LedgerDraft, LedgerEntry, seal
@@ -126,8 +126,8 @@ def write_batch(
             return None
         changes = _changes(diff)
         head = tx.ledger_head()
-        # Ledger time never runs backwards, so "as of" reads stay consistent with `seq`.
-        at = max(clock(), head.at) if head else clock()
+        # Ledger time strictly increases, so every instant names at most one `seq`.
+        at = max(clock(), head.at + timedelta(microseconds=1)) if head else clock()
         entry = seal(
             LedgerDraft(
                 actor=request.actor,
