@@ -96,13 +96,21 @@ class Column:
         )
 
 
-@strawberry.type(description="A table, view, file or topic, named per OpenLineage conventions.")
-class Dataset:
-    id: strawberry.ID = strawberry.field(description="Opaque, stable identity of the dataset.")
-    namespace: str = strawberry.field(description="Where it lives, e.g. `postgres://host:5432`.")
-    name: str = strawberry.field(description="Its name within the namespace, e.g. `db.schema.t`.")
-    type: str | None = strawberry.field(description="TABLE, VIEW, MATERIALIZED VIEW, ... if known.")
+@strawberry.interface(description="Anything in the catalog named by OpenLineage conventions.")
+class CatalogNode:
+    id: strawberry.ID = strawberry.field(description="Opaque, stable identity.")
+    namespace: str = strawberry.field(
+        description="Where it lives, e.g. `postgres://host:5432` (for columns: their dataset's)."
+    )
+    name: str = strawberry.field(
+        description="Name within the namespace, e.g. `db.schema.t` (for columns: their dataset's)."
+    )
     attributes: JSON = strawberry.field(description="All attributes asserted by its sources.")
+
+
+@strawberry.type(description="A table, view, file or topic, named per OpenLineage conventions.")
+class Dataset(CatalogNode):
+    type: str | None = strawberry.field(description="TABLE, VIEW, MATERIALIZED VIEW, ... if known.")
     sources: list[str] = strawberry.field(description="Sources that assert this dataset.")
 
     @strawberry.field(description="Columns in ordinal order.")
@@ -123,12 +131,8 @@ class Dataset:
 
 
 @strawberry.type(description="A transformation: a SQL statement, a dbt model, a pipeline task.")
-class Job:
-    id: strawberry.ID = strawberry.field(description="Opaque, stable identity of the job.")
-    namespace: str = strawberry.field(description="OpenLineage job namespace.")
-    name: str = strawberry.field(description="Job name within its namespace.")
+class Job(CatalogNode):
     sql: str | None = strawberry.field(description="The statement's SQL text, for SQL jobs.")
-    attributes: JSON = strawberry.field(description="All attributes asserted by its sources.")
 
     @classmethod
     def of(cls, view: NodeView) -> Job:
@@ -142,16 +146,12 @@ class Job:
 
 
 @strawberry.type(description="A dataset or column reached by a lineage walk.")
-class LineageNode:
-    id: strawberry.ID = strawberry.field(description="Identity; edges refer to it.")
+class LineageNode(CatalogNode):
     kind: str = strawberry.field(description="DATASET or COLUMN.")
-    namespace: str = strawberry.field(description="Namespace of the (column's) dataset.")
-    name: str = strawberry.field(description="Name of the (column's) dataset.")
     column: str | None = strawberry.field(description="Column name, for COLUMN nodes.")
     depth: int = strawberry.field(
         description="Hops from the start: negative upstream, positive downstream, 0 the start."
     )
-    attributes: JSON = strawberry.field(description="All attributes asserted by its sources.")
 
 
 @strawberry.type(description="Which source asserted an edge, and where in it.")
