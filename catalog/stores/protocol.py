@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from catalog.domain import Assertion, JsonObject, NodeKind, NodeRef
 from catalog.ledger import LedgerEntry
@@ -36,8 +36,7 @@ class LedgerHead:
     at: datetime
 
 
-@dataclass(frozen=True)
-class NodeView:
+class NodeView(NamedTuple):
     """A node as of some instant: its identity and the attributes its sources assert."""
 
     ref: NodeRef
@@ -45,9 +44,11 @@ class NodeView:
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class EdgeView:
-    """One source's assertion of an edge, with its validity interval."""
+class EdgeView(NamedTuple):
+    """One source's assertion of an edge, with its validity interval.
+
+    Named tuples rather than dataclasses: walks build thousands of these per request.
+    """
 
     kind: str
     subject: NodeRef
