@@ -52,8 +52,8 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def digest(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class NodeRef(BaseModel):
@@ -141,8 +141,12 @@ class Assertion(BaseModel):
         return (self.kind, self.subject.key, self.object.key if self.object else "")
 
     @cached_property
+    def attrs_json(self) -> str:
+        return canonical_json(self.attrs) if self.attrs else "{}"
+
+    @cached_property
     def attrs_digest(self) -> str:
-        return digest(self.attrs)
+        return sha256_hex(self.attrs_json)
 
 
 class IngestError(BaseModel):

@@ -7,7 +7,6 @@ contiguous from 1, so `verify` can name the first entry where the chain breaks.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -15,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from catalog.domain import canonical_json
+from catalog.domain import canonical_json, sha256_hex
 
 GENESIS_HASH = "0" * 64
 
@@ -85,7 +84,7 @@ class LedgerEntry(LedgerDraft):
 
 
 def entry_hash(entry: LedgerEntry) -> str:
-    return hashlib.sha256(canonical_json(entry.hashed_content()).encode()).hexdigest()
+    return sha256_hex(canonical_json(entry.hashed_content()))
 
 
 def seal(draft: LedgerDraft, *, seq: int, at: datetime, prev_hash: str) -> LedgerEntry:

@@ -101,17 +101,17 @@ def _changes(diff: Diff) -> list[Change]:
     return ended + added
 
 
-def _touched_entities(changes: list[Change]) -> list[str]:
-    """Datasets and jobs a change set touches (a column change touches its dataset)."""
-    touched: set[str] = set()
-    for change in changes:
-        for key in (change.subject, change.object):
-            if key is None:
-                continue
-            ref = NodeRef.from_key(key).dataset
-            if ref.kind in (NodeKind.DATASET, NodeKind.JOB, NodeKind.CONSUMER):
-                touched.add(ref.key)
-    return sorted(touched)
+def _touched_entities(diff: Diff) -> list[str]:
+    """Datasets, jobs and consumers a diff touches (a column change touches its dataset)."""
+    ends = [ref for _, a in diff.added for ref in (a.subject, a.object) if ref is not None]
+    ends += [
+        NodeRef.from_key(key)
+        for _, (_, subject, obj) in diff.ended
+        for key in (subject, obj)
+        if key
+    ]
+    entity_kinds = (NodeKind.DATASET, NodeKind.JOB, NodeKind.CONSUMER)
+    return sorted({ref.dataset.key for ref in ends if ref.dataset.kind in entity_kinds})
 
 
 def write_batch(
@@ -134,7 +134,7 @@ def write_batch(
                 source=request.source,
                 reason=request.reason,
                 changes=changes,
-                entities=_touched_entities(changes),
+                entities=_touched_entities(diff),
             ),
             seq=head.seq + 1 if head else 1,
             at=at,

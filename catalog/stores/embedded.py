@@ -152,7 +152,7 @@ class _SqliteWriteTx:
                     a.kind,
                     self._ids[a.subject.key],
                     self._ids[a.object.key] if a.object else None,
-                    json.dumps(a.attrs, sort_keys=True),
+                    a.attrs_json,
                     a.attrs_digest,
                     entry.seq,
                 )

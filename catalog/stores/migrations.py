@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import catalog
+from catalog.domain import sha256_hex
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(sql|cypher)$")
 
@@ -24,7 +24,7 @@ class Migration:
 
     @property
     def checksum(self) -> str:
-        return hashlib.sha256(self.text.encode()).hexdigest()
+        return sha256_hex(self.text)
 
 
 def migrations_root() -> Path:
