@@ -180,3 +180,13 @@ def test_real_snowflake_models_mostly_parse(shared_fixtures: Path) -> None:
     batch = sql.parse(texts, sql.SqlOptions(dialect="snowflake", namespace="snowflake://acct"))
     assert len(texts) > 200
     assert len(batch.errors) <= len(texts) // 50, [str(e) for e in batch.errors]
+
+
+def test_a_table_reading_itself_is_read_but_does_not_feed_itself() -> None:
+    batch = parse(
+        m="INSERT INTO t (id) SELECT s.id FROM s"
+        " WHERE NOT EXISTS (SELECT 1 FROM t WHERE t.id = s.id)"
+    )
+    assert edges(batch, EdgeKind.FEEDS) == {("postgres://db/s", "postgres://db/t")}
+    reads = {down for _, down in edges(batch, EdgeKind.READS)}
+    assert reads == {"postgres://db/s", "postgres://db/t"}

@@ -204,6 +204,8 @@ def _assert_statement(
     for read in result.reads:
         upstream = builder.node(_dataset(options, read))
         builder.edge(EdgeKind.READS, job, upstream, **where)
+        if upstream == target:
+            continue  # a table reading itself (e.g. NOT EXISTS guards) feeds nothing new
         builder.edge(
             EdgeKind.FEEDS,
             upstream,
