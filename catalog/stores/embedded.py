@@ -55,21 +55,6 @@ ORDER BY a.from_seq, a.id
 """  # noqa: S608 -- only fixed fragments are interpolated
 
 
-def _ledger_entry(row: sqlite3.Row) -> LedgerEntry:
-    seq, at, actor, source, reason, changes, entities, prev_hash, hash_ = row
-    return LedgerEntry(
-        seq=seq,
-        at=datetime.fromisoformat(at),
-        actor=actor,
-        source=source,
-        reason=reason,
-        changes=[Change.from_row(c) for c in json.loads(changes)],
-        entities=json.loads(entities),
-        prev_hash=prev_hash,
-        hash=hash_,
-    )
-
-
 _HOP_SQL = {
     Direction.DOWNSTREAM: _HOP.format(
         columns=_EDGE_COLUMNS, near="subject_id", far="object_id", valid=_VALID
@@ -92,6 +77,21 @@ _LEDGER_COLUMNS = (
 
 def _as_of(as_of: int | None) -> int:
     return NOW if as_of is None else as_of
+
+
+def _ledger_entry(row: sqlite3.Row) -> LedgerEntry:
+    seq, at, actor, source, reason, changes, entities, prev_hash, hash_ = row
+    return LedgerEntry(
+        seq=seq,
+        at=datetime.fromisoformat(at),
+        actor=actor,
+        source=source,
+        reason=reason,
+        changes=[Change.from_row(c) for c in json.loads(changes)],
+        entities=json.loads(entities),
+        prev_hash=prev_hash,
+        hash=hash_,
+    )
 
 
 class _SqliteWriteTx:
