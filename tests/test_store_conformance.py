@@ -153,3 +153,22 @@ def test_a_failure_inside_a_write_leaves_nothing_behind(store: Store) -> None:
         store.write(fails_after_writing)
     assert store.nodes([ref("a"), ref("b")]) == []
     assert list(store.ledger_entries()) == []
+
+
+def test_find_nodes_by_exact_name_across_namespaces(store: Store, write: Write) -> None:
+    builder = SnapshotBuilder("s1")
+    for namespace in ("pg://one", "pg://two"):
+        builder.node(dataset_ref(namespace, "orders"))
+        builder.node(dataset_ref(namespace, "orders_daily"))
+    write(builder.build())
+    found = store.find_nodes(NodeKind.DATASET, name="orders", limit=10)
+    assert [(v.ref.namespace, v.ref.name) for v in found] == [
+        ("pg://one", "orders"),
+        ("pg://two", "orders"),
+    ]
+
+
+def test_find_nodes_search_is_case_insensitive(store: Store, write: Write) -> None:
+    write(chain_snapshot("s1", "Orders", "payments"))
+    found = store.find_nodes(NodeKind.DATASET, search="ORD", limit=10)
+    assert [v.ref.name for v in found] == ["Orders"]

@@ -113,14 +113,19 @@ class Dataset(CatalogNode):
     type: str | None = strawberry.field(description="TABLE, VIEW, MATERIALIZED VIEW, ... if known.")
     sources: list[str] = strawberry.field(description="Sources that assert this dataset.")
 
-    @strawberry.field(description="Columns in ordinal order.")
+    as_of: strawberry.Private[datetime | None]
+
+    @strawberry.field(
+        description="Columns in ordinal order, as of the same instant as the dataset."
+    )
     def columns(self, info: Info) -> list[Column]:
         ref = dataset_ref(self.namespace, self.name)
-        return [Column.of(view) for view in catalog.columns(_store(info), ref)]
+        return [Column.of(view) for view in catalog.columns(_store(info), ref, self.as_of)]
 
     @classmethod
-    def of(cls, view: NodeView) -> Dataset:
+    def of(cls, view: NodeView, as_of: datetime | None = None) -> Dataset:
         return cls(
+            as_of=as_of,
             id=strawberry.ID(view.ref.key),
             namespace=view.ref.namespace,
             name=view.ref.name,
@@ -310,7 +315,8 @@ class History:
 class Query:
     @strawberry.field(description="One dataset by identity, as of now or a past instant.")
     def dataset(self, info: Info, namespace: Namespace, name: Name, as_of: AsOf = None) -> Dataset:
-        return Dataset.of(catalog.get_node(_store(info), dataset_ref(namespace, name), as_of))
+        found = catalog.get_node(_store(info), dataset_ref(namespace, name), as_of)
+        return Dataset.of(found, as_of)
 
     @strawberry.field(description="Datasets ordered by namespace and name, optionally searched.")
     def datasets(

@@ -42,11 +42,7 @@ def resolve_dataset(store: Store, name: str, namespace: str | None = None) -> No
     """A dataset by exact name; the namespace may be omitted when the name is unique."""
     if namespace is not None:
         return get_node(store, dataset_ref(namespace, name)).ref
-    candidates = [
-        view.ref
-        for view in store.find_nodes(NodeKind.DATASET, search=name, after=None, limit=1_000)
-        if view.ref.name == name
-    ]
+    candidates = [v.ref for v in store.find_nodes(NodeKind.DATASET, name=name, limit=100)]
     if not candidates:
         raise NotFound(f"no dataset named {name!r} in the catalog")
     if len(candidates) > 1:

@@ -329,8 +329,9 @@ class EmbeddedStore:
         self,
         kind: NodeKind,
         *,
-        search: str | None,
-        after: tuple[str, str] | None,
+        search: str | None = None,
+        name: str | None = None,
+        after: tuple[str, str] | None = None,
         limit: int,
         as_of: int | None = None,
     ) -> list[NodeView]:
@@ -344,6 +345,7 @@ class EmbeddedStore:
             SELECT n.key FROM nodes n
             WHERE n.kind = :kind
               AND (n.namespace, n.name) > (:after_namespace, :after_name)
+              AND (:name IS NULL OR n.name = :name)
               AND (:pattern IS NULL OR n.name LIKE :pattern ESCAPE '\\'
                    OR n.namespace LIKE :pattern ESCAPE '\\')
               AND EXISTS (SELECT 1 FROM assertions a
@@ -355,6 +357,7 @@ class EmbeddedStore:
                 "after_namespace": after_namespace,
                 "after_name": after_name,
                 "pattern": pattern,
+                "name": name,
                 "limit": limit,
                 "as_of": _as_of(as_of),
             },

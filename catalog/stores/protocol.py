@@ -109,12 +109,16 @@ class Store(Protocol):
         self,
         kind: NodeKind,
         *,
-        search: str | None,
-        after: tuple[str, str] | None,
+        search: str | None = None,
+        name: str | None = None,
+        after: tuple[str, str] | None = None,
         limit: int,
         as_of: int | None = None,
     ) -> list[NodeView]:
-        """Nodes of a kind ordered by (namespace, name), after a cursor, optionally matching."""
+        """Nodes of a kind ordered by (namespace, name), after a cursor.
+
+        `search` matches a substring of namespace or name, case-insensitively; `name` is exact.
+        """
 
     def subgraph(
         self,

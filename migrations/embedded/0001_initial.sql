@@ -8,7 +8,8 @@ CREATE TABLE nodes (
     name        TEXT NOT NULL,
     column_name TEXT
 );
-CREATE INDEX nodes_by_kind_name ON nodes (kind, namespace, name);
+CREATE INDEX nodes_by_kind_namespace_name ON nodes (kind, namespace, name);
+CREATE INDEX nodes_by_kind_name ON nodes (kind, name);
 
 CREATE TABLE ledger (
     seq       INTEGER PRIMARY KEY,
