@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -122,6 +123,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     running.should_exit = True
     thread.join(timeout=10)
     demo.close()
+
+
+def run_sql(database: Path, *statements: str) -> None:
+    """Change a database behind Baton's back, as an operator (or an attacker) could."""
+    conn = sqlite3.connect(database)
+    try:
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+    finally:
+        conn.close()
 
 
 @pytest.fixture

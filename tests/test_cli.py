@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from catalog.cli import app
-from tests.conftest import EXAMPLES, PROJECT
+from tests.conftest import EXAMPLES, PROJECT, run_sql
 
 DEMO_ARGS = [
     "--namespace",
@@ -121,11 +120,11 @@ def test_lineage_of_an_unknown_dataset_fails_clearly(home: Path, project: Path) 
 def test_ledger_verify_passes_then_names_a_tampered_entry(home: Path, project: Path) -> None:
     ingest(home, project)
     assert baton(home, "ledger", "verify").exit_code == 0
-    conn = sqlite3.connect(home / "baton.db")
-    conn.execute("DROP TRIGGER ledger_no_update")
-    conn.execute("UPDATE ledger SET reason = 'nothing to see' WHERE seq = 1")
-    conn.commit()
-    conn.close()
+    run_sql(
+        home / "baton.db",
+        "DROP TRIGGER ledger_no_update",
+        "UPDATE ledger SET reason = 'nothing to see' WHERE seq = 1",
+    )
     result = baton(home, "ledger", "verify")
     assert result.exit_code == 1
     assert "ledger broken at entry 1" in result.output

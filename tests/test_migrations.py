@@ -9,6 +9,7 @@ import pytest
 
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.migrations import MigrationError, load
+from tests.conftest import run_sql
 
 
 def test_migrating_an_empty_database_applies_every_migration(tmp_path: Path) -> None:
@@ -38,10 +39,10 @@ def test_applied_migrations_are_recorded_with_checksums(tmp_path: Path) -> None:
 def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
     store = EmbeddedStore(tmp_path / "baton.db")
     store.migrate()
-    conn = sqlite3.connect(tmp_path / "baton.db")
-    conn.execute("INSERT INTO schema_migrations (version, name, checksum) VALUES (999, 'x', 'y')")
-    conn.commit()
-    conn.close()
+    run_sql(
+        tmp_path / "baton.db",
+        "INSERT INTO schema_migrations (version, name, checksum) VALUES (999, 'x', 'y')",
+    )
     with pytest.raises(MigrationError, match="newer than this Baton"):
         store.migrate()
     store.close()
@@ -50,10 +51,7 @@ def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
 def test_an_edited_applied_migration_is_refused(tmp_path: Path) -> None:
     store = EmbeddedStore(tmp_path / "baton.db")
     store.migrate()
-    conn = sqlite3.connect(tmp_path / "baton.db")
-    conn.execute("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1")
-    conn.commit()
-    conn.close()
+    run_sql(tmp_path / "baton.db", "UPDATE schema_migrations SET checksum = 'x' WHERE version = 1")
     with pytest.raises(MigrationError, match="changed after it was applied"):
         store.migrate()
     store.close()

@@ -10,7 +10,7 @@ from catalog.domain import Batch, EdgeKind, SnapshotBuilder, dataset_ref
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import Direction, Store
 from catalog.write_path import WriteRequest, write_batch
-from tests.conftest import Write, chain_snapshot
+from tests.conftest import Write, chain_snapshot, run_sql
 
 FEEDS = [EdgeKind.FEEDS.value]
 
@@ -99,14 +99,12 @@ def test_ledger_records_the_actor_and_touched_datasets(store: Store, write: Writ
 
 def test_database_failure_mid_batch_rolls_back_the_whole_batch(embedded: EmbeddedStore) -> None:
     """A real SQLite error on the third assertion insert aborts everything before it too."""
-    conn = sqlite3.connect(embedded.path)
-    conn.execute(
+    run_sql(
+        embedded.path,
         "CREATE TRIGGER fail_mid_batch BEFORE INSERT ON assertions"
         " WHEN (SELECT count(*) FROM assertions) >= 2"
-        " BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        " BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
     )
-    conn.commit()
-    conn.close()
     request = WriteRequest("test:alice", "test", "r")
     batch = Batch(snapshots=[chain_snapshot("s1", "a", "b", "c")])
     with pytest.raises(sqlite3.IntegrityError, match="injected failure"):
