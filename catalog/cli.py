@@ -26,7 +26,7 @@ from catalog.stores import open_store
 from catalog.stores.migrations import MigrationError
 from catalog.stores.protocol import LedgerQuery, Store
 from ingesters import sql
-from ingesters.sql.lineage import Defaults
+from ingesters.sql.names import Defaults
 
 app = typer.Typer(
     help="Baton: metadata catalog and lineage graph for data handoffs.", no_args_is_help=True

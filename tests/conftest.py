@@ -19,7 +19,7 @@ from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import Store
 from catalog.write_path import WriteRequest, WriteResult, write_batch
 from ingesters import sql
-from ingesters.sql.lineage import Defaults
+from ingesters.sql.names import Defaults
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLES = PROJECT / "examples" / "warehouse"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from catalog.domain import FACT, Assertion, Batch, EdgeKind
 from ingesters import sql
-from ingesters.sql.lineage import Defaults
+from ingesters.sql.names import Defaults
 from ingesters.sql.statements import split_statements
 from tests.conftest import EXAMPLES
 

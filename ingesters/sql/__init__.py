@@ -26,14 +26,8 @@ from catalog.domain import (
     dataset_ref,
     job_ref,
 )
-from ingesters.sql.lineage import (
-    Defaults,
-    StatementLineage,
-    TableName,
-    prepare,
-    statement_lineage,
-    target_and_reads,
-)
+from ingesters.sql.lineage import StatementLineage, statement_lineage, target_and_reads
+from ingesters.sql.names import Defaults, TableName, prepare
 from ingesters.sql.statements import ScriptError, Statement, split_statements
 
 SOURCE_PREFIX = "sql:"

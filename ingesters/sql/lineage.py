@@ -1,8 +1,8 @@
-"""Table- and column-level lineage of one parsed SQL statement, on sqlglot.
+"""Table- and column-level lineage of one prepared SQL statement, on sqlglot.
 
-Handles the statements that move data into a table: CREATE TABLE ... AS SELECT,
-CREATE [MATERIALIZED] VIEW ... AS SELECT and INSERT [INTO|OVERWRITE] ... SELECT. Names
-are normalized for the dialect and qualified with the default database and schema.
+`movements.shape_of` turns the statement into queries flowing into a target; this module
+finds the tables those queries read and, per output column, the source columns it derives
+from and how (identity, transformation, aggregation).
 """
 
 from __future__ import annotations
@@ -15,15 +15,10 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.lineage import Node
 from sqlglot.lineage import lineage as sqlglot_lineage
-from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
-from sqlglot.optimizer.qualify_tables import qualify_tables
 from sqlglot.optimizer.scope import traverse_scope
 
-TableName = tuple[str, ...]
-"""A table's name parts, outermost first (catalog, schema, table), normalized."""
-
-Schema = Mapping[TableName, Mapping[str, str]]
-"""Known columns (name -> type) of tables, used to expand `*` and qualify columns."""
+from ingesters.sql.movements import shape_of
+from ingesters.sql.names import Schema, TableName, table_name
 
 
 class Transformation(StrEnum):
@@ -66,114 +61,70 @@ class StatementLineage:
     notes: tuple[str, ...] = field(default=())
 
 
-@dataclass(frozen=True)
-class Defaults:
-    database: str | None = None
-    schema: str | None = None
-
-
-def table_name(table: exp.Table) -> TableName:
-    return tuple(part.name for part in table.parts)
-
-
-def prepare(statement: exp.Expr, dialect: str, defaults: Defaults) -> exp.Expr:
-    """Normalize identifier case for the dialect and qualify table names with defaults."""
-    normalized = normalize_identifiers(statement, dialect=dialect)
-    return qualify_tables(
-        normalized, db=defaults.schema, catalog=defaults.database, dialect=dialect
-    )
-
-
 def target_and_reads(statement: exp.Expr) -> tuple[TableName | None, set[TableName]]:
     """Cheaply: the table a statement writes (if any) and every other table it names."""
-    written = statement.this if isinstance(statement, exp.Create | exp.Insert) else None
-    if isinstance(written, exp.Schema):
-        written = written.this
-    target = table_name(written) if isinstance(written, exp.Table) else None
+    shape = shape_of(statement)
+    target = shape.target if shape is not None else None
     named = {table_name(t) for t in statement.find_all(exp.Table)}
     return target, {name for name in named if name != target}
 
 
 def statement_lineage(statement: exp.Expr, dialect: str, schema: Schema) -> StatementLineage | None:
-    """Lineage of a prepared statement; None when it moves no data into a table."""
-    target_and_query = _target_and_query(statement)
-    if target_and_query is None:
+    """Lineage of a prepared statement; None when it neither reads nor writes tables."""
+    shape = shape_of(statement)
+    if shape is None:
         return None
-    target, target_type, query, target_columns = target_and_query
-    if query is None:
-        return _declared_table(statement, target, target_type)
-    reads = tuple(dict.fromkeys(_tables_read(query)))
-    try:
-        flows, unresolved, output = _column_flows(query, dialect, schema, reads, target_columns)
-    except SqlglotError as error:
-        return StatementLineage(target, target_type, reads, (), notes=(str(error),))
-    known_columns = tuple(c for c in (target_columns or output) if "*" not in c)
-    coverage = Coverage.PARTIAL if unresolved else Coverage.COMPLETE
-    notes = tuple(f"unresolved output column {c!r}" for c in unresolved)
+    if shape.declared is not None:
+        assert shape.target is not None
+        return StatementLineage(
+            shape.target,
+            shape.target_type,
+            (),
+            tuple(shape.declared),
+            column_types=shape.declared,
+            moves_data=False,
+            coverage=Coverage.COMPLETE,
+        )
+    reads = [table_name(t) for t in shape.extra_reads]
+    flows: list[ColumnFlow] = []
+    columns: list[str] = []
+    notes: list[str] = []
+    coverage = Coverage.COMPLETE
+    existing = [
+        c
+        for c in (schema.get(shape.target, {}) if shape.target and shape.positional else {})
+        if c not in shape.static_partition
+    ]
+    for movement in shape.movements:
+        movement_reads = list(_tables_read(movement.query))
+        reads += movement_reads
+        try:
+            found, unresolved, output = _column_flows(
+                movement.query,
+                dialect,
+                schema,
+                tuple(movement_reads),
+                list(movement.target_columns),
+                existing,
+            )
+        except (SqlglotError, ValueError) as error:  # sqlglot's lineage raises both
+            coverage = Coverage.NONE
+            notes.append(str(error))
+            continue
+        flows += found
+        columns += [c for c in output if "*" not in c]
+        if unresolved:
+            coverage = Coverage.PARTIAL if coverage is Coverage.COMPLETE else coverage
+            notes += [f"unresolved output column {c!r}" for c in unresolved]
     return StatementLineage(
-        target,
-        target_type,
-        reads,
-        known_columns,
-        flows=tuple(flows),
+        shape.target,
+        shape.target_type,
+        tuple(dict.fromkeys(reads)),
+        tuple(dict.fromkeys(columns)),
+        flows=tuple(dict.fromkeys(flows)),
         coverage=coverage,
-        notes=notes,
+        notes=tuple(notes),
     )
-
-
-def _declared_table(statement: exp.Expr, target: TableName, kind: str | None) -> StatementLineage:
-    schema = statement.this
-    definitions = [c for c in schema.expressions if isinstance(c, exp.ColumnDef)]
-    types = {c.name: c.kind.sql() if c.kind else "UNKNOWN" for c in definitions}
-    return StatementLineage(
-        target,
-        kind,
-        (),
-        tuple(types),
-        column_types=types,
-        moves_data=False,
-        coverage=Coverage.COMPLETE,
-    )
-
-
-def _target_and_query(
-    statement: exp.Expr,
-) -> tuple[TableName, str | None, exp.Query | None, list[str]] | None:
-    if isinstance(statement, exp.Create):
-        query = statement.expression
-        target = statement.this
-        if query is None and isinstance(target, exp.Schema):
-            table = target.this
-            return (table_name(table), "TABLE", None, []) if isinstance(table, exp.Table) else None
-        if not isinstance(query, exp.Query):
-            return None
-        kind = str(statement.args.get("kind") or "TABLE").upper()
-        if statement.find(exp.MaterializedProperty) is not None:
-            kind = f"MATERIALIZED {kind}"
-        columns: list[str] = []
-        if isinstance(target, exp.Schema):
-            columns = [c.name for c in target.expressions]
-            target = target.this
-    elif isinstance(statement, exp.Insert):
-        query = statement.expression
-        target = statement.this
-        kind = None
-        columns = []
-        if isinstance(target, exp.Schema):
-            columns = [c.name for c in target.expressions]
-            target = target.this
-        if not isinstance(query, exp.Query):
-            return None
-    else:
-        return None
-    if not isinstance(target, exp.Table):
-        return None
-    # `WITH ... INSERT INTO t SELECT ...` attaches the CTEs to the statement; the query needs them.
-    with_ = statement.args.get("with_")
-    if with_ is not None and isinstance(query, exp.Query) and query.args.get("with_") is None:
-        query = query.copy()
-        query.set("with_", with_.copy())
-    return table_name(target), kind, query, columns
 
 
 def _tables_read(query: exp.Query) -> Iterator[TableName]:
@@ -189,13 +140,25 @@ def _column_flows(
     schema: Schema,
     reads: tuple[TableName, ...],
     target_columns: list[str],
+    existing_columns: list[str],
 ) -> tuple[list[ColumnFlow], list[str], list[str]]:
-    """Flows into each output column; also the unresolved outputs and all output names.
+    """Flows into each output column; also the unresolved outputs and the target columns.
 
-    Outputs map to an INSERT's target column list by position, as the database does.
+    Outputs map to an INSERT's target column list by position, as the database does; with
+    no list, to the target's known columns when there are exactly as many.
     """
-    roots = sqlglot_lineage(None, query, _sqlglot_schema(schema, reads), dialect=dialect)
+    # Columns the schema does not know are kept as written rather than failing the query.
+    roots = sqlglot_lineage(
+        None,
+        query,
+        _sqlglot_schema(schema, reads),
+        dialect=dialect,
+        validate_qualify_columns=False,
+        allow_partial_qualification=True,
+    )
     assert isinstance(roots, dict)
+    if not target_columns and len(existing_columns) == len(roots):
+        target_columns = existing_columns
     strongest: dict[tuple[TableName, str, str], Transformation] = {}
     unresolved: list[str] = []
     for position, (output, root) in enumerate(roots.items()):
@@ -210,7 +173,10 @@ def _column_flows(
     # A column reached along several paths keeps its strongest transformation, so the
     # result does not depend on the order sqlglot walks them in.
     flows = [ColumnFlow(t, c, target, kind) for (t, c, target), kind in sorted(strongest.items())]
-    return flows, unresolved, list(roots)
+    outputs = [
+        target_columns[i] if i < len(target_columns) else name for i, name in enumerate(roots)
+    ]
+    return flows, unresolved, outputs
 
 
 def _leaves(

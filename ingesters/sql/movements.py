@@ -1,0 +1,205 @@
+"""Every data-moving statement as queries into a target: one shape for lineage to analyse.
+
+CREATE ... AS, INSERT, SELECT INTO and a plain SELECT carry their query. UPDATE and MERGE
+carry none, so each SET / INSERT branch becomes a synthetic SELECT over the same sources
+(`SELECT <expression> AS <column> FROM target JOIN source ON ...`): the ordinary column
+lineage of that SELECT is the lineage of the assignment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from ingesters.sql.names import TableName, table_name
+
+
+@dataclass(frozen=True)
+class Movement:
+    """Rows produced by `query` flowing into `target` (None: a SELECT's result set)."""
+
+    query: exp.Query
+    target_columns: tuple[str, ...] = ()
+    """Target columns by output position; empty when outputs keep their own names."""
+
+
+@dataclass(frozen=True)
+class StatementShape:
+    target: TableName | None
+    target_type: str | None  # TABLE, VIEW, MATERIALIZED VIEW... for CREATE
+    movements: tuple[Movement, ...]
+    extra_reads: tuple[exp.Table, ...] = ()  # tables read outside any movement (DELETE USING)
+    declared: dict[str, str] | None = None  # columns and types of CREATE TABLE t (...)
+    positional: bool = False
+    """True when outputs fill the target's existing columns in order (INSERT, no column list)."""
+    static_partition: tuple[str, ...] = ()
+    """Columns given constant values by `PARTITION (p = 'v')`: not filled by the query."""
+
+
+def shape_of(statement: exp.Expr) -> StatementShape | None:
+    """The target and movements of a statement; None when it neither reads nor writes data."""
+    if isinstance(statement, exp.Create):
+        return _create(statement)
+    if isinstance(statement, exp.Insert):
+        return _insert(statement)
+    if isinstance(statement, exp.Update):
+        return _update(statement)
+    if isinstance(statement, exp.Merge):
+        return _merge(statement)
+    if isinstance(statement, exp.Delete):
+        return _delete(statement)
+    if isinstance(statement, exp.Query):
+        return _query(statement)
+    return None
+
+
+def _with_ctes(statement: exp.Expr, query: exp.Query) -> exp.Query:
+    """`WITH ... INSERT INTO t SELECT ...` hangs the CTEs on the statement; move them down."""
+    with_ = statement.args.get("with_")
+    if with_ is None or query.args.get("with_") is not None:
+        return query
+    query = query.copy()
+    query.set("with_", with_.copy())
+    return query
+
+
+def _target(expression: exp.Expr | None) -> tuple[exp.Table | None, tuple[str, ...]]:
+    if isinstance(expression, exp.Schema):
+        columns = tuple(
+            c.name for c in expression.expressions if isinstance(c, exp.Identifier | exp.Column)
+        )
+        table = expression.this
+        return (table if isinstance(table, exp.Table) else None), columns
+    return (expression if isinstance(expression, exp.Table) else None), ()
+
+
+def _create(statement: exp.Create) -> StatementShape | None:
+    table, columns = _target(statement.this)
+    if table is None:
+        return None
+    kind = str(statement.args.get("kind") or "TABLE").upper()
+    if statement.find(exp.MaterializedProperty) is not None:
+        kind = f"MATERIALIZED {kind}"
+    query = statement.expression
+    if isinstance(query, exp.Query):
+        movement = Movement(_with_ctes(statement, query), columns)
+        return StatementShape(table_name(table), kind, (movement,))
+    schema = statement.this
+    if query is None and isinstance(schema, exp.Schema):
+        definitions = [c for c in schema.expressions if isinstance(c, exp.ColumnDef)]
+        declared = {c.name: c.kind.sql() if c.kind else "UNKNOWN" for c in definitions}
+        return StatementShape(table_name(table), kind, (), declared=declared)
+    return None
+
+
+def _insert(statement: exp.Insert) -> StatementShape | None:
+    table, columns = _target(statement.this)
+    if table is None:
+        return None
+    query = statement.expression
+    movements = (
+        (Movement(_with_ctes(statement, query), columns),) if isinstance(query, exp.Query) else ()
+    )
+    partition = table.args.get("partition")
+    static = tuple(
+        p.this.name
+        for p in (partition.expressions if isinstance(partition, exp.Partition) else [])
+        if isinstance(p, exp.EQ) and isinstance(p.this, exp.Column)
+    )
+    values = tuple(query.find_all(exp.Table)) if isinstance(query, exp.Values) else ()
+    return StatementShape(
+        table_name(table),
+        None,
+        movements,
+        extra_reads=values,
+        positional=not columns,
+        static_partition=static,
+    )
+
+
+def _query(query: exp.Query) -> StatementShape:
+    into = query.args.get("into")
+    if (
+        isinstance(query, exp.Select)
+        and isinstance(into, exp.Into)
+        and isinstance(into.this, exp.Table)
+    ):
+        plain = query.copy()
+        plain.set("into", None)
+        return StatementShape(table_name(into.this), "TABLE", (Movement(plain),))
+    return StatementShape(None, None, (Movement(query),))
+
+
+def _assignments(pairs: list[exp.Expr]) -> tuple[list[exp.Expr], tuple[str, ...]]:
+    """`col = expr` pairs as (aliased expressions, target column names)."""
+    projections: list[exp.Expr] = []
+    columns: list[str] = []
+    for pair in pairs:
+        if isinstance(pair, exp.EQ) and isinstance(pair.this, exp.Column):
+            columns.append(pair.this.name)
+            projections.append(exp.alias_(pair.expression.copy(), pair.this.name))
+    return projections, tuple(columns)
+
+
+def _update(statement: exp.Update) -> StatementShape | None:
+    table = statement.this
+    if not isinstance(table, exp.Table):
+        return None
+    projections, columns = _assignments(list(statement.expressions))
+    select = exp.select(*projections).from_(table.copy()) if projections else None
+    if select is not None:
+        from_ = statement.args.get("from_")
+        if isinstance(from_, exp.From):
+            select = select.join(from_.this.copy(), join_type="CROSS")
+        for join in statement.args.get("joins") or []:
+            select = select.join(join.copy())
+        where = statement.args.get("where")
+        if isinstance(where, exp.Where):
+            select.set("where", where.copy())
+    movements = (Movement(_with_ctes(statement, select), columns),) if select is not None else ()
+    return StatementShape(table_name(table), None, movements)
+
+
+def _merge(statement: exp.Merge) -> StatementShape | None:
+    table = statement.this
+    source = statement.args.get("using")
+    if not isinstance(table, exp.Table) or source is None:
+        return None
+    on = statement.args.get("on")
+    movements: list[Movement] = []
+    whens = statement.args.get("whens")
+    for when in whens.expressions if isinstance(whens, exp.Whens) else []:
+        action = when.args.get("then")
+        if isinstance(action, exp.Update):
+            projections, columns = _assignments(list(action.expressions))
+            if projections:
+                select = exp.select(*projections).from_(table.copy())
+                select = select.join(source.copy(), on=on.copy() if on is not None else None)
+                movements.append(Movement(_with_ctes(statement, select), columns))
+        elif isinstance(action, exp.Insert):
+            targets = action.this.expressions if isinstance(action.this, exp.Tuple) else []
+            values = (
+                action.expression.expressions if isinstance(action.expression, exp.Tuple) else []
+            )
+            if targets and values:
+                projections = [
+                    exp.alias_(v.copy(), t.name) for t, v in zip(targets, values, strict=False)
+                ]
+                select = exp.select(*projections).from_(source.copy())
+                movements.append(
+                    Movement(_with_ctes(statement, select), tuple(t.name for t in targets))
+                )
+    extra = (source,) if isinstance(source, exp.Table) else ()
+    return StatementShape(table_name(table), None, tuple(movements), extra_reads=extra)
+
+
+def _delete(statement: exp.Delete) -> StatementShape | None:
+    table = statement.this
+    if not isinstance(table, exp.Table):
+        return None
+    reads = [t for using in statement.args.get("using") or [] for t in using.find_all(exp.Table)]
+    where = statement.args.get("where")
+    if where is not None:
+        reads += list(where.find_all(exp.Table))
+    return StatementShape(table_name(table), None, (), extra_reads=tuple(reads))

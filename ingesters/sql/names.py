@@ -1,0 +1,54 @@
+"""Table names: normalized per dialect, qualified with defaults, compared part by part."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlglot import exp
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+from sqlglot.optimizer.qualify_tables import qualify_tables
+
+TableName = tuple[str, ...]
+"""A table's name parts, outermost first (catalog, schema, table), normalized."""
+
+Schema = Mapping[TableName, Mapping[str, str]]
+"""Known columns (name -> type) of tables, used to expand `*` and qualify columns."""
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Database and schema that unqualified table names live in."""
+
+    database: str | None = None
+    schema: str | None = None
+
+
+def table_name(table: exp.Table) -> TableName:
+    return tuple(part.name for part in table.parts)
+
+
+def prepare(statement: exp.Expr, dialect: str, defaults: Defaults) -> exp.Expr:
+    """Normalize identifier case for the dialect and qualify table names with defaults."""
+    normalized = normalize_identifiers(statement, dialect=dialect)
+    return qualify_tables(
+        normalized, db=defaults.schema, catalog=defaults.database, dialect=dialect
+    )
+
+
+def normalize_schema(
+    tables: Mapping[str, Mapping[str, str | None]], dialect: str, defaults: Defaults
+) -> dict[TableName, dict[str, str]]:
+    """A user-given schema ({"db.table": {column: type}}) keyed like prepared statements."""
+    normalized: dict[TableName, dict[str, str]] = {}
+    for name, columns in tables.items():
+        table = prepare(exp.to_table(name, dialect=dialect), dialect, defaults)
+        assert isinstance(table, exp.Table)
+        column_names = {
+            column: normalize_identifiers(exp.to_identifier(column), dialect=dialect).name
+            for column in columns
+        }
+        normalized[table_name(table)] = {
+            column_names[c]: (t or "UNKNOWN") for c, t in columns.items()
+        }
+    return normalized

@@ -1,0 +1,168 @@
+"""Lineage of one SQL script as a whole: statements in order, temporary tables collapsed.
+
+A script's lineage is what its persistent tables derive from. Tables that are temporary
+(CREATE TEMP, T-SQL `#t`) or created and dropped inside the script are intermediate steps:
+flows through them are composed, so `x -> #tmp -> y` reads as `x -> y`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, SqlglotError
+
+from ingesters.sql.lineage import ColumnFlow, StatementLineage, Transformation, statement_lineage
+from ingesters.sql.names import Defaults, Schema, TableName, prepare, table_name
+from ingesters.sql.statements import ScriptError, Statement, split_statements
+
+ColumnRef = tuple[TableName | None, str]
+"""A column: its table (None for a SELECT's result) and its name."""
+
+
+@dataclass(frozen=True)
+class StatementError:
+    line: int | None
+    message: str
+
+
+@dataclass
+class ScriptLineage:
+    in_tables: list[TableName] = field(default_factory=list)
+    out_tables: list[TableName] = field(default_factory=list)
+    column_lineage: dict[ColumnRef, set[ColumnRef]] = field(default_factory=dict)
+    errors: list[StatementError] = field(default_factory=list)
+    statements: int = 0
+    understood: int = 0
+
+
+def parse_statements(
+    text: str, dialect: str, defaults: Defaults, errors: list[StatementError]
+) -> Iterator[tuple[Statement, exp.Expr]]:
+    """Each statement of a script, parsed and prepared; procedure bodies are unpacked."""
+    try:
+        statements = split_statements(text, dialect)
+    except ScriptError as error:
+        errors.append(StatementError(error.line, str(error)))
+        return
+    for statement in statements:
+        try:
+            expression = sqlglot.parse_one(statement.text, dialect=dialect)
+        except ParseError as error:
+            first = error.errors[0] if error.errors else {}
+            line = statement.line + int(first.get("line", 1)) - 1
+            errors.append(StatementError(line, f"cannot parse: {first.get('description', error)}"))
+            continue
+        except SqlglotError as error:
+            errors.append(StatementError(statement.line, str(error)))
+            continue
+        for inner in _unpack(expression):
+            yield statement, prepare(inner, dialect, defaults)
+
+
+def _unpack(expression: exp.Expr) -> Iterator[exp.Expr]:
+    """Statements inside procedure bodies and BEGIN ... END blocks, in order."""
+    body = expression.expression if isinstance(expression, exp.Create) else None
+    if isinstance(expression, exp.Block) or (
+        isinstance(expression, exp.Create) and isinstance(body, exp.Block)
+    ):
+        block = expression if isinstance(expression, exp.Block) else body
+        assert block is not None
+        for inner in block.expressions:
+            yield from _unpack(inner)
+    else:
+        yield expression
+
+
+def _is_temporary(expression: exp.Expr) -> bool:
+    if not isinstance(expression, exp.Create):
+        return False
+    properties = expression.args.get("properties")
+    return properties is not None and properties.find(exp.TemporaryProperty) is not None
+
+
+def analyse_script(
+    text: str, dialect: str, schema: Schema | None = None, defaults: Defaults | None = None
+) -> ScriptLineage:
+    result = ScriptLineage()
+    known: dict[TableName, dict[str, str]] = {k: dict(v) for k, v in (schema or {}).items()}
+    temporary: set[TableName] = set()
+    dropped: set[TableName] = set()
+    created: set[TableName] = set()
+    analysed: list[StatementLineage] = []
+    for statement, expression in parse_statements(
+        text, dialect, defaults or Defaults(), result.errors
+    ):
+        result.statements += 1
+        if isinstance(expression, exp.Drop):
+            dropped.update(table_name(t) for t in expression.find_all(exp.Table))
+            result.understood += 1
+            continue
+        if isinstance(expression, exp.Command):
+            result.errors.append(
+                StatementError(statement.line, f"not understood: {expression.sql()[:80]}")
+            )
+            continue
+        try:
+            lineage = statement_lineage(expression, dialect, known)
+        except SqlglotError as error:
+            result.errors.append(StatementError(statement.line, str(error)))
+            continue
+        result.understood += 1
+        if lineage is None:
+            continue
+        if lineage.target is not None:
+            created.add(lineage.target)
+            if _is_temporary(expression) or lineage.target[-1].startswith("#"):
+                temporary.add(lineage.target)
+            if lineage.columns and lineage.target not in known:
+                known[lineage.target] = {
+                    c: lineage.column_types.get(c, "UNKNOWN") for c in lineage.columns
+                }
+        analysed.append(lineage)
+    _collapse(result, analysed, temporary | (created & dropped))
+    return result
+
+
+def _collapse(
+    result: ScriptLineage, analysed: list[StatementLineage], steps: set[TableName]
+) -> None:
+    """Fill `result` with table and column lineage, composing flows through `steps`."""
+    feeds: dict[TableName, set[TableName]] = defaultdict(set)
+    flows: dict[ColumnRef, set[ColumnRef]] = defaultdict(set)
+    for lineage in analysed:
+        for read in lineage.reads:
+            if read != lineage.target:
+                feeds[read].add(lineage.target or ())
+        for flow in lineage.flows:
+            flows[(lineage.target, flow.target_column)].add((flow.source_table, flow.source_column))
+        if lineage.target is not None and lineage.target not in steps:
+            result.out_tables.append(lineage.target)
+
+    def sources(table: TableName, seen: frozenset[TableName]) -> set[TableName]:
+        if table not in steps:
+            return {table}
+        upstream = {t for t, targets in feeds.items() if table in targets and t not in seen}
+        return {s for t in upstream for s in sources(t, seen | {table})}
+
+    def column_sources(ref: ColumnRef, seen: frozenset[ColumnRef]) -> set[ColumnRef]:
+        table, _ = ref
+        if table not in steps:
+            return {ref}
+        return {s for up in flows.get(ref, set()) - seen for s in column_sources(up, seen | {ref})}
+
+    reads = [r for lineage in analysed for r in lineage.reads if r != lineage.target]
+    result.in_tables = list(dict.fromkeys(s for r in reads for s in sources(r, frozenset())))
+    result.out_tables = list(dict.fromkeys(result.out_tables))
+    for downstream, upstreams in flows.items():
+        if downstream[0] in steps:
+            continue
+        resolved = {s for up in upstreams for s in column_sources(up, frozenset({downstream}))}
+        if resolved:
+            result.column_lineage[downstream] = resolved
+
+
+__all__ = ["ColumnFlow", "ScriptLineage", "Transformation", "analyse_script"]
