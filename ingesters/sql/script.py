@@ -87,18 +87,19 @@ def _is_temporary(expression: exp.Expr) -> bool:
 def analyse_script(
     text: str, dialect: str, schema: Schema | None = None, defaults: Defaults | None = None
 ) -> ScriptLineage:
+    """Tables read and written, and end-to-end column lineage, of a whole script."""
     result = ScriptLineage()
     known: dict[TableName, dict[str, str]] = {k: dict(v) for k, v in (schema or {}).items()}
-    temporary: set[TableName] = set()
-    dropped: set[TableName] = set()
+    steps: set[TableName] = set()  # temporary, or created and then dropped by the script
     created: set[TableName] = set()
     analysed: list[StatementLineage] = []
-    for statement, expression in parse_statements(
-        text, dialect, defaults or Defaults(), result.errors
-    ):
+    statements = parse_statements(text, dialect, defaults or Defaults(), result.errors)
+    for statement, expression in statements:
         result.statements += 1
         if isinstance(expression, exp.Drop):
-            dropped.update(table_name(t) for t in expression.find_all(exp.Table))
+            steps.update(
+                created.intersection(table_name(t) for t in expression.find_all(exp.Table))
+            )
             result.understood += 1
             continue
         if isinstance(expression, exp.Command):
@@ -117,52 +118,72 @@ def analyse_script(
         if lineage.target is not None:
             created.add(lineage.target)
             if _is_temporary(expression) or lineage.target[-1].startswith("#"):
-                temporary.add(lineage.target)
+                steps.add(lineage.target)
             if lineage.columns and lineage.target not in known:
                 known[lineage.target] = {
                     c: lineage.column_types.get(c, "UNKNOWN") for c in lineage.columns
                 }
         analysed.append(lineage)
-    _collapse(result, analysed, temporary | (created & dropped))
+    _tables(result, analysed, steps)
+    result.column_lineage = end_to_end(analysed, steps)
     return result
 
 
-def _collapse(
-    result: ScriptLineage, analysed: list[StatementLineage], steps: set[TableName]
-) -> None:
-    """Fill `result` with table and column lineage, composing flows through `steps`."""
+def _tables(result: ScriptLineage, analysed: list[StatementLineage], steps: set[TableName]) -> None:
+    """Tables the script reads and writes; reads of a step table stand for its sources."""
     feeds: dict[TableName, set[TableName]] = defaultdict(set)
-    flows: dict[ColumnRef, set[ColumnRef]] = defaultdict(set)
     for lineage in analysed:
         for read in lineage.reads:
-            if read != lineage.target:
-                feeds[read].add(lineage.target or ())
-        for flow in lineage.flows:
-            flows[(lineage.target, flow.target_column)].add((flow.source_table, flow.source_column))
-        if lineage.target is not None and lineage.target not in steps:
-            result.out_tables.append(lineage.target)
+            if lineage.target is not None and read != lineage.target:
+                feeds[lineage.target].add(read)
 
     def sources(table: TableName, seen: frozenset[TableName]) -> set[TableName]:
         if table not in steps:
             return {table}
-        upstream = {t for t, targets in feeds.items() if table in targets and t not in seen}
-        return {s for t in upstream for s in sources(t, seen | {table})}
-
-    def column_sources(ref: ColumnRef, seen: frozenset[ColumnRef]) -> set[ColumnRef]:
-        table, _ = ref
-        if table not in steps:
-            return {ref}
-        return {s for up in flows.get(ref, set()) - seen for s in column_sources(up, seen | {ref})}
+        return {s for up in feeds[table] - seen for s in sources(up, seen | {table})}
 
     reads = [r for lineage in analysed for r in lineage.reads if r != lineage.target]
     result.in_tables = list(dict.fromkeys(s for r in reads for s in sources(r, frozenset())))
-    result.out_tables = list(dict.fromkeys(result.out_tables))
-    for downstream, upstreams in flows.items():
-        if downstream[0] in steps:
+    result.out_tables = list(
+        dict.fromkeys(a.target for a in analysed if a.target is not None and a.target not in steps)
+    )
+
+
+def end_to_end(
+    analysed: list[StatementLineage], steps: set[TableName]
+) -> dict[ColumnRef, set[ColumnRef]]:
+    """Column lineage from the script's source columns to its final columns.
+
+    Columns both written and read inside the script are intermediate: flows through them
+    are composed, as through step tables. A column assigned from itself (`SET a = a + 1`)
+    keeps that pair.
+    """
+    upstream: dict[ColumnRef, set[ColumnRef]] = defaultdict(set)
+    self_derived: set[ColumnRef] = set()
+    for lineage in analysed:
+        for flow in lineage.flows:
+            down: ColumnRef = (lineage.target, flow.target_column)
+            up: ColumnRef = (flow.source_table, flow.source_column)
+            if up == down:
+                self_derived.add(down)
+            else:
+                upstream[down].add(up)
+    read = {up for ups in upstream.values() for up in ups}
+
+    def roots(ref: ColumnRef, seen: frozenset[ColumnRef]) -> set[ColumnRef]:
+        if ref not in upstream or ref in seen:
+            return {ref}
+        return {r for up in upstream[ref] for r in roots(up, seen | {ref})}
+
+    lineage: dict[ColumnRef, set[ColumnRef]] = {}
+    for down in [*upstream, *self_derived]:
+        table, _ = down
+        if table in steps or (down in read and down not in self_derived):
             continue
-        resolved = {s for up in upstreams for s in column_sources(up, frozenset({downstream}))}
-        if resolved:
-            result.column_lineage[downstream] = resolved
-
-
-__all__ = ["ColumnFlow", "ScriptLineage", "Transformation", "analyse_script"]
+        found = roots(down, frozenset()) - {down} if down in upstream else set()
+        found = {r for r in found if r[0] not in steps}
+        if down in self_derived:
+            found.add(down)
+        if found:
+            lineage[down] = found
+    return lineage
