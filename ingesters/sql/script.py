@@ -15,7 +15,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 
-from ingesters.sql.lineage import ColumnFlow, StatementLineage, Transformation, statement_lineage
+from ingesters.sql.lineage import StatementLineage, statement_lineage
 from ingesters.sql.names import Defaults, Schema, TableName, prepare, table_name
 from ingesters.sql.statements import ScriptError, Statement, split_statements
 
@@ -175,7 +175,7 @@ def end_to_end(
             return {ref}
         return {r for up in upstream[ref] for r in roots(up, seen | {ref})}
 
-    lineage: dict[ColumnRef, set[ColumnRef]] = {}
+    pairs: dict[ColumnRef, set[ColumnRef]] = {}
     for down in [*upstream, *self_derived]:
         table, _ = down
         if table in steps or (down in read and down not in self_derived):
@@ -185,5 +185,5 @@ def end_to_end(
         if down in self_derived:
             found.add(down)
         if found:
-            lineage[down] = found
-    return lineage
+            pairs[down] = found
+    return pairs
