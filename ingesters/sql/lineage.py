@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
+from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.lineage import Node
 from sqlglot.lineage import lineage as sqlglot_lineage
 from sqlglot.optimizer.scope import traverse_scope
@@ -147,16 +147,7 @@ def _column_flows(
     Outputs map to an INSERT's target column list by position, as the database does; with
     no list, to the target's known columns when there are exactly as many.
     """
-    # Columns the schema does not know are kept as written rather than failing the query.
-    roots = sqlglot_lineage(
-        None,
-        query,
-        _sqlglot_schema(schema, reads),
-        dialect=dialect,
-        validate_qualify_columns=False,
-        allow_partial_qualification=True,
-    )
-    assert isinstance(roots, dict)
+    roots = _trace(query, dialect, _sqlglot_schema(schema, reads))
     if not target_columns and len(existing_columns) == len(roots):
         target_columns = existing_columns
     strongest: dict[tuple[TableName, str, str], Transformation] = {}
@@ -179,6 +170,27 @@ def _column_flows(
     return flows, unresolved, outputs
 
 
+def _trace(query: exp.Query, dialect: str, schema: dict[str, object]) -> dict[str, Node]:
+    """sqlglot's lineage of every output column, tolerant of what a schema cannot tell.
+
+    Columns the schema does not know are kept as written rather than failing the query.
+    If expanding references to earlier aliases is ambiguous without a schema (`SELECT
+    f(a) AS a, g(a) AS b`), the trace is retried reading such names as columns.
+    """
+    options: dict[str, object] = {
+        "validate_qualify_columns": False,
+        "allow_partial_qualification": True,
+    }
+    try:
+        roots = sqlglot_lineage(None, query, schema, dialect=dialect, **options)
+    except OptimizeError:
+        roots = sqlglot_lineage(
+            None, query, schema, dialect=dialect, expand_alias_refs=False, **options
+        )
+    assert isinstance(roots, dict)
+    return roots
+
+
 def _leaves(
     node: Node, strongest: Transformation
 ) -> Iterator[tuple[TableName, str, Transformation]]:
@@ -189,7 +201,21 @@ def _leaves(
             yield table_name(node.expression), node.name.rsplit(".", 1)[-1], strongest
         return
     for child in node.downstream:
+        if isinstance(child.expression, exp.Placeholder):
+            # sqlglot could not qualify the column; in a one-table SELECT it is that table's.
+            table = _only_table(node.source)
+            if table is not None:
+                yield table_name(table), child.name.rsplit(".", 1)[-1], strongest
+            continue
         yield from _leaves(child, strongest)
+
+
+def _only_table(select: exp.Expr) -> exp.Table | None:
+    if not isinstance(select, exp.Select) or select.args.get("joins"):
+        return None
+    from_ = select.args.get("from_")
+    source = from_.this if isinstance(from_, exp.From) else None
+    return source if isinstance(source, exp.Table) else None
 
 
 def _classify(projection: exp.Expr) -> Transformation:

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import Dialect, exp
 from sqlglot.errors import ParseError, SqlglotError
+from sqlglot.tokenizer_core import TokenType
 
 from ingesters.sql.lineage import StatementLineage, statement_lineage
 from ingesters.sql.names import Defaults, Schema, TableName, prepare, table_name
@@ -49,18 +50,60 @@ def parse_statements(
         errors.append(StatementError(error.line, str(error)))
         return
     for statement in statements:
-        try:
-            expression = sqlglot.parse_one(statement.text, dialect=dialect)
-        except ParseError as error:
-            first = error.errors[0] if error.errors else {}
-            line = statement.line + int(first.get("line", 1)) - 1
-            errors.append(StatementError(line, f"cannot parse: {first.get('description', error)}"))
-            continue
-        except SqlglotError as error:
-            errors.append(StatementError(statement.line, str(error)))
-            continue
-        for inner in _unpack(expression):
+        expression = _parse(statement, dialect, errors)
+        for inner in _unpack(expression) if expression is not None else ():
             yield statement, prepare(inner, dialect, defaults)
+
+
+def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> exp.Expr | None:
+    """Parse one statement; inside a procedure header (`CREATE PROCEDURE p() BEGIN ...`),
+    whose text runs to the first semicolon of its body, parse what follows BEGIN."""
+    try:
+        expression: exp.Expr | None = sqlglot.parse_one(statement.text, dialect=dialect)
+        problem = None
+    except ParseError as error:
+        first = error.errors[0] if error.errors else {}
+        line = statement.line + int(first.get("line", 1)) - 1
+        expression, problem = (
+            None,
+            StatementError(line, f"cannot parse: {first.get('description', error)}"),
+        )
+    except SqlglotError as error:
+        expression, problem = None, StatementError(statement.line, str(error))
+    if expression is None or isinstance(expression, exp.Command) or _is_routine(expression):
+        body = _after_begin(statement, dialect)
+        if body is not None:
+            return _parse(body, dialect, errors)
+    if problem is not None:
+        errors.append(problem)
+    return expression
+
+
+def _after_begin(statement: Statement, dialect: str) -> Statement | None:
+    """The text after the first block BEGIN of a statement, if it has one."""
+    tokens = Dialect.get_or_raise(dialect).tokenize(statement.text)
+    for position, token in enumerate(tokens):
+        if (
+            token.token_type not in (TokenType.BEGIN, TokenType.COMMAND)
+            or token.text.upper() != "BEGIN"
+        ):
+            continue
+        following = tokens[position + 1] if position + 1 < len(tokens) else None
+        if following is None or following.text.upper() in _NOT_A_BLOCK:
+            return None
+        if following.text.upper() in ("TRY", "CATCH") and position + 2 < len(tokens):
+            following = tokens[position + 2]
+        rest = statement.text[following.start :]
+        return Statement(statement.index, statement.line + token.line - 1, rest)
+    return None
+
+
+def _is_routine(expression: exp.Expr) -> bool:
+    kind = str(expression.args.get("kind") or "").upper()
+    return isinstance(expression, exp.Create) and kind in ("PROCEDURE", "FUNCTION")
+
+
+_NOT_A_BLOCK = {"TRANSACTION", "TRAN", "WORK", "DISTRIBUTED"}
 
 
 def _unpack(expression: exp.Expr) -> Iterator[exp.Expr]:
