@@ -147,17 +147,17 @@ def _column_flows(
     Outputs map to an INSERT's target column list by position, as the database does; with
     no list, to the target's known columns when there are exactly as many.
     """
-    roots = _trace(query, dialect, _sqlglot_schema(schema, reads))
-    if not target_columns and len(existing_columns) == len(roots):
+    per_output = _sources_per_output(query, dialect, _sqlglot_schema(schema, reads))
+    if not target_columns and len(existing_columns) == len(per_output):
         target_columns = existing_columns
     strongest: dict[tuple[TableName, str, str], Transformation] = {}
     unresolved: list[str] = []
-    for position, (output, root) in enumerate(roots.items()):
+    for position, (output, sources) in enumerate(per_output):
         if "*" in output:
             unresolved.append(output)
             continue
         target_column = target_columns[position] if position < len(target_columns) else output
-        for table, column, transformation in _leaves(root, Transformation.IDENTITY):
+        for table, column, transformation in sources:
             key = (table, column, target_column)
             known = strongest.get(key, transformation)
             strongest[key] = max(known, transformation, key=_STRENGTH.index)
@@ -165,9 +165,78 @@ def _column_flows(
     # result does not depend on the order sqlglot walks them in.
     flows = [ColumnFlow(t, c, target, kind) for (t, c, target), kind in sorted(strongest.items())]
     outputs = [
-        target_columns[i] if i < len(target_columns) else name for i, name in enumerate(roots)
+        target_columns[i] if i < len(target_columns) else name
+        for i, (name, _) in enumerate(per_output)
     ]
     return flows, unresolved, outputs
+
+
+SourceColumn = tuple[TableName, str, Transformation]
+
+
+def _sources_per_output(
+    query: exp.Query, dialect: str, schema: dict[str, object]
+) -> list[tuple[str, list[SourceColumn]]]:
+    """Each output column's source columns: traced by sqlglot, or read off the syntax when
+    sqlglot cannot resolve the query without a schema."""
+    try:
+        roots = _trace(query, dialect, schema)
+    except OptimizeError:
+        return _syntactic_sources(query)
+    return [(name, list(_leaves(root, Transformation.IDENTITY))) for name, root in roots.items()]
+
+
+def _syntactic_sources(query: exp.Query) -> list[tuple[str, list[SourceColumn]]]:
+    """Best effort without name resolution: each column of an output's expression (scalar
+    subqueries included) belongs to the table its qualifier names, or to the only table of
+    the nearest SELECT that has one."""
+    branches = _branches(query)
+    outputs = []
+    for position, name in enumerate(branches[0].named_selects):
+        sources: list[SourceColumn] = []
+        for select in branches:
+            if position >= len(select.expressions):
+                continue
+            projection = select.expressions[position]
+            kind = _classify(projection)
+            for column in projection.find_all(exp.Column):
+                table = _owning_table(column)
+                if table is not None:
+                    sources.append((table_name(table), column.name, kind))
+        outputs.append((name, sources))
+    return outputs
+
+
+def _branches(query: exp.Query) -> list[exp.Select]:
+    if isinstance(query, exp.SetOperation):
+        return _branches(query.this) + _branches(query.expression)
+    if isinstance(query, exp.Subquery):
+        return _branches(query.this)
+    return [query] if isinstance(query, exp.Select) else []
+
+
+def _owning_table(column: exp.Column) -> exp.Table | None:
+    select = column.parent_select
+    while select is not None:
+        sources = [
+            s
+            for s in [_from_source(select), *(j.this for j in select.args.get("joins") or [])]
+            if s is not None
+        ]
+        tables = {t.alias_or_name: t for t in sources if isinstance(t, exp.Table)}
+        if column.table and column.table in tables:
+            return tables[column.table]
+        if not column.table and len(sources) == 1 and len(tables) == 1:
+            return next(iter(tables.values()))
+        if sources and not column.table:
+            return None
+        select = select.parent_select
+    return None
+
+
+def _from_source(select: exp.Select) -> exp.Expr | None:
+    from_ = select.args.get("from_")
+    return from_.this if isinstance(from_, exp.From) else None
 
 
 def _trace(query: exp.Query, dialect: str, schema: dict[str, object]) -> dict[str, Node]:
@@ -183,7 +252,7 @@ def _trace(query: exp.Query, dialect: str, schema: dict[str, object]) -> dict[st
     }
     try:
         roots = sqlglot_lineage(None, query, schema, dialect=dialect, **options)
-    except OptimizeError:
+    except OptimizeError:  # a second failure is the caller's to handle
         roots = sqlglot_lineage(
             None, query, schema, dialect=dialect, expand_alias_refs=False, **options
         )
@@ -210,12 +279,15 @@ def _leaves(
         yield from _leaves(child, strongest)
 
 
-def _only_table(select: exp.Expr) -> exp.Table | None:
-    if not isinstance(select, exp.Select) or select.args.get("joins"):
-        return None
-    from_ = select.args.get("from_")
-    source = from_.this if isinstance(from_, exp.From) else None
-    return source if isinstance(source, exp.Table) else None
+def _only_table(scope: exp.Expr) -> exp.Table | None:
+    select = scope if isinstance(scope, exp.Select) else None
+    while select is not None:
+        source = _from_source(select)
+        if source is not None:
+            only = not select.args.get("joins") and isinstance(source, exp.Table)
+            return source if only and isinstance(source, exp.Table) else None
+        select = select.parent_select  # a FROM-less subquery sees its enclosing SELECT
+    return None
 
 
 def _classify(projection: exp.Expr) -> Transformation:

@@ -81,6 +81,11 @@ def _create(statement: exp.Create) -> StatementShape | None:
     kind = str(statement.args.get("kind") or "TABLE").upper()
     if statement.find(exp.MaterializedProperty) is not None:
         kind = f"MATERIALIZED {kind}"
+    clone = statement.args.get("clone")
+    like = statement.find(exp.LikeProperty)
+    copied = clone.this if isinstance(clone, exp.Clone) else like.this if like else None
+    if isinstance(copied, exp.Table):  # CREATE TABLE t CLONE s / LIKE s
+        return StatementShape(table_name(table), kind, (), extra_reads=(copied,))
     query = statement.expression
     if isinstance(query, exp.Query):
         movement = Movement(_with_ctes(statement, query), columns)
@@ -119,7 +124,15 @@ def _insert(statement: exp.Insert) -> StatementShape | None:
 
 
 def _query(query: exp.Query) -> StatementShape:
-    into = query.args.get("into")
+    first = _first_select(query)
+    into = first.args.get("into") if first is not None else None
+    if isinstance(into, exp.Into) and isinstance(into.this, exp.Table) and first is not query:
+        assert first is not None
+        plain = query.copy()
+        inner = _first_select(plain)
+        assert inner is not None
+        inner.set("into", None)
+        return StatementShape(table_name(into.this), "TABLE", (Movement(plain),))
     if (
         isinstance(query, exp.Select)
         and isinstance(into, exp.Into)
@@ -129,6 +142,13 @@ def _query(query: exp.Query) -> StatementShape:
         plain.set("into", None)
         return StatementShape(table_name(into.this), "TABLE", (Movement(plain),))
     return StatementShape(None, None, (Movement(query),))
+
+
+def _first_select(query: exp.Expr) -> exp.Select | None:
+    """The leftmost SELECT of a set operation (where `SELECT ... INTO` puts its target)."""
+    while isinstance(query, exp.SetOperation):
+        query = query.this
+    return query if isinstance(query, exp.Select) else None
 
 
 def _assignments(pairs: list[exp.Expr]) -> tuple[list[exp.Expr], tuple[str, ...]]:
@@ -146,19 +166,34 @@ def _update(statement: exp.Update) -> StatementShape | None:
     table = statement.this
     if not isinstance(table, exp.Table):
         return None
+    from_ = statement.args.get("from_")
+    joins = [join.copy() for join in statement.args.get("joins") or []]
+    sources = [from_.this.copy()] if isinstance(from_, exp.From) else []
+    # T-SQL `UPDATE t SET ... FROM tab1 t JOIN ...` names the target by an alias.
+    aliased = next((s for s in sources + [j.this for j in joins] if _is_alias_of(table, s)), None)
+    target = aliased if aliased is not None else table
     projections, columns = _assignments(list(statement.expressions))
-    select = exp.select(*projections).from_(table.copy()) if projections else None
-    if select is not None:
-        from_ = statement.args.get("from_")
-        if isinstance(from_, exp.From):
-            select = select.join(from_.this.copy(), join_type="CROSS")
-        for join in statement.args.get("joins") or []:
-            select = select.join(join.copy())
-        where = statement.args.get("where")
-        if isinstance(where, exp.Where):
-            select.set("where", where.copy())
-    movements = (Movement(_with_ctes(statement, select), columns),) if select is not None else ()
-    return StatementShape(table_name(table), None, movements)
+    if not projections:
+        return StatementShape(table_name(target), None, ())
+    select = exp.select(*projections).from_(sources[0] if aliased is not None else table.copy())
+    for source in sources if aliased is None else sources[1:]:
+        select = select.join(source, join_type="CROSS")
+    for join in joins:
+        select = select.join(join)
+    where = statement.args.get("where")
+    if isinstance(where, exp.Where):
+        select.set("where", where.copy())
+    movement = Movement(_with_ctes(statement, select), columns)
+    return StatementShape(table_name(target), None, (movement,))
+
+
+def _is_alias_of(target: exp.Table, source: exp.Expr) -> bool:
+    return (
+        isinstance(source, exp.Table)
+        and not target.db
+        and bool(source.alias)
+        and source.alias == target.name
+    )
 
 
 def _merge(statement: exp.Merge) -> StatementShape | None:

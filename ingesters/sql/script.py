@@ -50,14 +50,19 @@ def parse_statements(
         errors.append(StatementError(error.line, str(error)))
         return
     for statement in statements:
-        expression = _parse(statement, dialect, errors)
-        for inner in _unpack(expression) if expression is not None else ():
-            yield statement, prepare(inner, dialect, defaults)
+        for expression in _parse(statement, dialect, errors):
+            for inner in _unpack(expression):
+                yield statement, prepare(inner, dialect, defaults)
 
 
-def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> exp.Expr | None:
-    """Parse one statement; inside a procedure header (`CREATE PROCEDURE p() BEGIN ...`),
-    whose text runs to the first semicolon of its body, parse what follows BEGIN."""
+def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> list[exp.Expr]:
+    """Parse one statement, with two fallbacks when it does not parse as a whole.
+
+    - A procedure header (`CREATE PROCEDURE p() BEGIN ...`) runs to the first semicolon
+      of its body: parse what follows BEGIN.
+    - T-SQL needs no semicolons: split before each top-level INSERT, UPDATE, DELETE,
+      MERGE, CREATE, DROP or TRUNCATE and parse the pieces.
+    """
     try:
         expression: exp.Expr | None = sqlglot.parse_one(statement.text, dialect=dialect)
         problem = None
@@ -74,9 +79,43 @@ def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> 
         body = _after_begin(statement, dialect)
         if body is not None:
             return _parse(body, dialect, errors)
+    if expression is None:
+        pieces = _unterminated(statement, dialect)
+        if len(pieces) > 1:
+            return [e for piece in pieces for e in _parse(piece, dialect, errors)]
     if problem is not None:
         errors.append(problem)
-    return expression
+    return [expression] if expression is not None else []
+
+
+_STATEMENT_STARTS = {
+    TokenType.INSERT,
+    TokenType.UPDATE,
+    TokenType.DELETE,
+    TokenType.MERGE,
+    TokenType.CREATE,
+    TokenType.DROP,
+    TokenType.TRUNCATE,
+}
+
+
+def _unterminated(statement: Statement, dialect: str) -> list[Statement]:
+    """Split a statement before every top-level keyword that can only start a statement."""
+    tokens = Dialect.get_or_raise(dialect).tokenize(statement.text)
+    depth, starts = 0, [0]
+    for position, token in enumerate(tokens):
+        if token.token_type is TokenType.L_PAREN:
+            depth += 1
+        elif token.token_type is TokenType.R_PAREN:
+            depth -= 1
+        elif position and depth == 0 and token.token_type in _STATEMENT_STARTS:
+            starts.append(position)
+    pieces = []
+    for begin, end in zip(starts, [*starts[1:], len(tokens)], strict=True):
+        first, last = tokens[begin], tokens[end - 1]
+        text = statement.text[first.start : last.end + 1]
+        pieces.append(Statement(statement.index, statement.line + first.line - 1, text))
+    return pieces
 
 
 def _after_begin(statement: Statement, dialect: str) -> Statement | None:
