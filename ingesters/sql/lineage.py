@@ -13,23 +13,18 @@ from enum import StrEnum
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
-from sqlglot.lineage import Node
-from sqlglot.lineage import lineage as sqlglot_lineage
 from sqlglot.optimizer.scope import traverse_scope
 
+from ingesters.sql.columns import (
+    SourceColumn,
+    Transformation,
+    classify,
+    column_sources,
+    qualified,
+    stronger,
+)
 from ingesters.sql.movements import shape_of
 from ingesters.sql.names import Schema, TableName, table_name
-
-
-class Transformation(StrEnum):
-    """How an output column's value derives from an input column (OpenLineage vocabulary)."""
-
-    IDENTITY = "IDENTITY"
-    TRANSFORMATION = "TRANSFORMATION"
-    AGGREGATION = "AGGREGATION"
-
-
-_STRENGTH = list(Transformation)
 
 
 class Coverage(StrEnum):
@@ -160,7 +155,7 @@ def _column_flows(
         for table, column, transformation in sources:
             key = (table, column, target_column)
             known = strongest.get(key, transformation)
-            strongest[key] = max(known, transformation, key=_STRENGTH.index)
+            strongest[key] = stronger(known, transformation)
     # A column reached along several paths keeps its strongest transformation, so the
     # result does not depend on the order sqlglot walks them in.
     flows = [ColumnFlow(t, c, target, kind) for (t, c, target), kind in sorted(strongest.items())]
@@ -171,19 +166,15 @@ def _column_flows(
     return flows, unresolved, outputs
 
 
-SourceColumn = tuple[TableName, str, Transformation]
-
-
 def _sources_per_output(
     query: exp.Query, dialect: str, schema: dict[str, object]
 ) -> list[tuple[str, list[SourceColumn]]]:
-    """Each output column's source columns: traced by sqlglot, or read off the syntax when
-    sqlglot cannot resolve the query without a schema."""
+    """Each output column's source columns: resolved over the qualified query, or read off
+    the syntax when the query cannot be qualified without a schema."""
     try:
-        roots = _trace(query, dialect, schema)
+        return column_sources(qualified(query, dialect, schema))
     except OptimizeError:
         return _syntactic_sources(query)
-    return [(name, list(_leaves(root, Transformation.IDENTITY))) for name, root in roots.items()]
 
 
 def _syntactic_sources(query: exp.Query) -> list[tuple[str, list[SourceColumn]]]:
@@ -198,7 +189,7 @@ def _syntactic_sources(query: exp.Query) -> list[tuple[str, list[SourceColumn]]]
             if position >= len(select.expressions):
                 continue
             projection = select.expressions[position]
-            kind = _classify(projection)
+            kind = classify(projection)
             for column in projection.find_all(exp.Column):
                 table = _owning_table(column)
                 if table is not None:
@@ -237,66 +228,6 @@ def _owning_table(column: exp.Column) -> exp.Table | None:
 def _from_source(select: exp.Select) -> exp.Expr | None:
     from_ = select.args.get("from_")
     return from_.this if isinstance(from_, exp.From) else None
-
-
-def _trace(query: exp.Query, dialect: str, schema: dict[str, object]) -> dict[str, Node]:
-    """sqlglot's lineage of every output column, tolerant of what a schema cannot tell.
-
-    Columns the schema does not know are kept as written rather than failing the query.
-    If expanding references to earlier aliases is ambiguous without a schema (`SELECT
-    f(a) AS a, g(a) AS b`), the trace is retried reading such names as columns.
-    """
-    options: dict[str, object] = {
-        "validate_qualify_columns": False,
-        "allow_partial_qualification": True,
-    }
-    try:
-        roots = sqlglot_lineage(None, query, schema, dialect=dialect, **options)
-    except OptimizeError:  # a second failure is the caller's to handle
-        roots = sqlglot_lineage(
-            None, query, schema, dialect=dialect, expand_alias_refs=False, **options
-        )
-    assert isinstance(roots, dict)
-    return roots
-
-
-def _leaves(
-    node: Node, strongest: Transformation
-) -> Iterator[tuple[TableName, str, Transformation]]:
-    """Source-table columns under `node`, with the strongest transformation on the path."""
-    strongest = max(strongest, _classify(node.expression), key=_STRENGTH.index)
-    if isinstance(node.expression, exp.Table):
-        if not node.name.endswith("*"):
-            yield table_name(node.expression), node.name.rsplit(".", 1)[-1], strongest
-        return
-    for child in node.downstream:
-        if isinstance(child.expression, exp.Placeholder):
-            # sqlglot could not qualify the column; in a one-table SELECT it is that table's.
-            table = _only_table(node.source)
-            if table is not None:
-                yield table_name(table), child.name.rsplit(".", 1)[-1], strongest
-            continue
-        yield from _leaves(child, strongest)
-
-
-def _only_table(scope: exp.Expr) -> exp.Table | None:
-    select = scope if isinstance(scope, exp.Select) else None
-    while select is not None:
-        source = _from_source(select)
-        if source is not None:
-            only = not select.args.get("joins") and isinstance(source, exp.Table)
-            return source if only and isinstance(source, exp.Table) else None
-        select = select.parent_select  # a FROM-less subquery sees its enclosing SELECT
-    return None
-
-
-def _classify(projection: exp.Expr) -> Transformation:
-    inner = projection.this if isinstance(projection, exp.Alias) else projection
-    if isinstance(inner, exp.Column | exp.Table):
-        return Transformation.IDENTITY
-    if inner.find(exp.AggFunc) is not None:
-        return Transformation.AGGREGATION
-    return Transformation.TRANSFORMATION
 
 
 def _sqlglot_schema(schema: Schema, reads: tuple[TableName, ...]) -> dict[str, object]:
