@@ -13,21 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
 
 from ingesters.sql.names import Defaults, normalize_schema
-from ingesters.sql.script import ColumnRef, analyse_script
-
-
-def _name(parts: tuple[str, ...] | None) -> str:
-    return ".".join(parts or ())
-
-
-def _column(ref: ColumnRef) -> str:
-    table, column = ref
-    return f"{_name(table)}.{column}" if table else column
+from ingesters.sql.script import analyse_script
 
 
 def predict(case: dict[str, Any]) -> dict[str, Any]:
@@ -37,15 +29,8 @@ def predict(case: dict[str, Any]) -> dict[str, Any]:
         result = analyse_script(case["sql"], dialect, schema)
     except Exception as error:  # a crash is scored as an error, and the run goes on
         return {"id": case["id"], "error": f"{type(error).__name__}: {error}"}
-    prediction: dict[str, Any] = {
-        "id": case["id"],
-        "in_tables": [_name(t) for t in result.in_tables],
-        "out_tables": [_name(t) for t in result.out_tables],
-        "column_lineage": [
-            {"downstream": _column(down), "upstreams": sorted(_column(u) for u in ups)}
-            for down, ups in result.column_lineage.items()
-        ],
-    }
+    prediction: dict[str, Any] = {"id": case["id"], **result.as_json()}
+    del prediction["errors"]  # the scorer reads a non-empty "error" as a failed case
     if result.understood == 0 and result.errors:
         prediction["error"] = "; ".join(e.message for e in result.errors)
     return prediction
@@ -56,6 +41,7 @@ def main() -> None:
     parser.add_argument("cases", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # errors are in the predictions
     cases = [json.loads(line) for line in args.cases.read_text().splitlines() if line.strip()]
     started = time.perf_counter()
     with args.out.open("w") as out:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,8 @@ from catalog.stores import open_store
 from catalog.stores.migrations import MigrationError
 from catalog.stores.protocol import LedgerQuery, Store
 from ingesters import sql
-from ingesters.sql.names import Defaults
+from ingesters.sql.names import Defaults, normalize_schema
+from ingesters.sql.script import analyse_script
 
 app = typer.Typer(
     help="Baton: metadata catalog and lineage graph for data handoffs.", no_args_is_help=True
@@ -34,9 +36,11 @@ app = typer.Typer(
 ingest_app = typer.Typer(help="Ingest metadata from a source.", no_args_is_help=True)
 ledger_app = typer.Typer(help="Browse and verify the audit ledger.", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+sql_app = typer.Typer(help="SQL lineage without touching the store.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(schema_app, name="schema")
+app.add_typer(sql_app, name="sql")
 
 out = Console()
 err = Console(stderr=True)
@@ -83,6 +87,8 @@ def main_options(
     ),
 ) -> None:
     ctx.obj = Settings.from_env(home)
+    # sqlglot warns on stderr about syntax it falls back on; Baton reports those itself.
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
 @app.command()
@@ -152,6 +158,29 @@ def ingest_sql(
             out.print(f"ledger entry {result.entry.seq}: {counts}")
     if errors:
         raise typer.Exit(1)
+
+
+@sql_app.command("lineage")
+def sql_lineage(
+    source: str = typer.Argument("-", help="A .sql file, or - for standard input."),
+    dialect: str = typer.Option("", help="sqlglot dialect (empty: generic SQL)."),
+    schema: Path | None = typer.Option(
+        None, help='JSON file mapping table name to {column: type}, e.g. {"db.t": {"id": "int"}}.'
+    ),
+    default_database: str | None = typer.Option(None, help="Database of unqualified tables."),
+    default_schema: str | None = typer.Option(None, help="Schema of unqualified tables."),
+) -> None:
+    """Print the table and column lineage of SQL as JSON (in_tables, out_tables,
+    column_lineage with kind and subtype, errors)."""
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        tables = json.loads(schema.read_text(encoding="utf-8")) if schema else {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from error
+    defaults = Defaults(database=default_database, schema=default_schema)
+    result = analyse_script(text, dialect, normalize_schema(tables, dialect, defaults), defaults)
+    _print_json(result.as_json())
 
 
 @app.command("lineage")

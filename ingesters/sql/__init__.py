@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError, SqlglotError
+from sqlglot.errors import SqlglotError
 
 from catalog.domain import (
     Batch,
@@ -27,8 +26,9 @@ from catalog.domain import (
     job_ref,
 )
 from ingesters.sql.lineage import StatementLineage, statement_lineage, target_and_reads
-from ingesters.sql.names import Defaults, TableName, prepare
-from ingesters.sql.statements import ScriptError, Statement, split_statements
+from ingesters.sql.names import Defaults, TableName
+from ingesters.sql.script import StatementError, parse_statements
+from ingesters.sql.statements import Statement
 
 SOURCE_PREFIX = "sql:"
 
@@ -111,26 +111,12 @@ def parse(texts: Mapping[str, str], options: SqlOptions, progress: Progress | No
 def _parse_file(
     path: str, text: str, options: SqlOptions, errors: list[IngestError]
 ) -> Iterable[_Parsed]:
-    try:
-        statements = split_statements(text, options.dialect)
-    except ScriptError as error:
-        errors.append(IngestError(source=path, line=error.line, message=str(error)))
-        return
-    for statement in statements:
-        try:
-            expression = sqlglot.parse_one(statement.text, dialect=options.dialect)
-        except ParseError as error:
-            first = error.errors[0] if error.errors else {}
-            line = statement.line + int(first.get("line", 1)) - 1
-            description = first.get("description", str(error))
-            errors.append(
-                IngestError(source=path, line=line, message=f"cannot parse: {description}")
-            )
-            continue
-        except SqlglotError as error:
-            errors.append(IngestError(source=path, line=statement.line, message=str(error)))
-            continue
-        yield _Parsed(path, statement, prepare(expression, options.dialect, options.defaults))
+    problems: list[StatementError] = []
+    for statement, expression in parse_statements(
+        text, options.dialect, options.defaults, problems
+    ):
+        yield _Parsed(path, statement, expression)
+    errors += [IngestError(source=path, line=p.line, message=p.message) for p in problems]
 
 
 def _error(item: _Parsed, message: str) -> IngestError:

@@ -8,7 +8,7 @@ flows through them are composed, so `x -> #tmp -> y` reads as `x -> y`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -16,6 +16,7 @@ from sqlglot import Dialect, exp
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.tokenizer_core import TokenType
 
+from ingesters.sql.columns import Transformation, stronger
 from ingesters.sql.lineage import StatementLineage, statement_lineage
 from ingesters.sql.names import Defaults, Schema, TableName, prepare, table_name
 from ingesters.sql.statements import ScriptError, Statement, split_statements
@@ -34,10 +35,45 @@ class StatementError:
 class ScriptLineage:
     in_tables: list[TableName] = field(default_factory=list)
     out_tables: list[TableName] = field(default_factory=list)
-    column_lineage: dict[ColumnRef, set[ColumnRef]] = field(default_factory=dict)
+    column_lineage: dict[ColumnRef, dict[ColumnRef, Transformation]] = field(default_factory=dict)
     errors: list[StatementError] = field(default_factory=list)
     statements: int = 0
     understood: int = 0
+
+    def as_json(self) -> dict[str, object]:
+        """The documented output of `baton sql lineage` (and the accuracy scorer's input)."""
+        return {
+            "in_tables": [_dotted(t) for t in self.in_tables],
+            "out_tables": [_dotted(t) for t in self.out_tables],
+            "column_lineage": [
+                {
+                    "downstream": _column(down),
+                    "upstreams": sorted(_column(up) for up in ups),
+                    "kind": "DIRECT",
+                    "subtype": _subtype(ups.values()),
+                }
+                for down, ups in self.column_lineage.items()
+            ],
+            "errors": [{"line": e.line, "message": e.message} for e in self.errors],
+            "statements": self.statements,
+            "understood": self.understood,
+        }
+
+
+def _dotted(name: TableName | None) -> str:
+    return ".".join(name or ())
+
+
+def _column(ref: ColumnRef) -> str:
+    table, column = ref
+    return f"{_dotted(table)}.{column}" if table else column
+
+
+def _subtype(kinds: Iterable[Transformation]) -> str:
+    strongest = Transformation.IDENTITY
+    for kind in kinds:
+        strongest = stronger(strongest, kind)
+    return strongest.value
 
 
 def parse_statements(
@@ -233,39 +269,46 @@ def _tables(result: ScriptLineage, analysed: list[StatementLineage], steps: set[
 
 def end_to_end(
     analysed: list[StatementLineage], steps: set[TableName]
-) -> dict[ColumnRef, set[ColumnRef]]:
+) -> dict[ColumnRef, dict[ColumnRef, Transformation]]:
     """Column lineage from the script's source columns to its final columns.
 
     Columns both written and read inside the script are intermediate: flows through them
-    are composed, as through step tables. A column assigned from itself (`SET a = a + 1`)
-    keeps that pair.
+    are composed (keeping the strongest transformation on the way), as through step
+    tables. A column assigned from itself (`SET a = a + 1`) keeps that pair.
     """
-    upstream: dict[ColumnRef, set[ColumnRef]] = defaultdict(set)
-    self_derived: set[ColumnRef] = set()
+    upstream: dict[ColumnRef, dict[ColumnRef, Transformation]] = defaultdict(dict)
+    self_derived: dict[ColumnRef, Transformation] = {}
     for lineage in analysed:
         for flow in lineage.flows:
             down: ColumnRef = (lineage.target, flow.target_column)
             up: ColumnRef = (flow.source_table, flow.source_column)
             if up == down:
-                self_derived.add(down)
+                self_derived[down] = flow.transformation
             else:
-                upstream[down].add(up)
+                known = upstream[down].get(up, flow.transformation)
+                upstream[down][up] = stronger(known, flow.transformation)
     read = {up for ups in upstream.values() for up in ups}
 
-    def roots(ref: ColumnRef, seen: frozenset[ColumnRef]) -> set[ColumnRef]:
+    def roots(
+        ref: ColumnRef, kind: Transformation, seen: frozenset[ColumnRef]
+    ) -> Iterator[tuple[ColumnRef, Transformation]]:
         if ref not in upstream or ref in seen:
-            return {ref}
-        return {r for up in upstream[ref] for r in roots(up, seen | {ref})}
+            yield ref, kind
+            return
+        for up, step in upstream[ref].items():
+            yield from roots(up, stronger(kind, step), seen | {ref})
 
-    pairs: dict[ColumnRef, set[ColumnRef]] = {}
+    pairs: dict[ColumnRef, dict[ColumnRef, Transformation]] = {}
     for down in [*upstream, *self_derived]:
         table, _ = down
         if table in steps or (down in read and down not in self_derived):
             continue
-        found = roots(down, frozenset()) - {down} if down in upstream else set()
-        found = {r for r in found if r[0] not in steps}
+        found: dict[ColumnRef, Transformation] = {}
+        for root, kind in roots(down, Transformation.IDENTITY, frozenset()):
+            if root != down and root[0] not in steps:
+                found[root] = stronger(found.get(root, kind), kind)
         if down in self_derived:
-            found.add(down)
+            found[down] = self_derived[down]
         if found:
             pairs[down] = found
     return pairs
