@@ -211,7 +211,8 @@ def analyse_script(
     steps: set[TableName] = set()  # temporary, or created and then dropped by the script
     created: set[TableName] = set()
     analysed: list[StatementLineage] = []
-    statements = parse_statements(text, dialect, defaults or Defaults(), result.errors)
+    unparsed: list[StatementError] = []
+    statements = parse_statements(text, dialect, defaults or Defaults(), unparsed)
     for statement, expression in statements:
         result.statements += 1
         if isinstance(expression, exp.Drop):
@@ -242,6 +243,8 @@ def analyse_script(
                     c: lineage.column_types.get(c, "UNKNOWN") for c in lineage.columns
                 }
         analysed.append(lineage)
+    result.statements += len(unparsed)
+    result.errors = sorted([*unparsed, *result.errors], key=lambda e: e.line or 0)
     _tables(result, analysed, steps)
     result.column_lineage = end_to_end(analysed, steps)
     return result

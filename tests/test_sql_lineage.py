@@ -1,0 +1,229 @@
+"""Script-level SQL lineage, one behaviour per statement kind and dialect feature."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ingesters.sql.names import Defaults, normalize_schema
+from ingesters.sql.script import ScriptLineage, analyse_script
+
+
+def lineage(
+    sql: str, dialect: str = "", schema: Mapping[str, Mapping[str, str | None]] | None = None
+) -> ScriptLineage:
+    return analyse_script(sql, dialect, normalize_schema(schema or {}, dialect, Defaults()))
+
+
+def tables(result: ScriptLineage) -> tuple[set[str], set[str]]:
+    data: dict[str, Any] = result.as_json()
+    return set(data["in_tables"]), set(data["out_tables"])
+
+
+def pairs(result: ScriptLineage) -> set[tuple[str, str, str]]:
+    """(downstream, upstream, subtype) for every column edge."""
+    data: dict[str, Any] = result.as_json()
+    found = set()
+    for edge in data["column_lineage"]:
+        for upstream in edge["upstreams"]:
+            found.add((edge["downstream"], upstream, edge["subtype"]))
+    return found
+
+
+def test_select_reads_tables_and_names_result_columns() -> None:
+    result = lineage("SELECT o.id, upper(c.name) AS name FROM o JOIN c ON o.cid = c.id")
+    assert tables(result) == ({"o", "c"}, set())
+    assert pairs(result) == {("id", "o.id", "IDENTITY"), ("name", "c.name", "TRANSFORMATION")}
+
+
+def test_insert_with_column_list_maps_by_position() -> None:
+    result = lineage("INSERT INTO t (a, b) SELECT x, count(y) FROM s GROUP BY x")
+    assert pairs(result) == {("t.a", "s.x", "IDENTITY"), ("t.b", "s.y", "AGGREGATION")}
+
+
+def test_insert_without_column_list_fills_known_target_columns() -> None:
+    result = lineage(
+        "INSERT INTO t SELECT x AS whatever, y FROM s", schema={"t": {"a": None, "b": None}}
+    )
+    assert pairs(result) == {("t.a", "s.x", "IDENTITY"), ("t.b", "s.y", "IDENTITY")}
+
+
+def test_insert_overwrite_skips_static_partition_columns() -> None:
+    result = lineage(
+        "INSERT OVERWRITE TABLE t PARTITION (dt='2024-01-01') SELECT x, y FROM s",
+        "hive",
+        schema={"t": {"a": None, "b": None, "dt": None}},
+    )
+    assert pairs(result) == {("t.a", "s.x", "IDENTITY"), ("t.b", "s.y", "IDENTITY")}
+
+
+def test_create_table_as_select() -> None:
+    result = lineage("CREATE TABLE t AS SELECT id, amount * 2 AS doubled FROM s")
+    assert tables(result) == ({"s"}, {"t"})
+    assert pairs(result) == {
+        ("t.id", "s.id", "IDENTITY"),
+        ("t.doubled", "s.amount", "TRANSFORMATION"),
+    }
+
+
+def test_create_view_with_column_list_renames_outputs() -> None:
+    result = lineage("CREATE VIEW v (first, second) AS SELECT a, b FROM s")
+    assert pairs(result) == {("v.first", "s.a", "IDENTITY"), ("v.second", "s.b", "IDENTITY")}
+
+
+def test_select_into_creates_its_target() -> None:
+    result = lineage("SELECT a, b INTO new_t FROM s", "tsql")
+    assert tables(result) == ({"s"}, {"new_t"})
+    assert ("new_t.a", "s.a", "IDENTITY") in pairs(result)
+
+
+def test_merge_tracks_update_and_insert_branches() -> None:
+    result = lineage(
+        "MERGE INTO t USING s ON t.id = s.id "
+        "WHEN MATCHED THEN UPDATE SET t.total = s.amount + 1 "
+        "WHEN NOT MATCHED THEN INSERT (id, total) VALUES (s.id, s.amount)"
+    )
+    assert tables(result) == ({"s"}, {"t"})
+    assert pairs(result) == {
+        ("t.total", "s.amount", "TRANSFORMATION"),
+        ("t.id", "s.id", "IDENTITY"),
+    }
+
+
+def test_update_from_another_table() -> None:
+    result = lineage("UPDATE t SET price = s.price FROM s WHERE t.id = s.id", "postgres")
+    assert tables(result) == ({"s"}, {"t"})
+    assert pairs(result) == {("t.price", "s.price", "IDENTITY")}
+
+
+def test_update_through_a_target_alias_writes_the_aliased_table() -> None:
+    result = lineage("UPDATE t SET t.c = s.c FROM tab1 t JOIN tab2 s ON t.id = s.id", "tsql")
+    assert tables(result) == ({"tab2"}, {"tab1"})
+    assert pairs(result) == {("tab1.c", "tab2.c", "IDENTITY")}
+
+
+def test_update_from_itself_keeps_the_self_pair() -> None:
+    result = lineage("UPDATE t SET n = n + 1")
+    assert pairs(result) == {("t.n", "t.n", "TRANSFORMATION")}
+
+
+def test_delete_using_reads_the_other_table() -> None:
+    result = lineage("DELETE FROM t USING s WHERE t.id = s.id", "postgres")
+    assert tables(result) == ({"s"}, {"t"})
+
+
+def test_ctes_resolve_to_base_tables() -> None:
+    result = lineage("WITH c AS (SELECT id FROM base) INSERT INTO t SELECT id FROM c")
+    assert pairs(result) == {("t.id", "base.id", "IDENTITY")}
+
+
+def test_recursive_cte_terminates_and_keeps_its_base() -> None:
+    result = lineage(
+        "INSERT INTO t WITH RECURSIVE r AS (SELECT id, parent FROM nodes "
+        "UNION ALL SELECT n.id, n.parent FROM nodes n JOIN r ON n.parent = r.id) "
+        "SELECT id FROM r",
+        "postgres",
+    )
+    assert ("t.id", "nodes.id", "IDENTITY") in pairs(result)
+
+
+def test_union_takes_each_branch_by_position() -> None:
+    result = lineage("INSERT INTO t SELECT a FROM x UNION ALL SELECT b FROM y")
+    assert pairs(result) == {("t.a", "x.a", "IDENTITY"), ("t.a", "y.b", "IDENTITY")}
+
+
+def test_window_functions_aggregate_their_inputs() -> None:
+    result = lineage("INSERT INTO t SELECT sum(v) OVER (PARTITION BY k) AS running FROM s")
+    assert ("t.running", "s.v", "AGGREGATION") in pairs(result)
+
+
+def test_scalar_subquery_columns_flow_into_the_output() -> None:
+    result = lineage("INSERT INTO t SELECT (SELECT max(v) FROM s) AS top, a FROM u")
+    assert pairs(result) >= {("t.top", "s.v", "AGGREGATION"), ("t.a", "u.a", "IDENTITY")}
+
+
+def test_star_expands_with_a_known_schema() -> None:
+    result = lineage("INSERT INTO t SELECT * FROM s", schema={"s": {"a": None, "b": None}})
+    assert pairs(result) == {("t.a", "s.a", "IDENTITY"), ("t.b", "s.b", "IDENTITY")}
+
+
+def test_star_without_a_schema_invents_no_columns() -> None:
+    result = lineage("INSERT INTO t SELECT * FROM s")
+    assert tables(result) == ({"s"}, {"t"})
+    assert pairs(result) == set()
+
+
+def test_temporary_tables_collapse_onto_persistent_ones() -> None:
+    result = lineage(
+        "CREATE TEMPORARY TABLE tmp AS SELECT id, v FROM src;"
+        "INSERT INTO final SELECT id, v * 2 AS v FROM tmp;",
+        "postgres",
+    )
+    assert tables(result) == ({"src"}, {"final"})
+    assert pairs(result) == {
+        ("final.id", "src.id", "IDENTITY"),
+        ("final.v", "src.v", "TRANSFORMATION"),
+    }
+
+
+def test_tables_created_then_dropped_are_intermediate() -> None:
+    result = lineage(
+        "CREATE TABLE stage AS SELECT id FROM src; INSERT INTO final SELECT id FROM stage;"
+        "DROP TABLE stage;"
+    )
+    assert tables(result) == ({"src"}, {"final"})
+
+
+def test_a_table_dropped_before_it_is_created_is_kept() -> None:
+    result = lineage("DROP TABLE IF EXISTS t; CREATE TABLE t AS SELECT id FROM s;")
+    assert tables(result) == ({"s"}, {"t"})
+
+
+def test_column_lineage_runs_end_to_end_through_intermediate_tables() -> None:
+    result = lineage(
+        "CREATE TABLE mid AS SELECT id, amount FROM src;"
+        "INSERT INTO final SELECT id, sum(amount) AS total FROM mid GROUP BY id;"
+    )
+    assert pairs(result) == {
+        ("final.id", "src.id", "IDENTITY"),
+        ("final.total", "src.amount", "AGGREGATION"),
+    }
+
+
+def test_procedure_bodies_are_analysed() -> None:
+    result = lineage(
+        "CREATE PROCEDURE p()\nBEGIN\nINSERT INTO t (c) SELECT c FROM s;\nEND", "bigquery"
+    )
+    assert pairs(result) == {("t.c", "s.c", "IDENTITY")}
+
+
+def test_tsql_statements_without_semicolons_are_split() -> None:
+    result = lineage("insert into a select * from x\ninsert into b select * from y", "tsql")
+    assert tables(result) == ({"x", "y"}, {"a", "b"})
+
+
+def test_create_table_clone_reads_its_source() -> None:
+    result = lineage("CREATE TABLE t2 CLONE t1", "snowflake")
+    assert tables(result) == ({"T1"}, {"T2"})
+
+
+def test_insert_values_with_a_subquery_reads_it() -> None:
+    result = lineage("INSERT INTO t VALUES (1, (SELECT max(id) FROM s))")
+    assert tables(result) == ({"s"}, {"t"})
+
+
+def test_quoted_bigquery_names_keep_their_parts() -> None:
+    result = lineage("INSERT INTO `proj.ds.t` SELECT a.x FROM `proj.ds.s` AS a", "bigquery")
+    assert tables(result) == ({"proj.ds.s"}, {"proj.ds.t"})
+
+
+def test_snowflake_folds_unquoted_names_upper() -> None:
+    result = lineage("INSERT INTO db.s.t SELECT x FROM db.s.src", "snowflake")
+    assert pairs(result) == {("DB.S.T.X", "DB.S.SRC.X", "IDENTITY")}
+
+
+def test_unparsable_statements_are_reported_and_the_rest_kept() -> None:
+    result = lineage("INSERT INTO t SELECT a FROM s;\nSELECT FROM WHERE (;\n")
+    assert tables(result) == ({"s"}, {"t"})
+    assert [(e.line, e.message.startswith("cannot parse")) for e in result.errors] == [(2, True)]
+    assert (result.statements, result.understood) == (2, 1)
