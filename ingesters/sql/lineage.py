@@ -7,6 +7,7 @@ from and how (identity, transformation, aggregation).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -25,6 +26,8 @@ from ingesters.sql.columns import (
 )
 from ingesters.sql.movements import shape_of
 from ingesters.sql.names import Schema, TableName, table_name
+
+log = logging.getLogger(__name__)
 
 
 class Coverage(StrEnum):
@@ -174,6 +177,11 @@ def _sources_per_output(
     try:
         return column_sources(qualified(query, dialect, schema))
     except OptimizeError:
+        return _syntactic_sources(query)
+    except (AssertionError, KeyError, IndexError, TypeError) as error:
+        # sqlglot's optimizer has internal assertions that some valid SQL trips (`ORDER BY
+        # 1` over `SELECT *`); that is a gap in the optimizer, not bad input.
+        log.debug("qualification failed, reading the syntax instead: %r", error)
         return _syntactic_sources(query)
 
 
