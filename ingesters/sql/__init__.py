@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from catalog.domain import (
@@ -27,7 +26,7 @@ from catalog.domain import (
 )
 from ingesters.sql.lineage import StatementLineage, statement_lineage, target_and_reads
 from ingesters.sql.names import Defaults, TableName
-from ingesters.sql.script import StatementError, parse_statements
+from ingesters.sql.script import StatementError, expressions_of, parse_statements
 from ingesters.sql.statements import Statement
 
 SOURCE_PREFIX = "sql:"
@@ -44,9 +43,17 @@ class SqlOptions:
 
 @dataclass(frozen=True)
 class _Parsed:
+    """A statement seen in the first pass: where it is and what it writes and reads.
+
+    Its syntax tree is dropped and parsed again when its turn comes, so memory stays flat
+    however many statements a batch holds.
+    """
+
     path: str
     statement: Statement
-    expression: exp.Expr
+    part: int  # which expression of the statement (procedures hold several)
+    target: TableName | None
+    reads: frozenset[TableName]
 
 
 def default_namespace(dialect: str) -> str:
@@ -75,12 +82,17 @@ def parse(texts: Mapping[str, str], options: SqlOptions, progress: Progress | No
     """Lineage of every statement in `texts` (path -> SQL), as one snapshot per file."""
     parsed: list[_Parsed] = []
     errors: list[IngestError] = []
-    failed_files: set[str] = set()
     for path, text in texts.items():
-        for item in _parse_file(path, text, options, errors):
-            parsed.append(item)
-        if any(e.source == path for e in errors):
-            failed_files.add(path)
+        problems: list[StatementError] = []
+        parts: dict[int, int] = {}
+        for statement, expression in parse_statements(
+            text, options.dialect, options.defaults, problems
+        ):
+            part = parts[statement.index] = parts.get(statement.index, -1) + 1
+            target, reads = target_and_reads(expression)
+            parsed.append(_Parsed(path, statement, part, target, frozenset(reads)))
+        errors += [IngestError(source=path, line=p.line, message=p.message) for p in problems]
+    failed_files = {e.source for e in errors}
 
     builders = {path: SnapshotBuilder(SOURCE_PREFIX + path) for path in texts}
     schema: dict[TableName, dict[str, str]] = {}
@@ -88,8 +100,9 @@ def parse(texts: Mapping[str, str], options: SqlOptions, progress: Progress | No
     for done, item in enumerate(_in_dependency_order(parsed), start=1):
         if progress is not None:
             progress(done, len(parsed))
+        expressions = expressions_of(item.statement, options.dialect, options.defaults, [])
         try:
-            result = statement_lineage(item.expression, options.dialect, schema)
+            result = statement_lineage(expressions[item.part], options.dialect, schema)
         except SqlglotError as error:
             errors.append(_error(item, f"cannot analyse lineage: {error}"))
             failed_files.add(item.path)
@@ -108,34 +121,19 @@ def parse(texts: Mapping[str, str], options: SqlOptions, progress: Progress | No
     return Batch(snapshots=[s for s in snapshots if s.assertions or s.complete], errors=errors)
 
 
-def _parse_file(
-    path: str, text: str, options: SqlOptions, errors: list[IngestError]
-) -> Iterable[_Parsed]:
-    problems: list[StatementError] = []
-    for statement, expression in parse_statements(
-        text, options.dialect, options.defaults, problems
-    ):
-        yield _Parsed(path, statement, expression)
-    errors += [IngestError(source=path, line=p.line, message=p.message) for p in problems]
-
-
 def _error(item: _Parsed, message: str) -> IngestError:
     return IngestError(source=item.path, line=item.statement.line, message=message)
 
 
 def _in_dependency_order(parsed: list[_Parsed]) -> list[_Parsed]:
     """Writers of a table before its readers; file order where there is no dependency."""
-    targets: dict[TableName, list[int]] = {}
-    reads: dict[int, set[TableName]] = {}
+    writers: dict[TableName, list[int]] = {}
     for position, item in enumerate(parsed):
-        target, tables = target_and_reads(item.expression)
-        reads[position] = tables
-        if target is not None:
-            targets.setdefault(target, []).append(position)
+        if item.target is not None:
+            writers.setdefault(item.target, []).append(position)
     sorter: graphlib.TopologicalSorter[int] = graphlib.TopologicalSorter()
-    for position in range(len(parsed)):
-        writers = {w for t in reads[position] for w in targets.get(t, []) if w != position}
-        sorter.add(position, *writers)
+    for position, item in enumerate(parsed):
+        sorter.add(position, *{w for t in item.reads for w in writers.get(t, []) if w != position})
     try:
         order = list(sorter.static_order())
     except graphlib.CycleError:

@@ -86,9 +86,19 @@ def parse_statements(
         errors.append(StatementError(error.line, str(error)))
         return
     for statement in statements:
-        for expression in _parse(statement, dialect, errors):
-            for inner in _unpack(expression):
-                yield statement, prepare(inner, dialect, defaults)
+        for expression in expressions_of(statement, dialect, defaults, errors):
+            yield statement, expression
+
+
+def expressions_of(
+    statement: Statement, dialect: str, defaults: Defaults, errors: list[StatementError]
+) -> list[exp.Expr]:
+    """A statement parsed and prepared: usually one expression, several for a procedure."""
+    return [
+        prepare(inner, dialect, defaults)
+        for expression in _parse(statement, dialect, errors)
+        for inner in _unpack(expression)
+    ]
 
 
 def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> list[exp.Expr]:
