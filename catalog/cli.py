@@ -145,12 +145,17 @@ def ingest_sql(
                 "changed": result.changed,
                 "ledger_seq": result.entry.seq if result.entry else None,
                 "summary": result.summary,
+                "statements": result.counts,
                 "errors": errors,
             }
         )
     else:
         for message in errors:
             err.print(f"[red]error:[/red] {message}", highlight=False)
+        seen = result.counts
+        out.print(
+            f"{seen.get('understood', 0)} of {seen.get('statements', 0)} statements understood"
+        )
         if result.entry is None:
             out.print("no changes")
         else:

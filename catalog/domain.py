@@ -189,10 +189,12 @@ class SourceSnapshot(BaseModel):
 
 
 class Batch(BaseModel):
-    """What an ingester returns: snapshots to write and errors to report."""
+    """What an ingester returns: snapshots to write, errors to report, and counts (e.g.
+    statements seen and understood) for the ingest summary."""
 
     snapshots: list[SourceSnapshot] = Field(default_factory=list)
     errors: list[IngestError] = Field(default_factory=list)
+    counts: dict[str, int] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_snapshot_per_source(self) -> Batch:

@@ -35,6 +35,7 @@ class WriteRequest:
 class WriteResult:
     entry: LedgerEntry | None
     errors: list[IngestError] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -143,4 +144,4 @@ def write_batch(
         tx.commit(entry, diff.added, diff.ended)
         return entry
 
-    return WriteResult(entry=store.write(unit), errors=list(batch.errors))
+    return WriteResult(entry=store.write(unit), errors=list(batch.errors), counts=batch.counts)

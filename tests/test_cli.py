@@ -153,3 +153,33 @@ def test_the_console_script_runs_as_a_process(home: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "0001_initial" in done.stdout
+
+
+def test_sql_lineage_reads_standard_input_and_prints_json() -> None:
+    result = CliRunner().invoke(
+        app,
+        ["sql", "lineage", "--dialect", "postgres"],
+        input="INSERT INTO t (a) SELECT s.x FROM s",
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["in_tables"], report["out_tables"]) == (["s"], ["t"])
+    assert report["column_lineage"] == [
+        {"downstream": "t.a", "upstreams": ["s.x"], "kind": "DIRECT", "subtype": "IDENTITY"}
+    ]
+
+
+def test_sql_lineage_uses_a_schema_file_to_resolve_columns(tmp_path: Path) -> None:
+    (tmp_path / "q.sql").write_text("INSERT INTO t SELECT * FROM s")
+    (tmp_path / "schema.json").write_text('{"s": {"a": "int", "b": null}}')
+    result = CliRunner().invoke(
+        app, ["sql", "lineage", str(tmp_path / "q.sql"), "--schema", str(tmp_path / "schema.json")]
+    )
+    downstream = [e["downstream"] for e in json.loads(result.stdout)["column_lineage"]]
+    assert sorted(downstream) == ["t.a", "t.b"]
+
+
+def test_ingest_reports_statement_coverage(home: Path, project: Path) -> None:
+    (project / "broken.sql").write_text("SELECT FROM WHERE (;\n")
+    report = json.loads(ingest(home, project).stdout)
+    assert report["statements"] == {"statements": 30, "understood": 29}

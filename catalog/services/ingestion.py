@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from catalog.domain import Batch
 from catalog.stores.protocol import Store
 from catalog.write_path import WriteRequest, WriteResult, write_batch
 from ingesters import sql
@@ -22,6 +21,6 @@ def ingest_sql(
 ) -> WriteResult:
     texts, read_errors = sql.read_sql_files(paths)
     parsed = sql.parse(texts, options, progress)
-    batch = Batch(snapshots=parsed.snapshots, errors=[*read_errors, *parsed.errors])
+    batch = parsed.model_copy(update={"errors": [*read_errors, *parsed.errors]})
     source = "sql " + " ".join(p.as_posix() for p in paths)
     return write_batch(store, batch, WriteRequest(actor=actor, source=source, reason=reason))

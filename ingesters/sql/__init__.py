@@ -93,6 +93,7 @@ def parse(texts: Mapping[str, str], options: SqlOptions, progress: Progress | No
             parsed.append(_Parsed(path, statement, part, target, frozenset(reads)))
         errors += [IngestError(source=path, line=p.line, message=p.message) for p in problems]
     failed_files = {e.source for e in errors}
+    understood = len(parsed)
 
     builders = {path: SnapshotBuilder(SOURCE_PREFIX + path) for path in texts}
     schema: dict[TableName, dict[str, str]] = {}
@@ -103,9 +104,10 @@ def parse(texts: Mapping[str, str], options: SqlOptions, progress: Progress | No
         expressions = expressions_of(item.statement, options.dialect, options.defaults, [])
         try:
             result = statement_lineage(expressions[item.part], options.dialect, schema)
-        except SqlglotError as error:
+        except (SqlglotError, RecursionError) as error:
             errors.append(_error(item, f"cannot analyse lineage: {error}"))
             failed_files.add(item.path)
+            understood -= 1
             continue
         if result is None or result.target is None:
             continue
@@ -118,7 +120,12 @@ def parse(texts: Mapping[str, str], options: SqlOptions, progress: Progress | No
     snapshots = [
         builder.build(complete=path not in failed_files) for path, builder in builders.items()
     ]
-    return Batch(snapshots=[s for s in snapshots if s.assertions or s.complete], errors=errors)
+    statements = len(parsed) + sum(1 for e in errors if e.message.startswith("cannot parse"))
+    return Batch(
+        snapshots=[s for s in snapshots if s.assertions or s.complete],
+        errors=errors,
+        counts={"statements": statements, "understood": understood},
+    )
 
 
 def _error(item: _Parsed, message: str) -> IngestError:
