@@ -31,6 +31,7 @@ def predict(case: dict[str, Any]) -> dict[str, Any]:
         return {"id": case["id"], "error": f"{type(error).__name__}: {error}"}
     prediction: dict[str, Any] = {"id": case["id"], **result.as_json()}
     del prediction["errors"]  # the scorer reads a non-empty "error" as a failed case
+    del prediction["indirect_lineage"]  # it scores DIRECT column lineage only
     if result.understood == 0 and result.errors:
         prediction["error"] = "; ".join(e.message for e in result.errors)
     return prediction

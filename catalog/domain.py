@@ -33,6 +33,7 @@ class EdgeKind(StrEnum):
     WRITES = "WRITES"  # Job -> Dataset it writes
     FEEDS = "FEEDS"  # Dataset -> Dataset, derived from a job's reads and writes
     DERIVES = "DERIVES"  # Column -> Column, upstream to downstream
+    INFLUENCES = "INFLUENCES"  # Column -> Dataset whose rows it decides (join, filter, ...)
     USES = "USES"  # Consumer -> Dataset | Column
     OWNS = "OWNS"  # Owner -> anything
 
@@ -40,11 +41,11 @@ class EdgeKind(StrEnum):
 FACT = "FACT"
 """Assertion kind for node facts (attributes), stored beside edge kinds."""
 
-LINEAGE_EDGE_KINDS: dict[NodeKind, EdgeKind] = {
-    NodeKind.DATASET: EdgeKind.FEEDS,
-    NodeKind.COLUMN: EdgeKind.DERIVES,
+LINEAGE_EDGE_KINDS: dict[NodeKind, tuple[EdgeKind, ...]] = {
+    NodeKind.DATASET: (EdgeKind.FEEDS,),
+    NodeKind.COLUMN: (EdgeKind.DERIVES, EdgeKind.INFLUENCES),
 }
-"""Which edge kind carries lineage between nodes of a kind; both point downstream."""
+"""Which edge kinds carry lineage from a node of a kind; all point downstream."""
 
 
 def canonical_json(value: Any) -> str:

@@ -24,7 +24,7 @@ query($name: String!, $column: String, $direction: LineageDirection!, $depth: In
           direction: $direction, depth: $depth) {
     rootId truncated
     nodes { name column depth }
-    edges { kind transformation provenance { source line jobId } validTo }
+    edges { kind toId transformation provenance { source line jobId } validTo }
     jobs { name sql }
   }
 }
@@ -72,7 +72,23 @@ def test_column_lineage_follows_one_column_downstream(server: str) -> None:
     reached = {(n["name"], n["column"]) for n in body["data"]["lineage"]["nodes"]}
     assert ("analytics.marts.dim_customers", "lifetime_value") in reached
     assert ("analytics.reporting.customer_360", "lifetime_value") in reached
-    assert all(n["column"] for n in body["data"]["lineage"]["nodes"])
+
+
+def test_column_lineage_reaches_datasets_whose_rows_the_column_decides(server: str) -> None:
+    body = graphql(
+        server,
+        LINEAGE,
+        name="analytics.marts.dim_customers",
+        column="loyalty_tier",
+        direction="DOWNSTREAM",
+        depth=1,
+    )
+    graph = body["data"]["lineage"]
+    influenced = {(e["kind"], e["toId"]) for e in graph["edges"] if e["kind"] == "INFLUENCES"}
+    assert (
+        "INFLUENCES",
+        '["DATASET","postgres://warehouse:5432","analytics.reporting.gold_upgrades"]',
+    ) in influenced
 
 
 def test_lineage_depth_is_bounded_with_a_typed_error(server: str) -> None:

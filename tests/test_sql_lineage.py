@@ -227,3 +227,19 @@ def test_unparsable_statements_are_reported_and_the_rest_kept() -> None:
     assert tables(result) == ({"s"}, {"t"})
     assert [(e.line, e.message.startswith("cannot parse")) for e in result.errors] == [(2, True)]
     assert (result.statements, result.understood) == (2, 1)
+
+
+def test_joins_filters_and_grouping_are_indirect_lineage_of_the_target() -> None:
+    result = lineage(
+        "INSERT INTO t SELECT o.id, sum(p.amount) AS paid FROM o JOIN p ON p.oid = o.id "
+        "WHERE o.status = 'done' GROUP BY o.id"
+    )
+    data: dict[str, Any] = result.as_json()
+    indirect = {(e["downstream"], e["upstream"], e["subtype"]) for e in data["indirect_lineage"]}
+    assert indirect == {
+        ("t", "p.oid", "JOIN"),
+        ("t", "o.id", "JOIN"),
+        ("t", "o.status", "FILTER"),
+        ("t", "o.id", "GROUP_BY"),
+    }
+    assert ("t.paid", "p.amount", "AGGREGATION") in pairs(result)

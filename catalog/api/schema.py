@@ -169,11 +169,18 @@ class Provenance:
 
 @strawberry.type(description="A lineage edge, pointing downstream, with evidence and validity.")
 class LineageEdge:
-    kind: str = strawberry.field(description="FEEDS (dataset level) or DERIVES (column level).")
+    kind: str = strawberry.field(
+        description="FEEDS (dataset to dataset), DERIVES (column to column: its value flows) "
+        "or INFLUENCES (column to dataset: it decides which rows, via a join, filter, "
+        "grouping or sort)."
+    )
     from_id: strawberry.ID = strawberry.field(description="Upstream node id.")
     to_id: strawberry.ID = strawberry.field(description="Downstream node id.")
     transformation: str | None = strawberry.field(
         description="For DERIVES: IDENTITY, TRANSFORMATION or AGGREGATION."
+    )
+    subtype: str | None = strawberry.field(
+        description="For INFLUENCES: JOIN, FILTER, GROUP_BY or SORT (OpenLineage INDIRECT)."
     )
     column_lineage: str | None = strawberry.field(
         description="For FEEDS: COMPLETE, PARTIAL or NONE column lineage behind this edge."
@@ -193,6 +200,7 @@ class LineageEdge:
             from_id=strawberry.ID(edge.subject.key),
             to_id=strawberry.ID(edge.object.key),
             transformation=attrs.get("transformation"),
+            subtype=attrs.get("subtype"),
             column_lineage=attrs.get("column_lineage"),
             provenance=Provenance(
                 source=edge.source,

@@ -53,8 +53,8 @@ def lineage(
 ) -> LineageResult:
     check_range("depth", depth, limits.max_depth)
     limit = check_range("limit", limit or limits.max_lineage_nodes, limits.max_lineage_nodes)
-    edge_kind = LINEAGE_EDGE_KINDS.get(root.kind)
-    if edge_kind is None:
+    edge_kinds = LINEAGE_EDGE_KINDS.get(root.kind)
+    if edge_kinds is None:
         raise InvalidArgument(f"lineage is kept for datasets and columns, not {root.kind.value}")
     as_of_seq = store.seq_at(as_of) if as_of else None
     if not store.nodes([root], as_of_seq):
@@ -67,7 +67,7 @@ def lineage(
         sign = -1 if walk is Direction.UPSTREAM else 1
         sub = store.subgraph(
             [root],
-            kinds=[edge_kind.value],
+            kinds=[kind.value for kind in edge_kinds],
             direction=walk,
             depth=depth,
             limit=limit,

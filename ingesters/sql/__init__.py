@@ -199,21 +199,34 @@ def _assert_statement(
             column_lineage=result.coverage.value,
             **where,
         )
-    for flow in result.flows:
-        source_dataset = _dataset(options, flow.source_table)
-        source_column = column_ref(
-            source_dataset.namespace, source_dataset.name, flow.source_column
+    for table, column, subtype in result.influences:
+        builder.edge(
+            EdgeKind.INFLUENCES,
+            _source_column(builder, options, table, column),
+            target,
+            subtype=subtype.value,
+            job=job.key,
+            **where,
         )
-        builder.node(source_column)
-        builder.edge(EdgeKind.HAS_COLUMN, source_dataset, source_column)
+    for flow in result.flows:
         builder.edge(
             EdgeKind.DERIVES,
-            source_column,
+            _source_column(builder, options, flow.source_table, flow.source_column),
             column_ref(target.namespace, target.name, flow.target_column),
             transformation=flow.transformation.value,
             job=job.key,
             **where,
         )
+
+
+def _source_column(
+    builder: SnapshotBuilder, options: SqlOptions, table: TableName, column: str
+) -> NodeRef:
+    """Declare a column of a read table (and that the table has it)."""
+    dataset = _dataset(options, table)
+    ref = builder.node(column_ref(dataset.namespace, dataset.name, column))
+    builder.edge(EdgeKind.HAS_COLUMN, dataset, ref)
+    return ref
 
 
 __all__ = ["Progress", "SqlOptions", "default_namespace", "parse", "read_sql_files"]

@@ -75,6 +75,20 @@ class _Walker:
     def outputs(self) -> list[tuple[str, list[SourceColumn]]]:
         return [(name, self.column(self.root, name)) for name in _names(self.root)]
 
+    def influences(self) -> list[Influence]:
+        """Columns that decide which rows exist, in every scope of the query."""
+        found: list[Influence] = []
+        for scope in self.root.traverse():
+            select = scope.expression
+            if not isinstance(select, exp.Select):
+                continue
+            for subtype, clause in _row_clauses(select):
+                for column in clause.find_all(exp.Column):
+                    found += [
+                        (table, name, subtype) for table, name, _ in self._sources(column, scope)
+                    ]
+        return list(dict.fromkeys(found))
+
     def column(self, scope: Scope, name: str) -> list[SourceColumn]:
         key = (id(scope), name)
         if key not in self.memo:
@@ -134,16 +148,52 @@ class _Walker:
         return source if isinstance(source, exp.Table | Scope) else None
 
 
+class Indirect(StrEnum):
+    """How a column influences a result without flowing into it (OpenLineage INDIRECT)."""
+
+    JOIN = "JOIN"
+    FILTER = "FILTER"
+    GROUP_BY = "GROUP_BY"
+    SORT = "SORT"
+
+
+Influence = tuple[TableName, str, Indirect]
+
+
+def _row_clauses(select: exp.Select) -> list[tuple[Indirect, exp.Expr]]:
+    clauses: list[tuple[Indirect, exp.Expr]] = []
+    for join in select.args.get("joins") or []:
+        on = join.args.get("on")
+        if on is not None:
+            clauses.append((Indirect.JOIN, on))
+        clauses += [(Indirect.JOIN, column) for column in join.args.get("using") or []]
+    for key, subtype in (
+        ("where", Indirect.FILTER),
+        ("having", Indirect.FILTER),
+        ("qualify", Indirect.FILTER),
+        ("group", Indirect.GROUP_BY),
+        ("order", Indirect.SORT),
+    ):
+        clause = select.args.get(key)
+        if clause is not None:
+            clauses.append((subtype, clause))
+    return clauses
+
+
 def _names(scope: Scope) -> list[str]:
     query = scope.expression
     return list(query.named_selects) if isinstance(query, exp.Query) else []
 
 
-def column_sources(query: exp.Query) -> list[tuple[str, list[SourceColumn]]]:
-    """Each output column of a qualified query, with the base-table columns it derives from."""
+def column_sources(
+    query: exp.Query,
+) -> tuple[list[tuple[str, list[SourceColumn]]], list[Influence]]:
+    """Each output column of a qualified query with the base-table columns it derives from,
+    and the base-table columns that only influence which rows there are."""
     while isinstance(query, exp.Subquery):  # `INSERT INTO t (SELECT ...)`
         query = query.this
     scope = build_scope(query)
     if scope is None:
-        return []
-    return _Walker(scope).outputs()
+        return [], []
+    walker = _Walker(scope)
+    return walker.outputs(), walker.influences()

@@ -17,6 +17,7 @@ from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.scope import traverse_scope
 
 from ingesters.sql.columns import (
+    Influence,
     SourceColumn,
     Transformation,
     classify,
@@ -55,6 +56,8 @@ class StatementLineage:
     column_types: Mapping[str, str] = field(default_factory=dict)  # declared by DDL
     moves_data: bool = True  # False for plain DDL (CREATE TABLE t (columns...))
     flows: tuple[ColumnFlow, ...] = ()
+    influences: tuple[Influence, ...] = ()
+    """Columns that decide which rows reach the target (joins, filters, grouping, order)."""
     coverage: Coverage = Coverage.NONE
     notes: tuple[str, ...] = field(default=())
 
@@ -86,6 +89,7 @@ def statement_lineage(statement: exp.Expr, dialect: str, schema: Schema) -> Stat
     reads = [table_name(t) for t in shape.extra_reads]
     flows: list[ColumnFlow] = []
     columns: list[str] = []
+    influences: list[Influence] = []
     notes: list[str] = []
     coverage = Coverage.COMPLETE
     existing = [
@@ -97,7 +101,7 @@ def statement_lineage(statement: exp.Expr, dialect: str, schema: Schema) -> Stat
         movement_reads = list(_tables_read(movement.query))
         reads += movement_reads
         try:
-            found, unresolved, output = _column_flows(
+            found, unresolved, output, influenced = _column_flows(
                 movement.query,
                 dialect,
                 schema,
@@ -110,6 +114,7 @@ def statement_lineage(statement: exp.Expr, dialect: str, schema: Schema) -> Stat
             notes.append(str(error))
             continue
         flows += found
+        influences += influenced
         columns += [c for c in output if "*" not in c]
         if unresolved:
             coverage = Coverage.PARTIAL if coverage is Coverage.COMPLETE else coverage
@@ -120,6 +125,7 @@ def statement_lineage(statement: exp.Expr, dialect: str, schema: Schema) -> Stat
         tuple(dict.fromkeys(reads)),
         tuple(dict.fromkeys(columns)),
         flows=tuple(dict.fromkeys(flows)),
+        influences=tuple(dict.fromkeys(influences)),
         coverage=coverage,
         notes=tuple(notes),
     )
@@ -139,13 +145,14 @@ def _column_flows(
     reads: tuple[TableName, ...],
     target_columns: list[str],
     existing_columns: list[str],
-) -> tuple[list[ColumnFlow], list[str], list[str]]:
-    """Flows into each output column; also the unresolved outputs and the target columns.
+) -> tuple[list[ColumnFlow], list[str], list[str], list[Influence]]:
+    """Flows into each output column; the unresolved outputs; the target columns; and the
+    columns that influence the rows.
 
     Outputs map to an INSERT's target column list by position, as the database does; with
     no list, to the target's known columns when there are exactly as many.
     """
-    per_output = _sources_per_output(query, dialect, _sqlglot_schema(schema, reads))
+    per_output, influences = _resolve(query, dialect, _sqlglot_schema(schema, reads))
     if not target_columns and len(existing_columns) == len(per_output):
         target_columns = existing_columns
     strongest: dict[tuple[TableName, str, str], Transformation] = {}
@@ -166,23 +173,24 @@ def _column_flows(
         target_columns[i] if i < len(target_columns) else name
         for i, (name, _) in enumerate(per_output)
     ]
-    return flows, unresolved, outputs
+    return flows, unresolved, outputs, influences
 
 
-def _sources_per_output(
+def _resolve(
     query: exp.Query, dialect: str, schema: dict[str, object]
-) -> list[tuple[str, list[SourceColumn]]]:
-    """Each output column's source columns: resolved over the qualified query, or read off
-    the syntax when the query cannot be qualified without a schema."""
+) -> tuple[list[tuple[str, list[SourceColumn]]], list[Influence]]:
+    """Each output column's source columns and the row-deciding columns, resolved over the
+    qualified query; or only the former, read off the syntax, when the query cannot be
+    qualified without a schema."""
     try:
         return column_sources(qualified(query, dialect, schema))
     except OptimizeError:
-        return _syntactic_sources(query)
+        return _syntactic_sources(query), []
     except (AssertionError, KeyError, IndexError, TypeError) as error:
         # sqlglot's optimizer has internal assertions that some valid SQL trips (`ORDER BY
         # 1` over `SELECT *`); that is a gap in the optimizer, not bad input.
         log.debug("qualification failed, reading the syntax instead: %r", error)
-        return _syntactic_sources(query)
+        return _syntactic_sources(query), []
 
 
 def _syntactic_sources(query: exp.Query) -> list[tuple[str, list[SourceColumn]]]:

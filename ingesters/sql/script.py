@@ -16,7 +16,7 @@ from sqlglot import Dialect, exp
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.tokenizer_core import TokenType
 
-from ingesters.sql.columns import Transformation, stronger
+from ingesters.sql.columns import Indirect, Transformation, stronger
 from ingesters.sql.lineage import StatementLineage, statement_lineage
 from ingesters.sql.names import Defaults, Schema, TableName, prepare, table_name
 from ingesters.sql.statements import ScriptError, Statement, split_statements
@@ -36,6 +36,8 @@ class ScriptLineage:
     in_tables: list[TableName] = field(default_factory=list)
     out_tables: list[TableName] = field(default_factory=list)
     column_lineage: dict[ColumnRef, dict[ColumnRef, Transformation]] = field(default_factory=dict)
+    indirect_lineage: list[tuple[TableName, ColumnRef, Indirect]] = field(default_factory=list)
+    """(table, column deciding its rows, how): joins, filters, grouping, sorting."""
     errors: list[StatementError] = field(default_factory=list)
     statements: int = 0
     understood: int = 0
@@ -53,6 +55,15 @@ class ScriptLineage:
                     "subtype": _subtype(ups.values()),
                 }
                 for down, ups in self.column_lineage.items()
+            ],
+            "indirect_lineage": [
+                {
+                    "downstream": _dotted(table),
+                    "upstream": _column(column),
+                    "kind": "INDIRECT",
+                    "subtype": subtype.value,
+                }
+                for table, column, subtype in self.indirect_lineage
             ],
             "errors": [{"line": e.line, "message": e.message} for e in self.errors],
             "statements": self.statements,
@@ -257,6 +268,13 @@ def analyse_script(
     result.errors = sorted([*unparsed, *result.errors], key=lambda e: e.line or 0)
     _tables(result, analysed, steps)
     result.column_lineage = end_to_end(analysed, steps)
+    result.indirect_lineage = [
+        (lineage.target, (table, column), subtype)
+        for lineage in analysed
+        if lineage.target is not None and lineage.target not in steps
+        for table, column, subtype in lineage.influences
+        if table not in steps
+    ]
     return result
 
 
