@@ -243,3 +243,31 @@ def test_joins_filters_and_grouping_are_indirect_lineage_of_the_target() -> None
         ("t", "o.id", "GROUP_BY"),
     }
     assert ("t.paid", "p.amount", "AGGREGATION") in pairs(result)
+
+
+def test_unnest_derives_from_the_array_column() -> None:
+    result = lineage(
+        "INSERT INTO t SELECT o.id, item FROM orders o, UNNEST(o.items) AS item", "bigquery"
+    )
+    assert ("t.item", "orders.items", "TRANSFORMATION") in pairs(result)
+
+
+def test_lateral_flatten_derives_from_its_input() -> None:
+    result = lineage(
+        "INSERT INTO t SELECT f.value AS v FROM orders o, LATERAL FLATTEN(input => o.items) f",
+        "snowflake",
+    )
+    assert pairs(result) == {("T.V", "ORDERS.ITEMS", "TRANSFORMATION")}
+
+
+def test_lateral_subquery_columns_resolve_through_it() -> None:
+    result = lineage(
+        "INSERT INTO t SELECT a.id, l.x FROM a CROSS JOIN LATERAL (SELECT a.v * 2 AS x) l",
+        "postgres",
+    )
+    assert pairs(result) == {("t.id", "a.id", "IDENTITY"), ("t.x", "a.v", "TRANSFORMATION")}
+
+
+def test_struct_field_access_derives_from_the_struct_column() -> None:
+    result = lineage("INSERT INTO t SELECT s.payload.user.id AS uid FROM events s", "bigquery")
+    assert pairs(result) == {("t.uid", "events.payload", "TRANSFORMATION")}

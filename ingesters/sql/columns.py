@@ -67,8 +67,12 @@ class _Walker:
     scope_of: dict[int, Scope] = field(default_factory=dict)
     """Subquery scopes by their SELECT, for columns inside scalar subqueries."""
 
+    all_scopes: dict[int, Scope] = field(default_factory=dict)
+    """Every scope by its expression, for LATERAL subqueries."""
+
     def __post_init__(self) -> None:
         for scope in self.root.traverse():
+            self.all_scopes.setdefault(id(scope.expression), scope)
             for subquery in scope.subquery_scopes:
                 self.scope_of[id(subquery.expression)] = subquery
 
@@ -107,6 +111,8 @@ class _Walker:
                     found += self.column(branch, branch_names[position])
             return found
         select = scope.expression
+        if isinstance(select, exp.UDTF):  # UNNEST, FLATTEN, LATERAL: from their arguments
+            return self._table_function(scope, select, name)
         if not isinstance(select, exp.Select):
             return []
         projection = next((p for p in select.expressions if p.alias_or_name == name), None)
@@ -117,6 +123,17 @@ class _Walker:
         for column in projection.find_all(exp.Column):
             for table, source_column, step in self._sources(column, scope):
                 found.append((table, source_column, stronger(kind, step)))
+        return found
+
+    def _table_function(self, scope: Scope, function: exp.UDTF, name: str) -> list[SourceColumn]:
+        inner = function.this
+        if isinstance(inner, exp.Subquery):  # LATERAL (SELECT ...): its column by name
+            child = self.all_scopes.get(id(inner.this))
+            return self.column(child, name) if child is not None else []
+        found: list[SourceColumn] = []
+        for argument in function.find_all(exp.Column):
+            for table, column, _ in self._sources(argument, scope):
+                found.append((table, column, Transformation.TRANSFORMATION))
         return found
 
     def _sources(self, column: exp.Column, outer: Scope) -> list[SourceColumn]:
