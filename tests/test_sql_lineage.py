@@ -271,3 +271,10 @@ def test_lateral_subquery_columns_resolve_through_it() -> None:
 def test_struct_field_access_derives_from_the_struct_column() -> None:
     result = lineage("INSERT INTO t SELECT s.payload.user.id AS uid FROM events s", "bigquery")
     assert pairs(result) == {("t.uid", "events.payload", "TRANSFORMATION")}
+
+
+def test_pathologically_deep_nesting_is_reported_not_fatal() -> None:
+    deep = "SELECT " + "(" * 3000 + "1" + ")" * 3000 + " AS x FROM s"
+    result = lineage(f"INSERT INTO t SELECT a FROM s;\nINSERT INTO u {deep};")
+    assert ("t.a", "s.a", "IDENTITY") in pairs(result)
+    assert [e.line for e in result.errors] == [2]

@@ -21,6 +21,9 @@ from ingesters.sql.lineage import StatementLineage, statement_lineage
 from ingesters.sql.names import Defaults, Schema, TableName, prepare, table_name
 from ingesters.sql.statements import ScriptError, Statement, split_statements
 
+MAX_STATEMENT_CHARS = 1_000_000
+"""Longer statements are reported, not parsed: generated SQL that size is pathological."""
+
 ColumnRef = tuple[TableName | None, str]
 """A column: its table (None for a SELECT's result) and its name."""
 
@@ -120,6 +123,13 @@ def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> 
     - T-SQL needs no semicolons: split before each top-level INSERT, UPDATE, DELETE,
       MERGE, CREATE, DROP or TRUNCATE and parse the pieces.
     """
+    if len(statement.text) > MAX_STATEMENT_CHARS:
+        errors.append(
+            StatementError(
+                statement.line, f"statement longer than {MAX_STATEMENT_CHARS} characters"
+            )
+        )
+        return []
     try:
         expression: exp.Expr | None = sqlglot.parse_one(statement.text, dialect=dialect)
         problem = None
@@ -130,8 +140,8 @@ def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> 
             None,
             StatementError(line, f"cannot parse: {first.get('description', error)}"),
         )
-    except SqlglotError as error:
-        expression, problem = None, StatementError(statement.line, str(error))
+    except (SqlglotError, RecursionError) as error:
+        expression, problem = None, StatementError(statement.line, f"cannot parse: {error}")
     if expression is None or isinstance(expression, exp.Command) or _is_routine(expression):
         body = _after_begin(statement, dialect)
         if body is not None:
@@ -249,8 +259,8 @@ def analyse_script(
             continue
         try:
             lineage = statement_lineage(expression, dialect, known)
-        except SqlglotError as error:
-            result.errors.append(StatementError(statement.line, str(error)))
+        except (SqlglotError, RecursionError) as error:
+            result.errors.append(StatementError(statement.line, f"cannot analyse: {error}"))
             continue
         result.understood += 1
         if lineage is None:
