@@ -275,6 +275,6 @@ def test_struct_field_access_derives_from_the_struct_column() -> None:
 
 def test_pathologically_deep_nesting_is_reported_not_fatal() -> None:
     deep = "SELECT " + "(" * 3000 + "1" + ")" * 3000 + " AS x FROM s"
-    result = lineage(f"INSERT INTO t SELECT a FROM s;\nINSERT INTO u {deep};")
+    result = lineage("INSERT INTO t SELECT a FROM s;\nINSERT INTO u " + deep + ";")
     assert ("t.a", "s.a", "IDENTITY") in pairs(result)
     assert [e.line for e in result.errors] == [2]
