@@ -18,14 +18,16 @@ from sqlglot.tokenizer_core import TokenType
 
 from ingesters.sql.columns import Indirect, Transformation, stronger
 from ingesters.sql.lineage import StatementLineage, statement_lineage
-from ingesters.sql.names import Defaults, Schema, TableName, prepare, table_name
+from ingesters.sql.names import Defaults, Schema, TableName, prepare
 from ingesters.sql.statements import ScriptError, Statement, split_statements
+from ingesters.sql.steps import ColumnRef, StepTracker, collapse_steps
 
 MAX_STATEMENT_CHARS = 1_000_000
 """Longer statements are reported, not parsed: generated SQL that size is pathological."""
 
-ColumnRef = tuple[TableName | None, str]
-"""A column: its table (None for a SELECT's result) and its name."""
+
+ColumnLineage = dict[ColumnRef, dict[ColumnRef, Transformation]]
+"""Downstream column -> its upstream columns, each with the strongest transformation."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class StatementError:
 class ScriptLineage:
     in_tables: list[TableName] = field(default_factory=list)
     out_tables: list[TableName] = field(default_factory=list)
-    column_lineage: dict[ColumnRef, dict[ColumnRef, Transformation]] = field(default_factory=dict)
+    column_lineage: ColumnLineage = field(default_factory=dict)
     indirect_lineage: list[tuple[TableName, ColumnRef, Indirect]] = field(default_factory=list)
     """(table, column deciding its rows, how): joins, filters, grouping, sorting."""
     errors: list[StatementError] = field(default_factory=list)
@@ -226,30 +228,20 @@ def _unpack(expression: exp.Expr) -> Iterator[exp.Expr]:
         yield expression
 
 
-def _is_temporary(expression: exp.Expr) -> bool:
-    if not isinstance(expression, exp.Create):
-        return False
-    properties = expression.args.get("properties")
-    return properties is not None and properties.find(exp.TemporaryProperty) is not None
-
-
 def analyse_script(
     text: str, dialect: str, schema: Schema | None = None, defaults: Defaults | None = None
 ) -> ScriptLineage:
     """Tables read and written, and end-to-end column lineage, of a whole script."""
     result = ScriptLineage()
     known: dict[TableName, dict[str, str]] = {k: dict(v) for k, v in (schema or {}).items()}
-    steps: set[TableName] = set()  # temporary, or created and then dropped by the script
-    created: set[TableName] = set()
+    tracker = StepTracker()
     analysed: list[StatementLineage] = []
     unparsed: list[StatementError] = []
     statements = parse_statements(text, dialect, defaults or Defaults(), unparsed)
     for statement, expression in statements:
         result.statements += 1
+        tracker.see(expression, statement.line)
         if isinstance(expression, exp.Drop):
-            steps.update(
-                created.intersection(table_name(t) for t in expression.find_all(exp.Table))
-            )
             result.understood += 1
             continue
         if isinstance(expression, exp.Command):
@@ -265,57 +257,34 @@ def analyse_script(
         result.understood += 1
         if lineage is None:
             continue
-        if lineage.target is not None:
-            created.add(lineage.target)
-            if _is_temporary(expression) or lineage.target[-1].startswith("#"):
-                steps.add(lineage.target)
-            if lineage.columns and lineage.target not in known:
-                known[lineage.target] = {
-                    c: lineage.column_types.get(c, "UNKNOWN") for c in lineage.columns
-                }
+        if lineage.target is not None and lineage.columns and lineage.target not in known:
+            known[lineage.target] = {
+                c: lineage.column_types.get(c, "UNKNOWN") for c in lineage.columns
+            }
         analysed.append(lineage)
     result.statements += len(unparsed)
     result.errors = sorted([*unparsed, *result.errors], key=lambda e: e.line or 0)
-    _tables(result, analysed, steps)
-    result.column_lineage = end_to_end(analysed, steps)
+    persistent = [s for s in collapse_steps(analysed, tracker.steps) if s is not None]
+    result.in_tables = list(dict.fromkeys(r for s in persistent for r in s.reads if r != s.target))
+    result.out_tables = list(dict.fromkeys(s.target for s in persistent if s.target is not None))
+    result.column_lineage = end_to_end(persistent)
     result.indirect_lineage = [
         (lineage.target, (table, column), subtype)
-        for lineage in analysed
-        if lineage.target is not None and lineage.target not in steps
+        for lineage in persistent
+        if lineage.target is not None
         for table, column, subtype in lineage.influences
-        if table not in steps
     ]
     return result
 
 
-def _tables(result: ScriptLineage, analysed: list[StatementLineage], steps: set[TableName]) -> None:
-    """Tables the script reads and writes; reads of a step table stand for its sources."""
-    feeds: dict[TableName, set[TableName]] = defaultdict(set)
-    for lineage in analysed:
-        for read in lineage.reads:
-            if lineage.target is not None and read != lineage.target:
-                feeds[lineage.target].add(read)
-
-    def sources(table: TableName, seen: frozenset[TableName]) -> set[TableName]:
-        if table not in steps:
-            return {table}
-        return {s for up in feeds[table] - seen for s in sources(up, seen | {table})}
-
-    reads = [r for lineage in analysed for r in lineage.reads if r != lineage.target]
-    result.in_tables = list(dict.fromkeys(s for r in reads for s in sources(r, frozenset())))
-    result.out_tables = list(
-        dict.fromkeys(a.target for a in analysed if a.target is not None and a.target not in steps)
-    )
-
-
 def end_to_end(
-    analysed: list[StatementLineage], steps: set[TableName]
+    analysed: list[StatementLineage],
 ) -> dict[ColumnRef, dict[ColumnRef, Transformation]]:
     """Column lineage from the script's source columns to its final columns.
 
     Columns both written and read inside the script are intermediate: flows through them
-    are composed (keeping the strongest transformation on the way), as through step
-    tables. A column assigned from itself (`SET a = a + 1`) keeps that pair.
+    are composed, keeping the strongest transformation on the way. A column assigned from
+    itself (`SET a = a + 1`) keeps that pair.
     """
     upstream: dict[ColumnRef, dict[ColumnRef, Transformation]] = defaultdict(dict)
     self_derived: dict[ColumnRef, Transformation] = {}
@@ -341,12 +310,11 @@ def end_to_end(
 
     pairs: dict[ColumnRef, dict[ColumnRef, Transformation]] = {}
     for down in [*upstream, *self_derived]:
-        table, _ = down
-        if table in steps or (down in read and down not in self_derived):
+        if down in read and down not in self_derived:
             continue
         found: dict[ColumnRef, Transformation] = {}
         for root, kind in roots(down, Transformation.IDENTITY, frozenset()):
-            if root != down and root[0] not in steps:
+            if root != down:
                 found[root] = stronger(found.get(root, kind), kind)
         if down in self_derived:
             found[down] = self_derived[down]
