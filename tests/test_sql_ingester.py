@@ -190,3 +190,41 @@ def test_a_table_reading_itself_is_read_but_does_not_feed_itself() -> None:
     assert edges(batch, EdgeKind.FEEDS) == {("postgres://db/s", "postgres://db/t")}
     reads = {down for _, down in edges(batch, EdgeKind.READS)}
     assert reads == {"postgres://db/s", "postgres://db/t"}
+
+
+def test_temporary_tables_never_become_datasets() -> None:
+    batch = parse(
+        m="CREATE TEMP TABLE tmp AS SELECT id, v FROM src;\n"
+        "INSERT INTO final SELECT id, v FROM tmp;"
+    )
+    datasets = {str(a.subject) for a in assertions(batch, FACT) if a.subject.column is None}
+    assert "postgres://db/tmp" not in datasets
+    assert edges(batch, EdgeKind.FEEDS) == {("postgres://db/src", "postgres://db/final")}
+    assert edges(batch, EdgeKind.DERIVES) == {
+        ("postgres://db/src.id", "postgres://db/final.id"),
+        ("postgres://db/src.v", "postgres://db/final.v"),
+    }
+
+
+def test_a_dropped_table_is_marked_dropped_in_the_catalog() -> None:
+    batch = parse(m="DROP TABLE legacy_orders;")
+    facts = {str(a.subject): a.attrs for a in assertions(batch, FACT)}
+    assert facts["postgres://db/legacy_orders"] == {"dropped": True, "dropped_at": "m.sql:1"}
+
+
+def test_drop_then_create_keeps_the_table() -> None:
+    batch = parse(m="DROP TABLE IF EXISTS t;\nCREATE TABLE t AS SELECT id FROM s;")
+    facts = {str(a.subject): a.attrs for a in assertions(batch, FACT)}
+    assert "dropped" not in facts["postgres://db/t"]
+
+
+def test_joins_and_filters_become_influence_edges_on_the_target() -> None:
+    batch = parse(m="INSERT INTO t SELECT o.id FROM o JOIN p ON p.oid = o.id WHERE o.ok")
+    influences = {
+        (str(a.subject), str(a.object), a.attrs["subtype"]) for a in assertions(batch, "INFLUENCES")
+    }
+    assert influences == {
+        ("postgres://db/p.oid", "postgres://db/t", "JOIN"),
+        ("postgres://db/o.id", "postgres://db/t", "JOIN"),
+        ("postgres://db/o.ok", "postgres://db/t", "FILTER"),
+    }

@@ -28,6 +28,7 @@ from ingesters.sql.lineage import StatementLineage, statement_lineage, target_an
 from ingesters.sql.names import Defaults, TableName
 from ingesters.sql.script import StatementError, expressions_of, parse_statements
 from ingesters.sql.statements import Statement
+from ingesters.sql.steps import StepTracker, collapse_steps
 
 SOURCE_PREFIX = "sql:"
 
@@ -79,15 +80,23 @@ Progress = Callable[[int, int], None]
 
 
 def parse(texts: Mapping[str, str], options: SqlOptions, progress: Progress | None = None) -> Batch:
-    """Lineage of every statement in `texts` (path -> SQL), as one snapshot per file."""
+    """Lineage of every statement in `texts` (path -> SQL), as one snapshot per file.
+
+    Two passes: the first parses every file in order (noting what each statement writes
+    and reads, and each file's step tables); the second analyses statements in dependency
+    order across files, parsing each again, so memory stays flat.
+    """
     parsed: list[_Parsed] = []
+    trackers: dict[str, StepTracker] = {}
     errors: list[IngestError] = []
     for path, text in texts.items():
         problems: list[StatementError] = []
         parts: dict[int, int] = {}
+        tracker = trackers[path] = StepTracker()
         for statement, expression in parse_statements(
             text, options.dialect, options.defaults, problems
         ):
+            tracker.see(expression, statement.line)
             part = parts[statement.index] = parts.get(statement.index, -1) + 1
             target, reads = target_and_reads(expression)
             parsed.append(_Parsed(path, statement, part, target, frozenset(reads)))
@@ -95,9 +104,8 @@ def parse(texts: Mapping[str, str], options: SqlOptions, progress: Progress | No
     failed_files = {e.source for e in errors}
     understood = len(parsed)
 
-    builders = {path: SnapshotBuilder(SOURCE_PREFIX + path) for path in texts}
     schema: dict[TableName, dict[str, str]] = {}
-    job_names: dict[str, int] = {}
+    results: dict[str, list[tuple[_Parsed, StatementLineage]]] = {path: [] for path in texts}
     for done, item in enumerate(_in_dependency_order(parsed), start=1):
         if progress is not None:
             progress(done, len(parsed))
@@ -115,10 +123,13 @@ def parse(texts: Mapping[str, str], options: SqlOptions, progress: Progress | No
             schema[result.target] = {
                 c: result.column_types.get(c, "UNKNOWN") for c in result.columns
             }
-        _assert_statement(builders[item.path], item, result, options, job_names)
+        results[item.path].append((item, result))
 
     snapshots = [
-        builder.build(complete=path not in failed_files) for path, builder in builders.items()
+        _snapshot(path, results[path], trackers[path], options).build(
+            complete=path not in failed_files
+        )
+        for path in texts
     ]
     statements = len(parsed) + sum(1 for e in errors if e.message.startswith("cannot parse"))
     return Batch(
@@ -126,6 +137,25 @@ def parse(texts: Mapping[str, str], options: SqlOptions, progress: Progress | No
         errors=errors,
         counts={"statements": statements, "understood": understood},
     )
+
+
+def _snapshot(
+    path: str,
+    results: list[tuple[_Parsed, StatementLineage]],
+    tracker: StepTracker,
+    options: SqlOptions,
+) -> SnapshotBuilder:
+    """One file's assertions, its step tables collapsed, its statements in file order."""
+    builder = SnapshotBuilder(SOURCE_PREFIX + path)
+    results = sorted(results, key=lambda pair: (pair[0].statement.index, pair[0].part))
+    collapsed = collapse_steps([result for _, result in results], tracker.steps)
+    job_names: dict[str, int] = {}
+    for (item, _), result in zip(results, collapsed, strict=True):
+        if result is not None:
+            _assert_statement(builder, item, result, options, job_names)
+    for table, line in tracker.dropped.items():
+        builder.node(_dataset(options, table), dropped=True, dropped_at=f"{path}:{line}")
+    return builder
 
 
 def _error(item: _Parsed, message: str) -> IngestError:
