@@ -228,3 +228,11 @@ def test_joins_and_filters_become_influence_edges_on_the_target() -> None:
         ("postgres://db/o.id", "postgres://db/t", "JOIN"),
         ("postgres://db/o.ok", "postgres://db/t", "FILTER"),
     }
+
+
+def test_a_renamed_table_feeds_its_new_name_and_records_the_rename() -> None:
+    batch = parse(m="CREATE TABLE s.a AS SELECT id FROM src;\nALTER TABLE s.a RENAME TO b;")
+    assert ("postgres://db/s.a", "postgres://db/s.b") in edges(batch, EdgeKind.FEEDS)
+    assert ("postgres://db/s.a.id", "postgres://db/s.b.id") in edges(batch, EdgeKind.DERIVES)
+    facts = {str(a.subject): a.attrs for a in assertions(batch, FACT)}
+    assert facts["postgres://db/s.a"]["renamed_to"] == "postgres://db/s.b"

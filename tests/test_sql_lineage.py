@@ -278,3 +278,10 @@ def test_pathologically_deep_nesting_is_reported_not_fatal() -> None:
     result = lineage("INSERT INTO t SELECT a FROM s;\nINSERT INTO u " + deep + ";")
     assert ("t.a", "s.a", "IDENTITY") in pairs(result)
     assert [e.line for e in result.errors] == [2]
+
+
+def test_rename_carries_columns_to_the_new_name() -> None:
+    result = lineage(
+        "CREATE TABLE s.a AS SELECT id FROM src; ALTER TABLE s.a RENAME TO b;", "postgres"
+    )
+    assert pairs(result) == {("s.b.id", "src.id", "IDENTITY")}

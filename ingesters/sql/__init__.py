@@ -155,6 +155,8 @@ def _snapshot(
             _assert_statement(builder, item, result, options, job_names)
     for table, line in tracker.dropped.items():
         builder.node(_dataset(options, table), dropped=True, dropped_at=f"{path}:{line}")
+    for old, new in tracker.renamed.items():
+        builder.node(_dataset(options, old), renamed_to=str(_dataset(options, new)))
     return builder
 
 

@@ -89,6 +89,10 @@ def statement_lineage(statement: exp.Expr, dialect: str, schema: Schema) -> Stat
     reads = [table_name(t) for t in shape.extra_reads]
     flows: list[ColumnFlow] = []
     columns: list[str] = []
+    if shape.copies is not None:
+        source = table_name(shape.copies)
+        columns = list(schema.get(source, {}))
+        flows = [ColumnFlow(source, c, c, Transformation.IDENTITY) for c in columns]
     influences: list[Influence] = []
     notes: list[str] = []
     coverage = Coverage.COMPLETE

@@ -35,6 +35,8 @@ class StatementShape:
     """True when outputs fill the target's existing columns in order (INSERT, no column list)."""
     static_partition: tuple[str, ...] = ()
     """Columns given constant values by `PARTITION (p = 'v')`: not filled by the query."""
+    copies: exp.Table | None = None
+    """A table the target becomes a copy of, column for column (CLONE, RENAME)."""
 
 
 def shape_of(statement: exp.Expr) -> StatementShape | None:
@@ -49,6 +51,8 @@ def shape_of(statement: exp.Expr) -> StatementShape | None:
         return _merge(statement)
     if isinstance(statement, exp.Delete):
         return _delete(statement)
+    if isinstance(statement, exp.Alter):
+        return _alter(statement)
     if isinstance(statement, exp.Query):
         return _query(statement)
     return None
@@ -84,7 +88,9 @@ def _create(statement: exp.Create) -> StatementShape | None:
     clone = statement.args.get("clone")
     like = statement.find(exp.LikeProperty)
     copied = clone.this if isinstance(clone, exp.Clone) else like.this if like else None
-    if isinstance(copied, exp.Table):  # CREATE TABLE t CLONE s / LIKE s
+    if isinstance(clone, exp.Clone) and isinstance(copied, exp.Table):
+        return StatementShape(table_name(table), kind, (), extra_reads=(copied,), copies=copied)
+    if isinstance(copied, exp.Table):  # CREATE TABLE t LIKE s: structure only
         return StatementShape(table_name(table), kind, (), extra_reads=(copied,))
     query = statement.expression
     if isinstance(query, exp.Query):
@@ -238,3 +244,19 @@ def _delete(statement: exp.Delete) -> StatementShape | None:
     if where is not None:
         reads += list(where.find_all(exp.Table))
     return StatementShape(table_name(table), None, (), extra_reads=tuple(reads))
+
+
+def _alter(statement: exp.Alter) -> StatementShape | None:
+    """`ALTER TABLE a RENAME TO b`: b is a, under a new name."""
+    table = statement.this
+    rename = next(
+        (a for a in statement.args.get("actions") or [] if isinstance(a, exp.AlterRename)), None
+    )
+    if not isinstance(table, exp.Table) or rename is None or not isinstance(rename.this, exp.Table):
+        return None
+    new = rename.this.copy()
+    if not new.db and table.db:  # `RENAME TO b` stays in a's schema
+        new.set("db", table.args["db"].copy())
+        if table.catalog:
+            new.set("catalog", table.args["catalog"].copy())
+    return StatementShape(table_name(new), None, (), extra_reads=(table,), copies=table)

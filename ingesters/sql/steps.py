@@ -3,7 +3,8 @@
 A table is a step when it is temporary (`CREATE TEMP`, T-SQL `#t`) or created and later
 dropped by the same script. Lineage through a step is composed onto the persistent tables
 around it, so a step never appears as a dataset: its sources do. A table a script drops
-without having created it is *dropped* (the catalog records that), not a step.
+without having created it is *dropped*, and one it renames is *renamed* (the catalog
+records both); neither is a step.
 """
 
 from __future__ import annotations
@@ -30,8 +31,15 @@ class StepTracker:
     steps: set[TableName] = field(default_factory=set)
     dropped: dict[TableName, int] = field(default_factory=dict)
     """Tables dropped and not created again afterwards, with the line of the DROP."""
+    renamed: dict[TableName, TableName] = field(default_factory=dict)
+    """Old name -> new name, for `ALTER TABLE ... RENAME`."""
 
     def see(self, expression: exp.Expr, line: int) -> None:
+        if isinstance(expression, exp.Alter):
+            shape = shape_of(expression)
+            if shape is not None and shape.target is not None and shape.copies is not None:
+                self.renamed[table_name(shape.copies)] = shape.target
+            return
         if isinstance(expression, exp.Drop):
             for table in (table_name(t) for t in expression.find_all(exp.Table)):
                 if table in self.created:
