@@ -183,3 +183,21 @@ def test_ingest_reports_statement_coverage(home: Path, project: Path) -> None:
     (project / "broken.sql").write_text("SELECT FROM WHERE (;\n")
     report = json.loads(ingest(home, project).stdout)
     assert report["statements"] == {"statements": 30, "understood": 29}
+
+
+def test_columns_known_to_the_catalog_expand_stars_in_later_ingests(
+    home: Path, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (first / "stage.sql").write_text("CREATE TABLE stage AS SELECT id, name FROM raw;")
+    (second / "mart.sql").write_text("CREATE TABLE mart AS SELECT * FROM stage;")
+    baton(home, "ingest", "sql", str(first), "--json")
+    baton(home, "ingest", "sql", str(second), "--json")
+    lineage = json.loads(
+        baton(
+            home, "lineage", "mart", "--column", "name", "--direction", "UPSTREAM", "--json"
+        ).stdout
+    )
+    assert "postgres://default/stage.name" in {n["node"] for n in lineage["nodes"]}

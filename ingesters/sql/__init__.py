@@ -25,7 +25,7 @@ from catalog.domain import (
     job_ref,
 )
 from ingesters.sql.lineage import StatementLineage, statement_lineage, target_and_reads
-from ingesters.sql.names import Defaults, TableName
+from ingesters.sql.names import Defaults, Schema, TableName
 from ingesters.sql.script import StatementError, expressions_of, parse_statements
 from ingesters.sql.statements import Statement
 from ingesters.sql.steps import StepTracker, collapse_steps
@@ -79,12 +79,23 @@ Progress = Callable[[int, int], None]
 """Called with (statements analysed, statements in all) as analysis advances."""
 
 
-def parse(texts: Mapping[str, str], options: SqlOptions, progress: Progress | None = None) -> Batch:
+KnownColumns = Callable[[set[TableName]], Schema]
+"""Looks up the columns already known (e.g. to the catalog) of the tables a batch reads."""
+
+
+def parse(
+    texts: Mapping[str, str],
+    options: SqlOptions,
+    progress: Progress | None = None,
+    known_columns: KnownColumns | None = None,
+) -> Batch:
     """Lineage of every statement in `texts` (path -> SQL), as one snapshot per file.
 
     Two passes: the first parses every file in order (noting what each statement writes
     and reads, and each file's step tables); the second analyses statements in dependency
-    order across files, parsing each again, so memory stays flat.
+    order across files, parsing each again, so memory stays flat. Tables read but not
+    written by the batch get their columns from `known_columns`, to expand `*` and place
+    unqualified columns.
     """
     parsed: list[_Parsed] = []
     trackers: dict[str, StepTracker] = {}
@@ -105,6 +116,10 @@ def parse(texts: Mapping[str, str], options: SqlOptions, progress: Progress | No
     understood = len(parsed)
 
     schema: dict[TableName, dict[str, str]] = {}
+    if known_columns is not None:
+        written = {item.target for item in parsed}
+        outside = {table for item in parsed for table in item.reads if table not in written}
+        schema.update({table: dict(columns) for table, columns in known_columns(outside).items()})
     results: dict[str, list[tuple[_Parsed, StatementLineage]]] = {path: [] for path in texts}
     for done, item in enumerate(_in_dependency_order(parsed), start=1):
         if progress is not None:
@@ -261,4 +276,4 @@ def _source_column(
     return ref
 
 
-__all__ = ["Progress", "SqlOptions", "default_namespace", "parse", "read_sql_files"]
+__all__ = ["KnownColumns", "Progress", "SqlOptions", "default_namespace", "parse", "read_sql_files"]
