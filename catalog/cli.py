@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -151,7 +152,7 @@ def ingest_sql(
         )
     else:
         for message in errors:
-            err.print(f"[red]error:[/red] {message}", highlight=False)
+            err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
         seen = result.counts
         out.print(
             f"{seen.get('understood', 0)} of {seen.get('statements', 0)} statements understood"

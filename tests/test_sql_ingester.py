@@ -236,3 +236,16 @@ def test_a_renamed_table_feeds_its_new_name_and_records_the_rename() -> None:
     assert ("postgres://db/s.a.id", "postgres://db/s.b.id") in edges(batch, EdgeKind.DERIVES)
     facts = {str(a.subject): a.attrs for a in assertions(batch, FACT)}
     assert facts["postgres://db/s.a"]["renamed_to"] == "postgres://db/s.b"
+
+
+def test_opaque_commands_are_reported_with_line_and_dialect() -> None:
+    options = sql.SqlOptions(dialect="hive", namespace="hive://db")
+    batch = parse(
+        options,
+        m="INSERT INTO t SELECT a FROM s;\n"
+        "ALTER TABLE t EXCHANGE PARTITION (pt='p1') WITH TABLE u;",
+    )
+    (error,) = batch.errors
+    assert (error.source, error.line) == ("m.sql", 2)
+    assert error.message.startswith("not understood") and error.message.endswith("(dialect hive)")
+    assert batch.counts == {"statements": 2, "understood": 1}

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from catalog.domain import (
@@ -100,6 +101,7 @@ def parse(
     parsed: list[_Parsed] = []
     trackers: dict[str, StepTracker] = {}
     errors: list[IngestError] = []
+    statements = 0
     for path, text in texts.items():
         problems: list[StatementError] = []
         parts: dict[int, int] = {}
@@ -107,11 +109,22 @@ def parse(
         for statement, expression in parse_statements(
             text, options.dialect, options.defaults, problems
         ):
-            tracker.see(expression, statement.line)
+            statements += 1
             part = parts[statement.index] = parts.get(statement.index, -1) + 1
+            if isinstance(expression, exp.Command):  # syntax sqlglot keeps opaque
+                problems.append(
+                    StatementError(statement.line, f"not understood: {expression.sql()[:80]}")
+                )
+                continue
+            tracker.see(expression, statement.line)
             target, reads = target_and_reads(expression)
             parsed.append(_Parsed(path, statement, part, target, frozenset(reads)))
-        errors += [IngestError(source=path, line=p.line, message=p.message) for p in problems]
+        statements += sum(1 for p in problems if p.unparsed)
+        errors += [
+            IngestError(source=path, line=p.line, message=f"{p.message} (dialect {dialect_name})")
+            for p in problems
+            for dialect_name in [options.dialect or "generic"]
+        ]
     failed_files = {e.source for e in errors}
     understood = len(parsed)
 
@@ -146,7 +159,6 @@ def parse(
         )
         for path in texts
     ]
-    statements = len(parsed) + sum(1 for e in errors if e.message.startswith("cannot parse"))
     return Batch(
         snapshots=[s for s in snapshots if s.assertions or s.complete],
         errors=errors,

@@ -34,6 +34,8 @@ ColumnLineage = dict[ColumnRef, dict[ColumnRef, Transformation]]
 class StatementError:
     line: int | None
     message: str
+    unparsed: bool = False
+    """True when the statement could not be parsed at all (it counts as a statement)."""
 
 
 @dataclass
@@ -99,7 +101,7 @@ def parse_statements(
     try:
         statements = split_statements(text, dialect)
     except ScriptError as error:
-        errors.append(StatementError(error.line, str(error)))
+        errors.append(StatementError(error.line, f"cannot tokenize: {error}", True))
         return
     for statement in statements:
         for expression in expressions_of(statement, dialect, defaults, errors):
@@ -128,7 +130,7 @@ def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> 
     if len(statement.text) > MAX_STATEMENT_CHARS:
         errors.append(
             StatementError(
-                statement.line, f"statement longer than {MAX_STATEMENT_CHARS} characters"
+                statement.line, f"statement longer than {MAX_STATEMENT_CHARS} characters", True
             )
         )
         return []
@@ -140,10 +142,13 @@ def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> 
         line = statement.line + int(first.get("line", 1)) - 1
         expression, problem = (
             None,
-            StatementError(line, f"cannot parse: {first.get('description', error)}"),
+            StatementError(line, f"cannot parse: {first.get('description', error)}", True),
         )
     except (SqlglotError, RecursionError) as error:
-        expression, problem = None, StatementError(statement.line, f"cannot parse: {error}")
+        expression, problem = (
+            None,
+            StatementError(statement.line, f"cannot parse: {error}", True),
+        )
     if expression is None or isinstance(expression, exp.Command) or _is_routine(expression):
         body = _after_begin(statement, dialect)
         if body is not None:
