@@ -8,7 +8,9 @@ lineage of that SELECT is the lineage of the assignment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlglot import exp
 
@@ -41,20 +43,9 @@ class StatementShape:
 
 def shape_of(statement: exp.Expr) -> StatementShape | None:
     """The target and movements of a statement; None when it neither reads nor writes data."""
-    if isinstance(statement, exp.Create):
-        return _create(statement)
-    if isinstance(statement, exp.Insert):
-        return _insert(statement)
-    if isinstance(statement, exp.Update):
-        return _update(statement)
-    if isinstance(statement, exp.Merge):
-        return _merge(statement)
-    if isinstance(statement, exp.Delete):
-        return _delete(statement)
-    if isinstance(statement, exp.Alter):
-        return _alter(statement)
-    if isinstance(statement, exp.Query):
-        return _query(statement)
+    for kind, shaper in _SHAPERS.items():
+        if isinstance(statement, kind):
+            return shaper(statement)
     return None
 
 
@@ -260,3 +251,14 @@ def _alter(statement: exp.Alter) -> StatementShape | None:
         if table.catalog:
             new.set("catalog", table.args["catalog"].copy())
     return StatementShape(table_name(new), None, (), extra_reads=(table,), copies=table)
+
+
+_SHAPERS: dict[type[exp.Expr], Callable[[Any], StatementShape | None]] = {
+    exp.Create: _create,
+    exp.Insert: _insert,
+    exp.Update: _update,
+    exp.Merge: _merge,
+    exp.Delete: _delete,
+    exp.Alter: _alter,
+    exp.Query: _query,
+}
