@@ -1,0 +1,1 @@
+"""OpenLineage ingester: events in, normalized batches out."""
