@@ -25,6 +25,7 @@ class NodeKind(StrEnum):
     JOB = "JOB"
     CONSUMER = "CONSUMER"
     OWNER = "OWNER"
+    RUN = "RUN"  # one execution of a job (OpenLineage runId)
 
 
 class EdgeKind(StrEnum):
@@ -36,6 +37,7 @@ class EdgeKind(StrEnum):
     INFLUENCES = "INFLUENCES"  # Column -> Dataset whose rows it decides (join, filter, ...)
     USES = "USES"  # Consumer -> Dataset | Column
     OWNS = "OWNS"  # Owner -> anything
+    HAS_RUN = "HAS_RUN"  # Job -> Run
 
 
 FACT = "FACT"
@@ -171,8 +173,9 @@ class SourceSnapshot(BaseModel):
     """Everything one source (a SQL file, a manifest, an OpenLineage job) asserts now.
 
     A complete snapshot replaces what the source asserted before: what it no longer says
-    is ended. An incomplete one (the source had errors) only adds, so a typo in one
-    statement never retires the lineage the rest of the file established earlier.
+    is ended. An incomplete one (the source had errors, or is provisional like an
+    OpenLineage START) only adds new assertions, so a typo in one statement never retires
+    the lineage the rest of the file established earlier.
     """
 
     source: str = Field(min_length=1)

@@ -61,7 +61,8 @@ def diff_snapshots(
     """What must start and end so the store holds exactly what each snapshot asserts.
 
     An assertion whose attributes changed is ended and added again, so history keeps both.
-    An incomplete snapshot ends nothing it merely omits.
+    An incomplete snapshot only adds: it ends nothing it omits and changes nothing already
+    asserted (a late provisional event never overwrites what a complete one said).
     """
     added: list[tuple[str, Assertion]] = []
     ended: list[SourcedIdentity] = []
@@ -69,7 +70,9 @@ def diff_snapshots(
         asserted = {a.identity: a for a in snapshot.assertions}
         for identity, assertion in asserted.items():
             known_digest = current.get((snapshot.source, identity))
-            if known_digest == assertion.attrs_digest:
+            if known_digest == assertion.attrs_digest or (
+                known_digest is not None and not snapshot.complete
+            ):
                 continue
             if known_digest is not None:
                 ended.append((snapshot.source, identity))

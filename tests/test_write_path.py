@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from catalog.domain import Batch, EdgeKind, SnapshotBuilder, dataset_ref
+from catalog.domain import Batch, EdgeKind, SnapshotBuilder, SourceSnapshot, dataset_ref
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import Direction, Store
 from catalog.write_path import WriteRequest, write_batch
@@ -111,3 +111,18 @@ def test_database_failure_mid_batch_rolls_back_the_whole_batch(embedded: Embedde
         write_batch(embedded, batch, request)
     assert embedded.nodes([dataset_ref("test://ns", "a")]) == []
     assert list(embedded.ledger_entries()) == []
+
+
+def test_incomplete_snapshot_does_not_change_existing_attributes(
+    store: Store, write: Write
+) -> None:
+    def described(text: str, *, complete: bool) -> SourceSnapshot:
+        builder = SnapshotBuilder("s1")
+        builder.node(dataset_ref("test://ns", "a"), description=text)
+        return builder.build(complete=complete)
+
+    write(described("final", complete=True))
+    late = write(described("provisional", complete=False))
+    assert not late.changed
+    (view,) = store.nodes([dataset_ref("test://ns", "a")])
+    assert view.attrs == {"description": "final"}

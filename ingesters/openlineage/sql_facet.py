@@ -1,0 +1,69 @@
+"""Column lineage from a job's `sql` facet, when the producer sent no columnLineage facet.
+
+The SQL is analysed as a script in the dialect its output's namespace implies; result
+columns of a plain SELECT belong to the event's single output, and tables in the SQL are
+matched to the event's inputs by their trailing name parts (case-insensitively), since a
+dbt model's compiled SQL names `db.schema.table` while OpenLineage may add more.
+"""
+
+from __future__ import annotations
+
+from catalog.domain import NodeRef, column_ref
+from ingesters.sql.script import analyse_script
+
+_DIALECTS = {
+    "snowflake": "snowflake",
+    "bigquery": "bigquery",
+    "postgres": "postgres",
+    "postgresql": "postgres",
+    "redshift": "redshift",
+    "mysql": "mysql",
+    "duckdb": "duckdb",
+    "trino": "trino",
+    "presto": "presto",
+    "databricks": "databricks",
+    "spark": "spark",
+    "hive": "hive",
+    "sqlserver": "tsql",
+    "mssql": "tsql",
+    "oracle": "oracle",
+    "teradata": "teradata",
+    "athena": "athena",
+    "clickhouse": "clickhouse",
+}
+
+ColumnKey = tuple[NodeRef, str]
+
+
+def dialect_of(namespace: str) -> str:
+    scheme = namespace.split("://", 1)[0].lower() if "://" in namespace else namespace.lower()
+    return _DIALECTS.get(scheme, "")
+
+
+def sql_column_lineage(
+    query: str, output: NodeRef, inputs: list[NodeRef]
+) -> dict[ColumnKey, list[NodeRef]]:
+    """Output column -> the input columns it derives from (only inputs of the event)."""
+    if not query.strip():
+        return {}
+    result = analyse_script(query, dialect_of(output.namespace))
+    found: dict[ColumnKey, list[NodeRef]] = {}
+    for (table, column), upstreams in result.column_lineage.items():
+        if table is not None and not _matches(table, output):
+            continue
+        sources = [
+            column_ref(match.namespace, match.name, up_column)
+            for (up_table, up_column) in upstreams
+            if up_table is not None
+            for match in inputs
+            if _matches(up_table, match)
+        ]
+        if sources:
+            found[(output, column)] = sources
+    return found
+
+
+def _matches(parts: tuple[str, ...], dataset: NodeRef) -> bool:
+    name = [p.lower() for p in dataset.name.split(".")]
+    wanted = [p.lower() for p in parts]
+    return len(wanted) <= len(name) and name[-len(wanted) :] == wanted
