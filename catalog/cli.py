@@ -166,6 +166,34 @@ def ingest_sql(
         raise typer.Exit(1)
 
 
+@ingest_app.command("openlineage")
+def ingest_openlineage(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(
+        ..., help="Files of OpenLineage events: ndjson (file transport) or JSON."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Ingest OpenLineage events from files, through the same path as the HTTP endpoint.
+
+    Exits 1 when some events were invalid (each error names file, line and JSON path).
+    """
+    with _opened(ctx) as store:
+        read, results, errors = ingestion.ingest_openlineage_files(store, paths, actor=_actor())
+    changed = sum(1 for r in results if r.changed)
+    messages = [str(e) for e in errors]
+    if as_json:
+        _print_json(
+            {"events": read, "written": len(results), "changed": changed, "errors": messages}
+        )
+    else:
+        for message in messages:
+            err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+        out.print(f"{read} events read, {len(results)} valid, {changed} changed the catalog")
+    if errors:
+        raise typer.Exit(1)
+
+
 @sql_app.command("lineage")
 def sql_lineage(
     source: str = typer.Argument("-", help="A .sql file, or - for standard input."),
@@ -360,7 +388,8 @@ def serve(
 
     with _opened(ctx) as store:
         out.print(f"Baton serving GraphQL at http://{host}:{port}/graphql")
-        uvicorn.run(create_app(store), host=host, port=port, log_level="info")
+        app = create_app(store, api_token=_settings(ctx).api_token)
+        uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def main() -> None:

@@ -10,11 +10,13 @@ from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
 import catalog
+from catalog.api import openlineage
 from catalog.api.schema import schema
 from catalog.stores.protocol import Store
 
 
-def create_app(store: Store) -> FastAPI:
+def create_app(store: Store, *, api_token: str | None = None) -> FastAPI:
+    """The HTTP API over `store`; writes (OpenLineage events) need `api_token`."""
     app = FastAPI(
         title="Baton",
         version=catalog.__version__,
@@ -25,6 +27,7 @@ def create_app(store: Store) -> FastAPI:
         return {"store": store, "request": request}
 
     app.include_router(GraphQLRouter(schema, context_getter=context), prefix="/graphql")
+    app.include_router(openlineage.router(store, api_token))
 
     @app.get("/healthz", summary="Liveness: the process is up.")
     def healthz() -> dict[str, str]:

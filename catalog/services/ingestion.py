@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from catalog.domain import dataset_ref
+from catalog.domain import IngestError, dataset_ref
 from catalog.services import catalog
 from catalog.stores.protocol import Store
 from catalog.write_path import WriteRequest, WriteResult, write_batch
-from ingesters import sql
+from ingesters import openlineage, sql
 from ingesters.sql.names import TableName
 
 
@@ -43,3 +44,39 @@ def _catalog_columns(store: Store, options: sql.SqlOptions) -> sql.KnownColumns:
         return known
 
     return lookup
+
+
+def ingest_openlineage_event(store: Store, event: Any, *, actor: str) -> WriteResult:
+    """Validate and write one event (raises `InvalidEvent`, and then writes nothing)."""
+    batch = openlineage.parse_event(event)
+    job = event.get("job") or {}
+    what = event.get("eventType") or ("dataset" if "dataset" in event else "job")
+    reason = f"OpenLineage {what} {job.get('namespace', '')}/{job.get('name', '')}".rstrip("/ ")
+    return write_batch(store, batch, WriteRequest(actor=actor, source="openlineage", reason=reason))
+
+
+def ingest_openlineage_files(
+    store: Store, paths: Sequence[Path], *, actor: str
+) -> tuple[int, list[WriteResult], list[IngestError]]:
+    """Every event of the files, in order, each its own write; returns (events read,
+    results of the writes, errors naming file, line and JSON path)."""
+    read, results, errors = 0, [], []
+    for path in paths:
+        for line, event in openlineage.read_events(path):
+            if isinstance(event, IngestError):
+                errors.append(event)
+                continue
+            read += 1
+            try:
+                results.append(ingest_openlineage_event(store, event, actor=actor))
+            except openlineage.InvalidEvent as invalid:
+                errors += [
+                    IngestError(
+                        source=path.as_posix(),
+                        line=line,
+                        field=p.split(":", 1)[0],
+                        message=p.split(": ", 1)[-1],
+                    )
+                    for p in invalid.problems
+                ]
+    return read, results, errors

@@ -1,0 +1,94 @@
+"""The OpenLineage HTTP endpoint: what the official clients POST, unchanged.
+
+`POST /api/v1/lineage` (and `/api/v2/lineage`): one event per request, JSON, optionally
+gzip-compressed, `Authorization: Bearer <token>`. 201 on acceptance (also for an event
+already seen: writes are idempotent); 400 naming the failing JSON paths, and nothing is
+stored; 401 without the configured token; 413 when the body is too large.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hmac
+import json
+import zlib
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from catalog.services.ingestion import ingest_openlineage_event
+from catalog.stores.protocol import Store
+from ingesters.openlineage import InvalidEvent
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_EVENT_BYTES = 20 * 1024 * 1024
+"""Largest body accepted, before and after gzip: a zip bomb stops here."""
+
+STATIC_TOKEN_ACTOR = "token:static"
+
+
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def _authorized(request: Request, token: str | None) -> bool:
+    if token is None:
+        return False
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+
+
+def _decompressed(body: bytes, encoding: str) -> bytes:
+    if encoding.strip().lower() != "gzip":
+        return body
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    data = inflater.decompress(body, MAX_EVENT_BYTES + 1)
+    if len(data) > MAX_EVENT_BYTES or inflater.unconsumed_tail:
+        raise OverflowError
+    return data
+
+
+def router(store: Store, token: str | None) -> APIRouter:
+    routes = APIRouter(tags=["OpenLineage"])
+
+    async def receive(request: Request) -> JSONResponse:
+        if not _authorized(request, token):
+            hint = "" if token else " (writes are disabled until BATON_API_TOKEN is set)"
+            return _error(401, "a valid bearer token is required" + hint)
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return _error(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        try:
+            event = json.loads(_decompressed(body, request.headers.get("content-encoding", "")))
+        except OverflowError:
+            return _error(413, f"event larger than {MAX_EVENT_BYTES} bytes")
+        except (ValueError, gzip.BadGzipFile, zlib.error) as error:
+            return _error(400, "the body is not a JSON event", problems=[f"$: {error}"])
+        try:
+            result = await run_in_threadpool(
+                ingest_openlineage_event, store, event, actor=STATIC_TOKEN_ACTOR
+            )
+        except InvalidEvent as invalid:
+            return _error(
+                400, "the event does not match the OpenLineage spec", problems=invalid.problems
+            )
+        return JSONResponse(
+            {
+                "accepted": True,
+                "changed": result.changed,
+                "ledger_seq": result.entry.seq if result.entry else None,
+            },
+            status_code=201,
+        )
+
+    for path in ("/api/v1/lineage", "/api/v2/lineage"):
+        routes.add_api_route(
+            path,
+            receive,
+            methods=["POST"],
+            status_code=201,
+            summary="Receive one OpenLineage RunEvent, DatasetEvent or JobEvent.",
+        )
+    return routes
