@@ -8,10 +8,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from catalog.api.app import create_app
 from catalog.domain import Batch, EdgeKind, SnapshotBuilder, SourceSnapshot, dataset_ref
@@ -23,6 +25,7 @@ from ingesters.sql.names import Defaults
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLES = PROJECT / "examples" / "warehouse"
+FIXTURES = PROJECT / "tests" / "fixtures"
 SHARED_FIXTURES = PROJECT.parent / "shared" / "fixtures"
 NAMESPACE = "postgres://warehouse:5432"
 DEMO_OPTIONS = sql.SqlOptions(
@@ -100,28 +103,34 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real uvicorn server over a store holding the demo project; yields its base URL.
-
-    Module-scoped: tests using it only read.
-    """
-    demo = EmbeddedStore(tmp_path_factory.mktemp("served") / "baton.db")
-    demo.migrate()
-    write_batch(demo, demo_batch(), WriteRequest("test:alice", "demo", "demo data"))
+@contextmanager
+def running(app: FastAPI) -> Iterator[str]:
+    """Serve `app` with a real uvicorn on a free loopback port; yields its base URL."""
     port = _free_port()
-    config = uvicorn.Config(create_app(demo), host="127.0.0.1", port=port, log_level="warning")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
-    while not running.started:
+    while not server.started:
         if time.monotonic() > deadline:
             raise RuntimeError("server did not start")
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real server over a store holding the demo project; module-scoped: tests only read."""
+    demo = EmbeddedStore(tmp_path_factory.mktemp("served") / "baton.db")
+    demo.migrate()
+    write_batch(demo, demo_batch(), WriteRequest("test:alice", "demo", "demo data"))
+    with running(create_app(demo)) as url:
+        yield url
     demo.close()
 
 

@@ -104,6 +104,10 @@ def _lineage(event: Event, *, complete: bool) -> SourceSnapshot:
         job_attrs["description"] = documentation.get("description")
     builder.node(job, **job_attrs)
     inputs = [_dataset(builder, d) for d in event.get("inputs") or []]
+    known = {
+        ref: [f["name"] for f in ((d.get("facets") or {}).get("schema") or {}).get("fields") or []]
+        for ref, d in zip(inputs, event.get("inputs") or [], strict=True)
+    }
     outputs = [_dataset(builder, d) for d in event.get("outputs") or []]
     where = {"job": job.key}
     for source in inputs:
@@ -121,7 +125,7 @@ def _lineage(event: Event, *, complete: bool) -> SourceSnapshot:
             _column_lineage(builder, target, facet, where)
     if not explicit and isinstance(sql, dict) and len(outputs) == 1:
         for (table, column), upstreams in sql_column_lineage(
-            str(sql.get("query") or ""), outputs[0], inputs
+            str(sql.get("query") or ""), outputs[0], inputs, known
         ).items():
             for upstream in upstreams:
                 _column_edge(

@@ -8,7 +8,10 @@ dbt model's compiled SQL names `db.schema.table` while OpenLineage may add more.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from catalog.domain import NodeRef, column_ref
+from ingesters.sql.names import Defaults, normalize_schema
 from ingesters.sql.script import analyse_script
 
 _DIALECTS = {
@@ -41,12 +44,22 @@ def dialect_of(namespace: str) -> str:
 
 
 def sql_column_lineage(
-    query: str, output: NodeRef, inputs: list[NodeRef]
+    query: str, output: NodeRef, inputs: list[NodeRef], known: Mapping[NodeRef, list[str]]
 ) -> dict[ColumnKey, list[NodeRef]]:
-    """Output column -> the input columns it derives from (only inputs of the event)."""
+    """Output column -> the input columns it derives from (only inputs of the event).
+
+    `known` holds the columns the event's schema facets list for its inputs; they expand
+    `SELECT *` as far as they go (producers often list only documented columns).
+    """
     if not query.strip():
         return {}
-    result = analyse_script(query, dialect_of(output.namespace))
+    dialect = dialect_of(output.namespace)
+    schema = {
+        ".".join(dataset.name.split(".")): dict.fromkeys(columns, None)
+        for dataset, columns in known.items()
+        if columns
+    }
+    result = analyse_script(query, dialect, normalize_schema(schema, dialect, Defaults()))
     found: dict[ColumnKey, list[NodeRef]] = {}
     for (table, column), upstreams in result.column_lineage.items():
         if table is not None and not _matches(table, output):
