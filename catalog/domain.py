@@ -38,6 +38,7 @@ class EdgeKind(StrEnum):
     USES = "USES"  # Consumer -> Dataset | Column
     OWNS = "OWNS"  # Owner -> anything
     HAS_RUN = "HAS_RUN"  # Job -> Run
+    PART_OF = "PART_OF"  # Run -> parent Run, Job -> parent Job (a task in its DAG)
 
 
 FACT = "FACT"

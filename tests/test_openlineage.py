@@ -299,3 +299,15 @@ def test_dbt_ol_lineage_includes_column_lineage_from_the_sql_facet(
     assert upstream(embedded, customer_id) == {
         f"{duckdb}/jaffle_shop.main.stg_customers.customer_id"
     }
+
+
+def test_task_runs_are_part_of_their_dag_run(embedded: EmbeddedStore) -> None:
+    events = generated()
+    load(embedded, events)
+    task = next(e for e in events if "parent" in (e["run"].get("facets") or {}) and "run" in e)
+    parent = task["run"]["facets"]["parent"]
+    task_run = run_ref(job_ref(task["job"]["namespace"], task["job"]["name"]), task["run"]["runId"])
+    found = embedded.subgraph(
+        [task_run], kinds=[EdgeKind.PART_OF.value], direction=Direction.DOWNSTREAM, depth=1, limit=5
+    )
+    assert {e.object.name for e in found.edges} == {parent["run"]["runId"]}

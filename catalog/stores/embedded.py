@@ -233,6 +233,7 @@ class EmbeddedStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
 
     # -- connections ----------------------------------------------------------------------
 
@@ -289,6 +290,12 @@ class EmbeddedStore:
     # -- writes ---------------------------------------------------------------------------
 
     def write(self, unit: Callable[[_SqliteWriteTx], T]) -> T:
+        # One writer at a time in this process: queueing on a lock is fair and prompt,
+        # where SQLite's own busy handler sleeps in growing steps (long tail latency).
+        with self._write_lock:
+            return self._write(unit)
+
+    def _write(self, unit: Callable[[_SqliteWriteTx], T]) -> T:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:

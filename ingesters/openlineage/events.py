@@ -73,12 +73,15 @@ def _run_moment(event: Event, event_type: str) -> SourceSnapshot:
     error = facets.get("errorMessage")
     if isinstance(error, dict):
         attrs["error_message"] = error.get("message")
-    parent = facets.get("parent")
-    if isinstance(parent, dict):
-        attrs["parent_run"] = parent.get("run", {}).get("runId")
-        attrs["parent_job"] = "{namespace}/{name}".format(**parent.get("job", {}))
     builder.node(run, **attrs)
     builder.edge(EdgeKind.HAS_RUN, builder.node(job), run)
+    parent = facets.get("parent")
+    if isinstance(parent, dict):  # a task's run belongs to its DAG's run
+        parent_job = job_ref(parent["job"]["namespace"], parent["job"]["name"])
+        parent_run = builder.node(run_ref(parent_job, parent["run"]["runId"]))
+        builder.edge(EdgeKind.HAS_RUN, builder.node(parent_job), parent_run)
+        builder.edge(EdgeKind.PART_OF, run, parent_run)
+        builder.edge(EdgeKind.PART_OF, job, parent_job)
     return builder.build()
 
 

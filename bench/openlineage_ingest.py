@@ -1,0 +1,179 @@
+"""Sustained OpenLineage ingestion over HTTP: concurrent clients, throughput, latency, loss.
+
+    .venv/bin/python bench/openlineage_ingest.py --events 4000 --clients 8
+
+Starts `baton serve` on a free loopback port with a fresh store, sends START and COMPLETE
+events of distinct runs (each with inputs, an output, a schema and column lineage) from
+concurrent clients, then counts the runs back from the store: every event must have
+landed exactly once. Targets: >= 500 events/s and p99 <= 50 ms on the embedded store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from catalog.domain import NodeKind
+from catalog.stores.embedded import EmbeddedStore
+
+TOKEN = "bench-token"
+
+
+def event(number: int, run_id: str, state: str) -> dict[str, Any]:
+    table = f"public.out_{number % 200}"
+    return {
+        "eventType": state,
+        "eventTime": f"2026-11-22T00:{(number // 60) % 60:02d}:{number % 60:02d}Z",
+        "producer": "https://example.com/bench",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": run_id},
+        "job": {"namespace": "bench", "name": f"job_{number % 200}"},
+        "inputs": [{"namespace": "postgres://db", "name": f"public.in_{number % 50}"}],
+        "outputs": [
+            {
+                "namespace": "postgres://db",
+                "name": table,
+                "facets": {
+                    "schema": {
+                        "_producer": "https://example.com/bench",
+                        "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json",
+                        "fields": [{"name": "id", "type": "int"}, {"name": "v", "type": "text"}],
+                    },
+                    "columnLineage": {
+                        "_producer": "https://example.com/bench",
+                        "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json",
+                        "fields": {
+                            "v": {
+                                "inputFields": [
+                                    {
+                                        "namespace": "postgres://db",
+                                        "name": f"public.in_{number % 50}",
+                                        "field": "v",
+                                        "transformations": [
+                                            {"type": "DIRECT", "subtype": "IDENTITY"}
+                                        ],
+                                    }
+                                ]
+                            }
+                        },
+                    },
+                },
+            }
+        ],
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=4000)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    runs = args.events // 2
+    events = [
+        event(n, run_id, state)
+        for n in range(runs)
+        for run_id in [str(uuid.UUID(int=n + 1))]
+        for state in ("START", "COMPLETE")
+    ]
+    with tempfile.TemporaryDirectory() as home:
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "catalog", "--home", home, "serve", "--port", str(port)],
+            env={**os.environ, "BATON_API_TOKEN": TOKEN},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(100):
+                try:
+                    httpx.get(f"{url}/healthz")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            latencies: list[float] = []
+            failures: list[int] = []
+            lock = threading.Lock()
+            # Each client sends whole runs, START before COMPLETE, as a producer would.
+            shards = [
+                events[i * 2 :: args.clients * 2] + events[i * 2 + 1 :: args.clients * 2]
+                for i in range(args.clients)
+            ]
+            shards = [
+                sorted(s, key=lambda e: (e["run"]["runId"], e["eventType"] != "START"))
+                for s in shards
+            ]
+
+            def send(shard: list[dict[str, Any]]) -> None:
+                # A plain keep-alive connection: the client should cost the machine little.
+                connection = http.client.HTTPConnection("127.0.0.1", port)
+                headers = {"authorization": f"Bearer {TOKEN}", "content-type": "application/json"}
+                for item in shard:
+                    body = json.dumps(item)
+                    started = time.perf_counter()
+                    connection.request("POST", "/api/v1/lineage", body, headers)
+                    response = connection.getresponse()
+                    response.read()
+                    elapsed = time.perf_counter() - started
+                    with lock:
+                        latencies.append(elapsed)
+                        if response.status != 201:
+                            failures.append(response.status)
+                connection.close()
+
+            threads = [threading.Thread(target=send, args=(s,)) for s in shards]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            wall = time.perf_counter() - started
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        store = EmbeddedStore(Path(home) / "baton.db")
+        landed = len(store.find_nodes(NodeKind.RUN, limit=10 * runs))
+        moments = sum(
+            1
+            for v in store.find_nodes(NodeKind.RUN, limit=10 * runs)
+            for key in ("start_at", "complete_at")
+            if key in v.attrs
+        )
+        store.close()
+    quantiles = statistics.quantiles(latencies, n=100)
+    print(
+        f"{len(latencies)} events from {args.clients} clients in {wall:.1f} s: "
+        f"{len(latencies) / wall:.0f} events/s (target >= 500)"
+    )
+    print(
+        f"latency p50 {quantiles[49] * 1000:.1f} ms, p99 {quantiles[98] * 1000:.1f} ms "
+        f"(target <= 50 ms); non-201 responses: {len(failures)}"
+    )
+    print(
+        f"counted back: {landed} runs of {runs}, {moments} run events of {len(events)} "
+        f"({'none lost or duplicated' if moments == len(events) else 'MISMATCH'})"
+    )
+
+
+if __name__ == "__main__":
+    main()
