@@ -55,9 +55,7 @@ def sql_column_lineage(
         return {}
     dialect = dialect_of(output.namespace)
     schema = {
-        ".".join(dataset.name.split(".")): dict.fromkeys(columns, None)
-        for dataset, columns in known.items()
-        if columns
+        dataset.name: dict.fromkeys(columns, None) for dataset, columns in known.items() if columns
     }
     result = analyse_script(query, dialect, normalize_schema(schema, dialect, Defaults()))
     found: dict[ColumnKey, list[NodeRef]] = {}

@@ -102,6 +102,7 @@ def parse(
     trackers: dict[str, StepTracker] = {}
     errors: list[IngestError] = []
     statements = 0
+    dialect = options.dialect or "generic"
     for path, text in texts.items():
         problems: list[StatementError] = []
         parts: dict[int, int] = {}
@@ -121,9 +122,8 @@ def parse(
             parsed.append(_Parsed(path, statement, part, target, frozenset(reads)))
         statements += sum(1 for p in problems if p.unparsed)
         errors += [
-            IngestError(source=path, line=p.line, message=f"{p.message} (dialect {dialect_name})")
+            IngestError(source=path, line=p.line, message=f"{p.message} (dialect {dialect})")
             for p in problems
-            for dialect_name in [options.dialect or "generic"]
         ]
     failed_files = {e.source for e in errors}
     understood = len(parsed)
