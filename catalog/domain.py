@@ -26,6 +26,8 @@ class NodeKind(StrEnum):
     CONSUMER = "CONSUMER"
     OWNER = "OWNER"
     RUN = "RUN"  # one execution of a job (OpenLineage runId)
+    CHECK = "CHECK"  # a data test or quality assertion (dbt test, OpenLineage assertion)
+    CONTRACT = "CONTRACT"  # one immutable version of a dataset's interface
 
 
 class EdgeKind(StrEnum):
@@ -39,6 +41,8 @@ class EdgeKind(StrEnum):
     OWNS = "OWNS"  # Owner -> anything
     HAS_RUN = "HAS_RUN"  # Job -> Run
     PART_OF = "PART_OF"  # Run -> parent Run, Job -> parent Job (a task in its DAG)
+    CHECKS = "CHECKS"  # Check -> Dataset | Column it tests
+    HAS_CONTRACT = "HAS_CONTRACT"  # Dataset -> Contract version it publishes
 
 
 FACT = "FACT"
@@ -116,6 +120,15 @@ def column_ref(namespace: str, name: str, column: str) -> NodeRef:
 
 def job_ref(namespace: str, name: str) -> NodeRef:
     return NodeRef(kind=NodeKind.JOB, namespace=namespace, name=name)
+
+
+PERSON = "person"
+TEAM = "team"
+"""Owner namespaces: a person is named by email where known, a team by its name."""
+
+
+def owner_ref(namespace: str, name: str) -> NodeRef:
+    return NodeRef(kind=NodeKind.OWNER, namespace=namespace, name=name)
 
 
 class Assertion(BaseModel):

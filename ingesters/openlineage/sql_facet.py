@@ -11,36 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from catalog.domain import NodeRef, column_ref
+from ingesters.sql.dialects import dialect_of
 from ingesters.sql.names import Defaults, normalize_schema
 from ingesters.sql.script import analyse_script
 
-_DIALECTS = {
-    "snowflake": "snowflake",
-    "bigquery": "bigquery",
-    "postgres": "postgres",
-    "postgresql": "postgres",
-    "redshift": "redshift",
-    "mysql": "mysql",
-    "duckdb": "duckdb",
-    "trino": "trino",
-    "presto": "presto",
-    "databricks": "databricks",
-    "spark": "spark",
-    "hive": "hive",
-    "sqlserver": "tsql",
-    "mssql": "tsql",
-    "oracle": "oracle",
-    "teradata": "teradata",
-    "athena": "athena",
-    "clickhouse": "clickhouse",
-}
-
 ColumnKey = tuple[NodeRef, str]
-
-
-def dialect_of(namespace: str) -> str:
-    scheme = namespace.split("://", 1)[0].lower() if "://" in namespace else namespace.lower()
-    return _DIALECTS.get(scheme, "")
 
 
 def sql_column_lineage(

@@ -11,6 +11,7 @@ import graphlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
@@ -181,9 +182,11 @@ def _snapshot(
         if result is not None:
             _assert_statement(builder, item, result, options, job_names)
     for table, line in tracker.dropped.items():
-        builder.node(_dataset(options, table), dropped=True, dropped_at=f"{path}:{line}")
+        builder.node(_dataset(options.namespace, table), dropped=True, dropped_at=f"{path}:{line}")
     for old, new in tracker.renamed.items():
-        builder.node(_dataset(options, old), renamed_to=str(_dataset(options, new)))
+        builder.node(
+            _dataset(options.namespace, old), renamed_to=str(_dataset(options.namespace, new))
+        )
     return builder
 
 
@@ -207,8 +210,8 @@ def _in_dependency_order(parsed: list[_Parsed]) -> list[_Parsed]:
     return [parsed[position] for position in order]
 
 
-def _dataset(options: SqlOptions, name: TableName) -> NodeRef:
-    return dataset_ref(options.namespace, ".".join(name))
+def _dataset(namespace: str, name: TableName) -> NodeRef:
+    return dataset_ref(namespace, ".".join(name))
 
 
 def _assert_columns(builder: SnapshotBuilder, target: NodeRef, result: StatementLineage) -> None:
@@ -228,7 +231,7 @@ def _assert_statement(
     job_names: dict[str, int],
 ) -> None:
     assert result.target is not None
-    target = _dataset(options, result.target)
+    target = _dataset(options.namespace, result.target)
     if not result.moves_data:
         _assert_columns(builder, target, result)
         return
@@ -243,10 +246,10 @@ def _assert_statement(
         sql=item.statement.text,
         **where,
     )
-    _assert_columns(builder, target, result)
+    builder.node(target)
     builder.edge(EdgeKind.WRITES, job, target, **where)
     for read in result.reads:
-        upstream = builder.node(_dataset(options, read))
+        upstream = builder.node(_dataset(options.namespace, read))
         builder.edge(EdgeKind.READS, job, upstream, **where)
         if upstream == target:
             continue  # a table reading itself (e.g. NOT EXISTS guards) feeds nothing new
@@ -258,10 +261,23 @@ def _assert_statement(
             column_lineage=result.coverage.value,
             **where,
         )
+    assert_column_lineage(builder, job, target, result, **where)
+
+
+def assert_column_lineage(
+    builder: SnapshotBuilder,
+    job: NodeRef,
+    target: NodeRef,
+    result: StatementLineage,
+    **where: Any,
+) -> None:
+    """The target's columns, and the DERIVES and INFLUENCES edges `job` creates into it;
+    upstream tables are named in the target's namespace."""
+    _assert_columns(builder, target, result)
     for table, column, subtype in result.influences:
         builder.edge(
             EdgeKind.INFLUENCES,
-            _source_column(builder, options, table, column),
+            _source_column(builder, target.namespace, table, column),
             target,
             subtype=subtype.value,
             job=job.key,
@@ -270,7 +286,7 @@ def _assert_statement(
     for flow in result.flows:
         builder.edge(
             EdgeKind.DERIVES,
-            _source_column(builder, options, flow.source_table, flow.source_column),
+            _source_column(builder, target.namespace, flow.source_table, flow.source_column),
             column_ref(target.namespace, target.name, flow.target_column),
             transformation=flow.transformation.value,
             job=job.key,
@@ -279,13 +295,21 @@ def _assert_statement(
 
 
 def _source_column(
-    builder: SnapshotBuilder, options: SqlOptions, table: TableName, column: str
+    builder: SnapshotBuilder, namespace: str, table: TableName, column: str
 ) -> NodeRef:
     """Declare a column of a read table (and that the table has it)."""
-    dataset = _dataset(options, table)
+    dataset = _dataset(namespace, table)
     ref = builder.node(column_ref(dataset.namespace, dataset.name, column))
     builder.edge(EdgeKind.HAS_COLUMN, dataset, ref)
     return ref
 
 
-__all__ = ["KnownColumns", "Progress", "SqlOptions", "default_namespace", "parse", "read_sql_files"]
+__all__ = [
+    "KnownColumns",
+    "Progress",
+    "SqlOptions",
+    "assert_column_lineage",
+    "default_namespace",
+    "parse",
+    "read_sql_files",
+]

@@ -52,6 +52,7 @@ def qualified(query: exp.Query, dialect: str, schema: dict[str, object]) -> exp.
         schema=schema,
         dialect=dialect,
         validate_qualify_columns=False,
+        expand_alias_refs=False,
         allow_partial_qualification=True,
         identify=False,
         quote_identifiers=False,

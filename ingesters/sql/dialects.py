@@ -1,0 +1,33 @@
+"""Which sqlglot dialect a warehouse speaks, from an OpenLineage namespace scheme or a dbt
+adapter type (both name the warehouse the same way: `snowflake`, `bigquery`, ...)."""
+
+from __future__ import annotations
+
+_DIALECTS = {
+    "snowflake": "snowflake",
+    "bigquery": "bigquery",
+    "postgres": "postgres",
+    "postgresql": "postgres",
+    "redshift": "redshift",
+    "mysql": "mysql",
+    "duckdb": "duckdb",
+    "trino": "trino",
+    "presto": "presto",
+    "databricks": "databricks",
+    "spark": "spark",
+    "hive": "hive",
+    "sqlserver": "tsql",
+    "mssql": "tsql",
+    "fabric": "tsql",
+    "synapse": "tsql",
+    "oracle": "oracle",
+    "teradata": "teradata",
+    "athena": "athena",
+    "clickhouse": "clickhouse",
+}
+
+
+def dialect_of(namespace: str) -> str:
+    """`snowflake` for `snowflake://acct` or `snowflake`; empty when unknown."""
+    scheme = namespace.split("://", 1)[0].lower() if "://" in namespace else namespace.lower()
+    return _DIALECTS.get(scheme, "")
