@@ -27,7 +27,7 @@ from catalog.services import audit, catalog, ingestion, lineage
 from catalog.stores import open_store
 from catalog.stores.migrations import MigrationError
 from catalog.stores.protocol import LedgerQuery, Store
-from ingesters import sql
+from ingesters import dbt, sql
 from ingesters.sql.names import Defaults, normalize_schema
 from ingesters.sql.script import analyse_script
 
@@ -164,6 +164,91 @@ def ingest_sql(
             out.print(f"ledger entry {result.entry.seq}: {counts}")
     if errors:
         raise typer.Exit(1)
+
+
+@ingest_app.command("dbt")
+def ingest_dbt(
+    ctx: typer.Context,
+    path: Path = typer.Argument(
+        ..., help="A dbt target/ folder, or a manifest.json (plain or gzipped)."
+    ),
+    catalog_file: Path | None = typer.Option(
+        None, "--catalog", help="catalog.json (default: the one beside the manifest)."
+    ),
+    run_results: Path | None = typer.Option(
+        None, help="run_results.json (default: the one beside the manifest)."
+    ),
+    semantic_manifest: Path | None = typer.Option(
+        None, help="semantic_manifest.json (default: the one beside the manifest)."
+    ),
+    namespace: str | None = typer.Option(
+        None, help="OpenLineage namespace of the warehouse (default: ADAPTER://default)."
+    ),
+    job_namespace: str = typer.Option("dbt", help="Namespace of dbt jobs, checks, consumers."),
+    owner_role: str = typer.Option("steward", help="Role of dbt group and meta owners."),
+    column_lineage: bool = typer.Option(
+        True, help="Analyse compiled SQL for column lineage (--no-column-lineage: tables only)."
+    ),
+    reason: str = typer.Option("dbt ingestion", help="Why: recorded in the ledger."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Ingest a dbt project's artifacts: models, sources, seeds, snapshots, lineage (table
+    level from depends_on, column level from compiled SQL), owners, exposures, contracts,
+    tests and their latest results.
+
+    A bad artifact exits 2 and writes nothing. Models whose compiled SQL cannot be
+    analysed keep their table lineage and are listed; they do not fail the command.
+    """
+    try:
+        paths = _dbt_paths(path, catalog_file, run_results, semantic_manifest)
+        options = dbt.DbtOptions(namespace, job_namespace, owner_role, column_lineage)
+        with _opened(ctx) as store, Progress(console=err, transient=True, disable=as_json) as bar:
+            task = bar.add_task("analysing models", total=None)
+            result = ingestion.ingest_dbt(
+                store,
+                paths,
+                options,
+                actor=_actor(),
+                reason=reason,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except dbt.ArtifactError as error:
+        err.print(f"[red]error:[/red] {escape(str(error))}; nothing was written", highlight=False)
+        raise typer.Exit(2) from error
+    skipped = [str(e) for e in result.errors]
+    if as_json:
+        _print_json(
+            {
+                "changed": result.changed,
+                "ledger_seq": result.entry.seq if result.entry else None,
+                "summary": result.summary,
+                "counts": result.counts,
+                "without_column_lineage": skipped,
+            }
+        )
+        return
+    for message in skipped:
+        err.print(f"[yellow]table lineage only:[/yellow] {escape(message)}", highlight=False)
+    seen = result.counts
+    out.print(", ".join(f"{n} {label.replace('_', ' ')}" for label, n in sorted(seen.items())))
+    if result.entry is None:
+        out.print("no changes")
+    else:
+        counts = ", ".join(f"{n} {label}" for label, n in result.summary.items())
+        out.print(f"ledger entry {result.entry.seq}: {counts}")
+
+
+def _dbt_paths(
+    path: Path, catalog_file: Path | None, run_results: Path | None, semantic: Path | None
+) -> dbt.ArtifactPaths:
+    """Artifacts named on the command line, else the ones beside the manifest."""
+    found = dbt.ArtifactPaths.find(path)
+    return dbt.ArtifactPaths(
+        found.manifest,
+        catalog_file or found.catalog,
+        run_results or found.run_results,
+        semantic or found.semantic_manifest,
+    )
 
 
 @ingest_app.command("openlineage")

@@ -107,15 +107,11 @@ def _changes(diff: Diff) -> list[Change]:
 
 def _touched_entities(diff: Diff) -> list[str]:
     """Datasets, jobs and consumers a diff touches (a column change touches its dataset)."""
-    ends = [ref for _, a in diff.added for ref in (a.subject, a.object) if ref is not None]
-    ends += [
-        NodeRef.from_key(key)
-        for _, (_, subject, obj) in diff.ended
-        for key in (subject, obj)
-        if key
-    ]
+    keys = {ref.key for _, a in diff.added for ref in (a.subject, a.object) if ref is not None}
+    keys.update(key for _, (_, subject, obj) in diff.ended for key in (subject, obj) if key)
     entity_kinds = (NodeKind.DATASET, NodeKind.JOB, NodeKind.CONSUMER)
-    return sorted({ref.dataset.key for ref in ends if ref.dataset.kind in entity_kinds})
+    touched = {NodeRef.from_key(key).dataset for key in keys}
+    return sorted(ref.key for ref in touched if ref.kind in entity_kinds)
 
 
 def write_batch(

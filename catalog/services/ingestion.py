@@ -10,7 +10,7 @@ from catalog.domain import IngestError, dataset_ref
 from catalog.services import catalog
 from catalog.stores.protocol import Store
 from catalog.write_path import WriteRequest, WriteResult, write_batch
-from ingesters import openlineage, sql
+from ingesters import dbt, openlineage, sql
 from ingesters.sql.names import TableName
 
 
@@ -27,6 +27,23 @@ def ingest_sql(
     parsed = sql.parse(texts, options, progress, known_columns=_catalog_columns(store, options))
     batch = parsed.model_copy(update={"errors": [*read_errors, *parsed.errors]})
     source = "sql " + " ".join(p.as_posix() for p in paths)
+    return write_batch(store, batch, WriteRequest(actor=actor, source=source, reason=reason))
+
+
+def ingest_dbt(
+    store: Store,
+    paths: dbt.ArtifactPaths,
+    options: dbt.DbtOptions,
+    *,
+    actor: str,
+    reason: str,
+    progress: sql.Progress | None = None,
+) -> WriteResult:
+    """Read every artifact first (raises `dbt.ArtifactError`, and then writes nothing),
+    then write the project and its run results in one ledger entry."""
+    artifacts = dbt.read_artifacts(paths)
+    batch = dbt.parse(artifacts, options, progress)
+    source = f"dbt {paths.manifest.as_posix()}"
     return write_batch(store, batch, WriteRequest(actor=actor, source=source, reason=reason))
 
 

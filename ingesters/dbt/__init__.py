@@ -78,16 +78,18 @@ class ArtifactPaths:
     semantic_manifest: Path | None = None
 
     @classmethod
-    def in_target(cls, target: Path) -> ArtifactPaths:
-        """The artifacts found in a dbt `target/` folder (a manifest is required)."""
+    def find(cls, path: Path) -> ArtifactPaths:
+        """A dbt `target/` folder's artifacts, or a manifest file and the artifacts beside it."""
+        folder = path if path.is_dir() else path.parent
         found: dict[str, Path] = {}
         for kind, names in ARTIFACT_FILES.items():
-            for name in names:
-                if (target / name).is_file():
-                    found[kind] = target / name
-                    break
-        if "manifest" not in found:
-            raise ArtifactError(target.as_posix(), "$", "no manifest.json(.gz) in this folder")
+            existing = [folder / name for name in names if (folder / name).is_file()]
+            if existing:
+                found[kind] = existing[0]
+        if not path.is_dir():
+            found["manifest"] = path
+        elif "manifest" not in found:
+            raise ArtifactError(path.as_posix(), "$", "no manifest.json(.gz) in this folder")
         return cls(**found)
 
 

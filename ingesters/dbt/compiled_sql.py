@@ -9,7 +9,10 @@ columns only fill gaps.
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Callable, Iterator, Mapping
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -25,6 +28,10 @@ Columns = Mapping[str, str]
 """Column name -> type ("UNKNOWN" where no type is known)."""
 
 
+PARALLEL_FROM = 200
+"""Projects with at least this many models are analysed by a pool of processes."""
+
+
 @dataclass(frozen=True)
 class ModelSql:
     """What the compiled SQL of one model says, or why it says nothing."""
@@ -34,27 +41,111 @@ class ModelSql:
     problem: str | None = None
 
 
+@dataclass(frozen=True)
+class _Task:
+    """One model's analysis, in the picklable form a worker process needs."""
+
+    sql: str
+    table: TableName
+    defaults: Defaults
+    parents: dict[TableName, Columns]
+    """Columns of the model's parents learnt from their SQL (beyond the base schema)."""
+
+
 def analyse_models(
     models: list[ManifestNode],
     relations: Relations,
     authoritative: Mapping[TableName, Columns],
     documented: Mapping[TableName, Columns],
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> Iterator[ModelSql]:
-    """Lineage of each model with compiled SQL, parents before children."""
-    schema: dict[TableName, Columns] = {**documented, **authoritative}
-    ordered = _in_dag_order(models)
-    for done, node in enumerate(ordered, start=1):
-        if progress is not None:
-            progress(done, len(ordered))
-        table = relations.tables.get(node.unique_id)
-        if table is None or not node.compiled_code:
-            continue
-        found = model_lineage(node, table, relations.dialect, schema)
-        if _improves(found.lineage, table, authoritative, schema):
-            assert found.lineage is not None
-            schema[table] = dict.fromkeys(found.lineage.columns, "UNKNOWN")
-        yield found
+    """Lineage of each model with compiled SQL, in waves of dbt's DAG: a wave's models
+    depend only on earlier waves, so their parents' output columns are known (and expand
+    `SELECT *`), and a wave can be analysed in parallel with the same result."""
+    base: dict[TableName, Columns] = {**documented, **authoritative}
+    learnt: dict[TableName, Columns] = {}
+    analysable = [n for n in models if n.compiled_code and n.unique_id in relations.tables]
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(analysable) >= PARALLEL_FROM else 1
+    inlined = {n.unique_id: n.depends_on.nodes for n in models if n.materialized == "ephemeral"}
+    done = 0
+    with _executor(workers, relations.dialect, base) as run:
+        for wave in _waves(analysable):
+            tasks = [_task(node, relations, learnt, inlined) for node in wave]
+            for node, task, lineage in zip(wave, tasks, run(tasks), strict=True):
+                done += 1
+                if progress is not None:
+                    progress(done, len(analysable))
+                found = ModelSql(node, *lineage)
+                if _improves(found.lineage, task.table, authoritative, base | learnt):
+                    assert found.lineage is not None
+                    learnt[task.table] = dict.fromkeys(found.lineage.columns, "UNKNOWN")
+                yield found
+
+
+Outcome = tuple[StatementLineage | None, str | None]
+Runner = Callable[[list[_Task]], Iterable[Outcome]]
+
+
+@contextmanager
+def _executor(workers: int, dialect: str, base: dict[TableName, Columns]) -> Iterator[Runner]:
+    if workers <= 1:
+        yield lambda tasks: (_analyse(task, dialect, base) for task in tasks)
+        return
+    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(dialect, base)) as pool:
+        yield lambda tasks: pool.map(_analyse_in_worker, tasks, chunksize=8)
+
+
+_worker_state: dict[str, object] = {}
+
+
+def _start_worker(dialect: str, base: dict[TableName, Columns]) -> None:
+    _worker_state.update(dialect=dialect, base=base)
+
+
+def _analyse_in_worker(task: _Task) -> Outcome:
+    dialect, base = _worker_state["dialect"], _worker_state["base"]
+    assert isinstance(dialect, str) and isinstance(base, dict)
+    return _analyse(task, dialect, base)
+
+
+def _analyse(task: _Task, dialect: str, base: Mapping[TableName, Columns]) -> Outcome:
+    schema = {**base, **task.parents} if task.parents else base
+    return sql_lineage(task.sql, task.table, dialect, task.defaults, schema)
+
+
+def _task(
+    node: ManifestNode,
+    relations: Relations,
+    learnt: Mapping[TableName, Columns],
+    inlined: Mapping[str, list[str]],
+) -> _Task:
+    parents = {
+        table: learnt[table]
+        for table in (relations.tables.get(p) for p in _read_relations(node, inlined))
+        if table is not None and table in learnt
+    }
+    assert node.compiled_code is not None
+    return _Task(
+        node.compiled_code,
+        relations.tables[node.unique_id],
+        Defaults(database=node.database, schema=node.schema_),
+        parents,
+    )
+
+
+def _read_relations(node: ManifestNode, inlined: Mapping[str, list[str]]) -> set[str]:
+    """The nodes whose relations compiled SQL reads: parents, and through an ephemeral
+    parent (inlined as a CTE) that parent's own parents."""
+    found: set[str] = set()
+    pending = list(node.depends_on.nodes)
+    while pending:
+        parent = pending.pop()
+        if parent not in found:
+            found.add(parent)
+            pending += inlined.get(parent, [])
+    return found
 
 
 def _improves(
@@ -70,28 +161,31 @@ def _improves(
     return lineage.coverage is Coverage.COMPLETE or table not in schema
 
 
-def model_lineage(
-    node: ManifestNode, table: TableName, dialect: str, schema: Mapping[TableName, Columns]
-) -> ModelSql:
-    """Lineage of the model's compiled query, as if it were `CREATE TABLE <relation> AS`."""
+def sql_lineage(
+    sql: str,
+    table: TableName,
+    dialect: str,
+    defaults: Defaults,
+    schema: Mapping[TableName, Columns],
+) -> Outcome:
+    """Lineage of a model's compiled query, as if it were `CREATE TABLE <relation> AS`;
+    or why there is none."""
     problems: list[StatementError] = []
-    defaults = Defaults(database=node.database, schema=node.schema_)
-    assert node.compiled_code is not None
     queries = [
         expression
-        for _, expression in parse_statements(node.compiled_code, dialect, defaults, problems)
+        for _, expression in parse_statements(sql, dialect, defaults, problems)
         if isinstance(expression, exp.Query)
     ]
     if problems:
         where = f"line {problems[0].line}: " if problems[0].line else ""
-        return ModelSql(node, None, f"compiled SQL does not parse ({where}{problems[0].message})")
+        return None, f"compiled SQL does not parse ({where}{problems[0].message})"
     if not queries:
-        return ModelSql(node, None, "compiled SQL holds no query")
+        return None, "compiled SQL holds no query"
     create = exp.Create(this=_table(table), kind="TABLE", expression=queries[-1])
     try:
-        return ModelSql(node, statement_lineage(create, dialect, schema))
+        return statement_lineage(create, dialect, schema), None
     except (SqlglotError, RecursionError) as error:
-        return ModelSql(node, None, f"cannot analyse lineage: {error}")
+        return None, f"cannot analyse lineage: {error}"
 
 
 def _table(name: TableName) -> exp.Table:
@@ -101,12 +195,20 @@ def _table(name: TableName) -> exp.Table:
     return exp.table_(last, db=db, catalog=catalog, quoted=True)
 
 
-def _in_dag_order(models: list[ManifestNode]) -> list[ManifestNode]:
+def _waves(models: list[ManifestNode]) -> Iterator[list[ManifestNode]]:
+    """Models grouped so each depends only on models of earlier groups (manifest order
+    within a group; dbt forbids cycles, but a cycle would end in one last group)."""
     by_id = {node.unique_id: node for node in models}
     sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
     for node in models:
         sorter.add(node.unique_id, *(p for p in node.depends_on.nodes if p in by_id))
     try:
-        return [by_id[uid] for uid in sorter.static_order()]
-    except graphlib.CycleError:  # dbt forbids cycles; keep going in manifest order
-        return models
+        sorter.prepare()
+    except graphlib.CycleError:
+        yield models
+        return
+    position = {uid: i for i, uid in enumerate(by_id)}
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=position.__getitem__)
+        yield [by_id[uid] for uid in ready]
+        sorter.done(*ready)

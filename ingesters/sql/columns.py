@@ -8,6 +8,7 @@ about one qualification plus one walk over its projections.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -26,14 +27,24 @@ class Transformation(StrEnum):
     AGGREGATION = "AGGREGATION"
 
 
-_STRENGTH = list(Transformation)
+_STRENGTH = {kind: rank for rank, kind in enumerate(Transformation)}
 
 SourceColumn = tuple[TableName, str, Transformation]
 """A base-table column an output derives from, and the strongest transformation on the way."""
 
 
 def stronger(a: Transformation, b: Transformation) -> Transformation:
-    return max(a, b, key=_STRENGTH.index)
+    return a if _STRENGTH[a] >= _STRENGTH[b] else b
+
+
+def _strongest(sources: Iterable[SourceColumn]) -> list[SourceColumn]:
+    """Each source column once, with the strongest transformation it was reached by (a
+    column reached along many paths would otherwise multiply through every hop)."""
+    best: dict[tuple[TableName, str], Transformation] = {}
+    for table, column, kind in sources:
+        known = best.get((table, column))
+        best[(table, column)] = kind if known is None else stronger(known, kind)
+    return [(table, column, kind) for (table, column), kind in best.items()]
 
 
 def classify(projection: exp.Expr) -> Transformation:
@@ -110,7 +121,7 @@ class _Walker:
                 branch_names = _names(branch)
                 if 0 <= position < len(branch_names):
                     found += self.column(branch, branch_names[position])
-            return found
+            return _strongest(found)
         select = scope.expression
         if isinstance(select, exp.UDTF):  # UNNEST, FLATTEN, LATERAL: from their arguments
             return self._table_function(scope, select, name)
@@ -120,11 +131,11 @@ class _Walker:
         if projection is None:
             return []
         kind = classify(projection)
-        found = []
-        for column in projection.find_all(exp.Column):
-            for table, source_column, step in self._sources(column, scope):
-                found.append((table, source_column, stronger(kind, step)))
-        return found
+        return _strongest(
+            (table, source_column, stronger(kind, step))
+            for column in projection.find_all(exp.Column)
+            for table, source_column, step in self._sources(column, scope)
+        )
 
     def _table_function(self, scope: Scope, function: exp.UDTF, name: str) -> list[SourceColumn]:
         inner = function.this

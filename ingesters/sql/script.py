@@ -159,7 +159,15 @@ def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> 
             return [e for piece in pieces for e in _parse(piece, dialect, errors)]
     if problem is not None:
         errors.append(problem)
-    return [expression] if expression is not None else []
+    return [_without_positions(expression)] if expression is not None else []
+
+
+def _without_positions(expression: exp.Expr) -> exp.Expr:
+    """Drop the token positions sqlglot keeps on nodes: Baton locates statements itself,
+    and copying them is most of the cost of every tree copy the analysis makes."""
+    for node in expression.walk():
+        node._meta = None
+    return expression
 
 
 _STATEMENT_STARTS = {
