@@ -213,7 +213,11 @@ def ingest_dbt(
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
     except dbt.ArtifactError as error:
-        err.print(f"[red]error:[/red] {escape(str(error))}; nothing was written", highlight=False)
+        err.print(
+            f"[red]error:[/red] {escape(str(error))}; nothing was written",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(2) from error
     skipped = [str(e) for e in result.errors]
     if as_json:
