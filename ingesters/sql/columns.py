@@ -174,7 +174,17 @@ class _Walker:
             _, source = next(iter(scope.selected_sources.values()))
         else:
             return None
-        return source if isinstance(source, exp.Table | Scope) else None
+        if isinstance(source, exp.Table):
+            return cte_behind(scope, source) or source
+        return source if isinstance(source, Scope) else None
+
+
+def cte_behind(scope: Scope, table: exp.Table) -> Scope | None:
+    """The CTE an unqualified table reference names, where sqlglot's scope left the table
+    (a pivoted CTE, `FROM cte UNPIVOT (...)`, is kept as a table)."""
+    if table.args.get("db"):
+        return None
+    return scope.cte_sources.get(table.name)
 
 
 class Indirect(StrEnum):

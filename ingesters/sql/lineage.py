@@ -22,6 +22,7 @@ from ingesters.sql.columns import (
     Transformation,
     classify,
     column_sources,
+    cte_behind,
     qualified,
     stronger,
 )
@@ -138,7 +139,7 @@ def statement_lineage(statement: exp.Expr, dialect: str, schema: Schema) -> Stat
 def _tables_read(query: exp.Query) -> Iterator[TableName]:
     for scope in traverse_scope(query):
         for source in scope.sources.values():
-            if isinstance(source, exp.Table):
+            if isinstance(source, exp.Table) and cte_behind(scope, source) is None:
                 yield table_name(source)
 
 

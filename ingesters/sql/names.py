@@ -31,9 +31,24 @@ def table_name(table: exp.Table) -> TableName:
 def prepare(statement: exp.Expr, dialect: str, defaults: Defaults) -> exp.Expr:
     """Normalize identifier case for the dialect and qualify table names with defaults."""
     normalized = normalize_identifiers(statement, dialect=dialect)
+    _mark_recursive_ctes(normalized)
     return qualify_tables(
         normalized, db=defaults.schema, catalog=defaults.database, dialect=dialect
     )
+
+
+def _mark_recursive_ctes(statement: exp.Expr) -> None:
+    """Flag WITH clauses whose CTEs read themselves as RECURSIVE: Snowflake and others
+    allow the keyword to be left out, and without it the self-reference would be taken
+    for a table of the default schema."""
+    for with_ in statement.find_all(exp.With):
+        if with_.args.get("recursive"):
+            continue
+        for cte in with_.expressions:
+            name = cte.alias
+            if any(not t.args.get("db") and t.name == name for t in cte.this.find_all(exp.Table)):
+                with_.set("recursive", True)
+                break
 
 
 def normalize_schema(
