@@ -36,14 +36,17 @@ MISSED = "SQL analysis missed a named relation"
 TARGETS = {"table lineage": 10.0, "column lineage": 60.0}
 
 
-def timed_child(command: list[str]) -> tuple[float, float, int]:
+def timed_child(command: list[str], log: Path | None = None) -> tuple[float, float, int]:
     """(seconds, peak RSS in MB, exit code) of one child process (the largest of it and
     the workers it waited for), measured alone."""
     started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    stderr = log.open("w") if log else None
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
+    if stderr:
+        stderr.close()
     return elapsed, usage.ru_maxrss / 1024, child.returncode
 
 
@@ -53,8 +56,11 @@ def baton_ingest(manifest: Path, work: Path, *extra: str) -> tuple[float, float,
     return timed_child([*command, str(manifest), "--json", *extra])
 
 
-def datahub_ingest(python: str, manifest: Path, work: Path) -> tuple[float, float, int]:
-    """DataHub's dbt source with a file sink; it needs catalog.json, so an empty one."""
+def datahub_ingest(
+    python: str, manifest: Path, work: Path, column_lineage: bool
+) -> tuple[float, float, int]:
+    """DataHub's dbt source with a file sink (its log goes to `datahub-<manifest>.log` in
+    the current folder); it needs a catalog.json, so an empty one."""
     plain = work / f"dh-{manifest.name}.json"
     if manifest.suffix == ".gz":
         plain.write_bytes(gzip.decompress(manifest.read_bytes()))
@@ -83,6 +89,9 @@ def datahub_ingest(python: str, manifest: Path, work: Path) -> tuple[float, floa
                         "manifest_path": str(plain),
                         "catalog_path": str(catalog),
                         "target_platform": "snowflake",
+                        "write_semantics": "OVERRIDE",
+                        "include_column_lineage": column_lineage,
+                        "infer_dbt_schemas": column_lineage,
                     },
                 },
                 "sink": {"type": "file", "config": {"filename": str(work / "dh-out.json")}},
@@ -90,7 +99,7 @@ def datahub_ingest(python: str, manifest: Path, work: Path) -> tuple[float, floa
         )
     )
     datahub = str(Path(python).parent / "datahub")
-    return timed_child([datahub, "ingest", "-c", str(recipe)])
+    return timed_child([datahub, "ingest", "-c", str(recipe)], Path(f"datahub-{manifest.name}.log"))
 
 
 def agreement(manifest_file: Path) -> None:
@@ -188,7 +197,7 @@ def main() -> None:
                 )
                 if args.datahub_python:
                     dh_seconds, dh_peak, dh_code = datahub_ingest(
-                        args.datahub_python, manifest, Path(work)
+                        args.datahub_python, manifest, Path(work), label == "column lineage"
                     )
                     line += (
                         f"; DataHub dbt source {dh_seconds:.1f} s, peak RSS {dh_peak:.0f} MB, "

@@ -43,16 +43,19 @@ class EdgeKind(StrEnum):
     PART_OF = "PART_OF"  # Run -> parent Run, Job -> parent Job (a task in its DAG)
     CHECKS = "CHECKS"  # Check -> Dataset | Column it tests
     HAS_CONTRACT = "HAS_CONTRACT"  # Dataset -> Contract version it publishes
+    ALIAS_OF = "ALIAS_OF"  # Dataset | Column -> the same data under its canonical name
 
 
 FACT = "FACT"
 """Assertion kind for node facts (attributes), stored beside edge kinds."""
 
 LINEAGE_EDGE_KINDS: dict[NodeKind, tuple[EdgeKind, ...]] = {
-    NodeKind.DATASET: (EdgeKind.FEEDS,),
-    NodeKind.COLUMN: (EdgeKind.DERIVES, EdgeKind.INFLUENCES),
+    NodeKind.DATASET: (EdgeKind.FEEDS, EdgeKind.ALIAS_OF),
+    NodeKind.COLUMN: (EdgeKind.DERIVES, EdgeKind.INFLUENCES, EdgeKind.ALIAS_OF),
 }
-"""Which edge kinds carry lineage from a node of a kind; all point downstream."""
+"""Which edge kinds carry lineage from a node of a kind; all point downstream. An alias
+(an OpenLineage symlink: the same data under another name) is walked like a copy, so
+lineage recorded under either name connects whichever order the events came in."""
 
 
 def canonical_json(value: Any) -> str:
@@ -129,6 +132,20 @@ TEAM = "team"
 
 def owner_ref(namespace: str, name: str) -> NodeRef:
     return NodeRef(kind=NodeKind.OWNER, namespace=namespace, name=name)
+
+
+_OWNER_PREFIXES = {"user": PERSON, "person": PERSON, "team": TEAM, "group": TEAM}
+
+
+def owner_named(name: str) -> NodeRef:
+    """An owner from how tools write one: `user:jdoe` / `team:data` (OpenLineage's URN
+    style), an email (a person, case-folded), or a bare name (a team)."""
+    prefix, _, rest = name.strip().partition(":")
+    if rest and prefix.lower() in _OWNER_PREFIXES:
+        namespace, name = _OWNER_PREFIXES[prefix.lower()], rest.strip()
+    else:
+        namespace, name = (PERSON if "@" in name else TEAM), name.strip()
+    return owner_ref(namespace, name.lower() if "@" in name else name)
 
 
 class Assertion(BaseModel):

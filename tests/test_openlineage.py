@@ -99,6 +99,33 @@ def test_schema_facets_become_columns(embedded: EmbeddedStore) -> None:
     assert [c.ref.column for c in columns][:2] == ["ORDER_ID", "CUSTOMER_ID"]
 
 
+def test_a_symlink_joins_lineage_recorded_under_either_name(embedded: EmbeddedStore) -> None:
+    load(embedded, generated())  # extract writes s3 raw/shop/orders; build reads its symlink
+    result = lineage.lineage(
+        embedded,
+        dataset_ref(SNOWFLAKE, "ANALYTICS.MARTS.FCT_ORDERS"),
+        direction=lineage.LineageDirection.UPSTREAM,
+        depth=4,
+    )
+    reached = {str(n.node.ref) for n in result.nodes}
+    assert "postgres://orders-db.prod.acme.internal:5432/shop.public.orders" in reached
+    assert any(e.kind == EdgeKind.ALIAS_OF.value for e in result.edges)
+
+
+def test_ownership_facets_become_owners_in_their_role(embedded: EmbeddedStore) -> None:
+    load(embedded, generated())
+    dataset = dataset_ref(SNOWFLAKE, "ANALYTICS.MARTS.FCT_ORDERS")
+    owners = {
+        (str(e.subject), e.attrs["role"])
+        for e in embedded.edge_history(dataset)
+        if e.kind == EdgeKind.OWNS.value and e.valid_to is None
+    }
+    assert owners == {
+        ("team/analytics-engineering", "owner"),
+        ("person/bob@acme.com", "maintainer"),
+    }
+
+
 def test_a_failed_run_records_its_error_and_keeps_earlier_lineage(
     embedded: EmbeddedStore,
 ) -> None:

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from catalog.domain import (
-    PERSON,
     TEAM,
     EdgeKind,
     NodeKind,
@@ -20,6 +19,7 @@ from catalog.domain import (
     SnapshotBuilder,
     column_ref,
     job_ref,
+    owner_named,
     owner_ref,
 )
 from ingesters.dbt.artifacts import (
@@ -183,12 +183,8 @@ def _meta_owners(meta: Mapping[str, Any]) -> list[NodeRef]:
         value = meta.get(key)
         for name in value if isinstance(value, list) else [value]:
             if isinstance(name, str) and name.strip():
-                found.append(_person_or_team(name.strip()))
+                found.append(owner_named(name))
     return found
-
-
-def _person_or_team(name: str) -> NodeRef:
-    return owner_ref(PERSON if "@" in name else TEAM, name.lower() if "@" in name else name)
 
 
 def _first_email(owner: Owner) -> str | None:
@@ -219,7 +215,7 @@ def add_exposures(
         email = _first_email(exposure.owner)
         if email or exposure.owner.name:
             owner = builder.node(
-                _person_or_team(email or exposure.owner.name or ""),
+                owner_named(email or exposure.owner.name or ""),
                 **_compact(name=exposure.owner.name, email=email),
             )
             builder.edge(EdgeKind.OWNS, owner, consumer, role="consumer", via="dbt exposure")

@@ -28,6 +28,7 @@ from catalog.domain import (
     column_ref,
     dataset_ref,
     job_ref,
+    owner_named,
 )
 from ingesters.openlineage.sql_facet import sql_column_lineage
 
@@ -106,6 +107,7 @@ def _lineage(event: Event, *, complete: bool) -> SourceSnapshot:
     if isinstance(documentation, dict):
         job_attrs["description"] = documentation.get("description")
     builder.node(job, **job_attrs)
+    _owners(builder, job, job_facets)
     inputs = [_dataset(builder, d) for d in event.get("inputs") or []]
     known = {
         ref: [f["name"] for f in ((d.get("facets") or {}).get("schema") or {}).get("fields") or []]
@@ -142,6 +144,37 @@ def _lineage(event: Event, *, complete: bool) -> SourceSnapshot:
     return builder.build(complete=complete)
 
 
+def _aliases(builder: SnapshotBuilder, ref: NodeRef, symlinks: Any, columns: list[str]) -> None:
+    """Each symlink identifier is the same dataset under another name: an alias node
+    `ALIAS_OF` this one, its columns (those of the schema facet) likewise."""
+    if not isinstance(symlinks, dict):
+        return
+    for identifier in symlinks.get("identifiers") or []:
+        alias = builder.node(
+            dataset_ref(identifier["namespace"], identifier["name"]),
+            symlink_type=identifier.get("type"),
+        )
+        builder.edge(EdgeKind.ALIAS_OF, alias, ref)
+        for column in columns:
+            alias_column = builder.node(column_ref(alias.namespace, alias.name, column))
+            builder.edge(EdgeKind.HAS_COLUMN, alias, alias_column)
+            builder.edge(
+                EdgeKind.ALIAS_OF, alias_column, column_ref(ref.namespace, ref.name, column)
+            )
+
+
+def _owners(builder: SnapshotBuilder, owned: NodeRef, facets: dict[str, Any]) -> None:
+    """The `ownership` facet's owners, each owning the node in the role its `type` names."""
+    ownership = facets.get("ownership")
+    for owner in ownership.get("owners") or [] if isinstance(ownership, dict) else []:
+        name = owner.get("name") if isinstance(owner, dict) else None
+        if isinstance(name, str) and name.strip():
+            role = str(owner.get("type") or "owner").lower()
+            builder.edge(
+                EdgeKind.OWNS, builder.node(owner_named(name)), owned, role=role, via="openlineage"
+            )
+
+
 def _dataset(builder: SnapshotBuilder, dataset: dict[str, Any]) -> NodeRef:
     ref = dataset_ref(dataset["namespace"], dataset["name"])
     facets = {**(dataset.get("facets") or {})}
@@ -151,16 +184,12 @@ def _dataset(builder: SnapshotBuilder, dataset: dict[str, Any]) -> NodeRef:
     documentation = facets.get("documentation")
     if isinstance(documentation, dict):
         attrs["description"] = documentation.get("description")
-    symlinks = facets.get("symlinks")
-    if isinstance(symlinks, dict):
-        attrs["aliases"] = [
-            f"{s.get('namespace')}/{s.get('name')}" for s in symlinks.get("identifiers") or []
-        ]
     builder.node(ref, **attrs)
+    _owners(builder, ref, facets)
     schema = facets.get("schema")
-    for ordinal, field in enumerate(
-        schema.get("fields") or [] if isinstance(schema, dict) else [], 1
-    ):
+    fields = schema.get("fields") or [] if isinstance(schema, dict) else []
+    _aliases(builder, ref, facets.get("symlinks"), [f["name"] for f in fields])
+    for ordinal, field in enumerate(fields, 1):
         column = {"ordinal": ordinal}
         if field.get("type"):
             column["data_type"] = field["type"]

@@ -184,7 +184,8 @@ def cte_behind(scope: Scope, table: exp.Table) -> Scope | None:
     (a pivoted CTE, `FROM cte UNPIVOT (...)`, is kept as a table)."""
     if table.args.get("db"):
         return None
-    return scope.cte_sources.get(table.name)
+    cte = scope.cte_sources.get(table.name)
+    return cte if isinstance(cte, Scope) else None
 
 
 class Indirect(StrEnum):
