@@ -54,6 +54,10 @@ def upstream(store: EmbeddedStore, ref: Any) -> set[str]:
         ),
         ("event_invalid_run_facet.json", "$.run.facets.parent.run"),
         ("event_no_run_id.json", "$.run"),
+        # Called "full", but its dataQualityMetrics lacks the required columnMetrics, the
+        # same defect as event_invalid_input_dataset_facet; fluentd's proxy accepts it only
+        # because it skips input-facet validation unless asked.
+        ("event_full.json", "$.inputs[0].inputFacets.dataQualityMetrics"),
     ],
 )
 def test_invalid_events_are_rejected_naming_the_json_path(name: str, path: str) -> None:
