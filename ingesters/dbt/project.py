@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from catalog.contracts import contract_ref
 from catalog.domain import (
     TEAM,
     EdgeKind,
@@ -222,9 +223,10 @@ def add_exposures(
 
 
 def add_contracts(builder: SnapshotBuilder, manifest: Manifest, relations: Relations) -> int:
-    """Enforced model contracts as contract versions of the model's dataset. A version is
-    named by the model version where the model is versioned, else by the contract's
-    checksum, so a changed contract is a new node and the old one's edge is ended."""
+    """Enforced model contracts as contract versions of the model's dataset (contract id
+    `dbt:<model unique id>`). A version is named by the model version where the model is
+    versioned, else by the contract's checksum, so a changed contract is a new node and
+    the old one's edge is ended."""
     count = 0
     for node in manifest.nodes.values():
         contract = node.enforced_contract
@@ -234,9 +236,7 @@ def add_contracts(builder: SnapshotBuilder, manifest: Manifest, relations: Relat
         version = f"v{node.version}" if node.version is not None else None
         label = version or (contract.checksum or "unversioned")[:12]
         ref = builder.node(
-            NodeRef(
-                kind=NodeKind.CONTRACT, namespace=dataset.namespace, name=f"{dataset.name}@{label}"
-            ),
+            contract_ref(f"dbt:{node.unique_id}", label),
             **_compact(
                 standard="dbt model contract",
                 version=version,

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
-from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from catalog.domain import NodeRef, dataset_ref
 from ingesters.dbt.artifacts import Manifest, ManifestNode, SourceDefinition
-from ingesters.sql.names import Defaults, TableName, prepare, table_name
+from ingesters.sql.names import TableName, normalized_column, normalized_table
 
 RELATION_TYPES = frozenset({"model", "seed", "snapshot"})
 """Manifest node types that are warehouse relations (sources are listed apart)."""
@@ -45,9 +44,7 @@ class Relations:
         return dataset_ref(self.namespace, ".".join(table))
 
     def column(self, name: str) -> str:
-        """A column name as the dialect normalizes an unquoted identifier."""
-        identifier = normalize_identifiers(exp.to_identifier(name), dialect=self.dialect)
-        return identifier.name
+        return normalized_column(name, self.dialect)
 
 
 def _relation(node: ManifestNode | SourceDefinition, dialect: str) -> TableName | None:
@@ -59,16 +56,10 @@ def _relation(node: ManifestNode | SourceDefinition, dialect: str) -> TableName 
         except SqlglotError:
             table = None
         if table is not None:
-            return _normalized(table, dialect)
+            return normalized_table(table, dialect)
     if isinstance(node, SourceDefinition):
         identifier = node.identifier or node.name
     else:
         identifier = node.alias or node.name
     table = exp.table_(identifier, db=node.schema_, catalog=node.database)
-    return _normalized(table, dialect)
-
-
-def _normalized(table: exp.Table, dialect: str) -> TableName:
-    prepared = prepare(table, dialect, Defaults())
-    assert isinstance(prepared, exp.Table)
-    return table_name(prepared)
+    return normalized_table(table, dialect)

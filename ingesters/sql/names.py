@@ -37,6 +37,18 @@ def prepare(statement: exp.Expr, dialect: str, defaults: Defaults) -> exp.Expr:
     )
 
 
+def normalized_table(table: exp.Table, dialect: str) -> TableName:
+    """A table's name parts as prepared statements name it (identifier case per dialect)."""
+    prepared = prepare(table, dialect, Defaults())
+    assert isinstance(prepared, exp.Table)
+    return table_name(prepared)
+
+
+def normalized_column(name: str, dialect: str) -> str:
+    """A column name as the dialect normalizes an unquoted identifier."""
+    return normalize_identifiers(exp.to_identifier(name), dialect=dialect).name
+
+
 def _mark_recursive_ctes(statement: exp.Expr) -> None:
     """Flag WITH clauses whose CTEs read themselves as RECURSIVE: Snowflake and others
     allow the keyword to be left out, and without it the self-reference would be taken

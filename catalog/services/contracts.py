@@ -1,0 +1,166 @@
+"""Contract use cases: publish versions (immutable, semver-checked), read them back,
+compare two, and compare one with what the catalog knows of its datasets (drift)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from catalog import compatibility
+from catalog.compatibility import Change
+from catalog.contracts import ContractVersion, contract_ref
+from catalog.domain import Batch, EdgeKind, NodeKind, NodeRef
+from catalog.errors import BatonError, NotFound
+from catalog.services import catalog
+from catalog.stores.protocol import Direction, NodeView, Store
+from catalog.write_path import WriteRequest, WriteResult, write_batch
+from ingesters import contracts as contract_ingester
+
+_FIELDS = frozenset(ContractVersion.model_fields)
+
+
+class ContractRejected(BatonError):
+    """A publish that would break the rules; `problems` lists every reason."""
+
+    code = "CONTRACT_REJECTED"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _version_of(view: NodeView) -> ContractVersion:
+    return ContractVersion.model_validate({k: v for k, v in view.attrs.items() if k in _FIELDS})
+
+
+def versions(store: Store, contract_id: str) -> list[ContractVersion]:
+    """Every published version of a contract, oldest semantic version first."""
+    found = store.find_nodes(NodeKind.CONTRACT, search=contract_id, limit=10_000)
+    published = [
+        _version_of(v) for v in found if v.ref.namespace == contract_id and "version" in v.attrs
+    ]
+    return sorted(published, key=lambda v: v.semver)
+
+
+def version(store: Store, contract_id: str, number: str | None = None) -> ContractVersion:
+    """One version; the latest when `number` is None."""
+    if number is not None:
+        found = store.nodes([contract_ref(contract_id, number)])
+        if not found or "version" not in found[0].attrs:
+            raise NotFound(f"no version {number} of contract {contract_id}")
+        return _version_of(found[0])
+    known = versions(store, contract_id)
+    if not known:
+        raise NotFound(f"no contract {contract_id} in the catalog")
+    return known[-1]
+
+
+def of_dataset(store: Store, dataset: NodeRef) -> list[ContractVersion]:
+    """The contract versions (ODCS and dbt) the dataset publishes."""
+    sub = store.subgraph(
+        [dataset], kinds=[EdgeKind.HAS_CONTRACT.value], direction=Direction.DOWNSTREAM,
+        depth=1, limit=10_000,
+    )  # fmt: skip
+    refs = [e.object for e in sub.edges]
+    views = [v for v in store.nodes(refs) if v.attrs.keys() >= {"contract_id", "version"}]
+    return sorted((_version_of(v) for v in views), key=lambda v: (v.contract_id, v.semver))
+
+
+def publish(
+    store: Store, published: Sequence[ContractVersion], *, actor: str, reason: str
+) -> WriteResult:
+    """Write new versions in one ledger entry, or none of them.
+
+    Refused, with every reason: a published version whose content changed (versions are
+    immutable), and a version with breaking changes from the version before it that keeps
+    the major number. Re-publishing an identical version changes nothing.
+    """
+    problems: list[str] = []
+    for contract_id in sorted({v.contract_id for v in published}):
+        problems += _check(
+            versions(store, contract_id), [v for v in published if v.contract_id == contract_id]
+        )
+    if problems:
+        raise ContractRejected(problems)
+    batch = Batch(snapshots=[contract_ingester.snapshot(v) for v in published])
+    return write_batch(store, batch, WriteRequest(actor=actor, source="contracts", reason=reason))
+
+
+def _check(known: list[ContractVersion], new: list[ContractVersion]) -> list[str]:
+    problems: list[str] = []
+    by_number = {v.version: v for v in known}
+    for candidate in sorted(new, key=lambda v: v.semver):
+        where = f"{candidate.source_file}: " if candidate.source_file else ""
+        label = f"{candidate.contract_id} {candidate.version}"
+        existing = by_number.get(candidate.version)
+        if existing is not None:
+            if existing.digest != candidate.digest:
+                problems.append(
+                    f"{where}{label} is already published with other content; "
+                    "published versions are immutable, so publish a new version"
+                )
+            continue
+        before = [v for v in by_number.values() if v.semver < candidate.semver]
+        if before:
+            previous = max(before, key=lambda v: v.semver)
+            breaking = [c for c in compatibility.diff(previous, candidate) if c.breaking]
+            if breaking and candidate.semver[0] == previous.semver[0]:
+                problems.append(
+                    f"{where}{label} has breaking changes from {previous.version} but keeps "
+                    f"major version {candidate.semver[0]}: " + "; ".join(str(c) for c in breaking)
+                )
+        by_number[candidate.version] = candidate
+    return problems
+
+
+def compare(store: Store, contract_id: str, old: str, new: str) -> list[Change]:
+    return compatibility.diff(version(store, contract_id, old), version(store, contract_id, new))
+
+
+class DriftKind(StrEnum):
+    MISSING = "MISSING"  # the contract declares a column the dataset does not have
+    UNDECLARED = "UNDECLARED"  # the dataset has a column the contract does not declare
+    TYPE_MISMATCH = "TYPE_MISMATCH"  # both have it, with types that differ
+    UNKNOWN_DATASET = "UNKNOWN_DATASET"  # the catalog knows nothing of the dataset
+
+
+@dataclass(frozen=True)
+class Drift:
+    kind: DriftKind
+    dataset: NodeRef
+    column: str | None = None
+    contract_type: str | None = None
+    catalog_type: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.dataset}" + (f".{self.column}" if self.column else "")
+        types = (
+            f" (contract {self.contract_type}, catalog {self.catalog_type})"
+            if self.kind is DriftKind.TYPE_MISMATCH
+            else ""
+        )
+        return f"{self.kind.value} {where}{types}"
+
+
+def drift(store: Store, contract_id: str, number: str | None = None) -> list[Drift]:
+    """How the catalog's view of each dataset differs from the contract version."""
+    contract = version(store, contract_id, number)
+    found: list[Drift] = []
+    for dataset in contract.datasets:
+        if not store.nodes([dataset.ref]):
+            found.append(Drift(DriftKind.UNKNOWN_DATASET, dataset.ref))
+            continue
+        known = {
+            str(c.ref.column): c.attrs.get("data_type") for c in catalog.columns(store, dataset.ref)
+        }
+        declared = {c.name: c for c in dataset.columns}
+        for name in declared.keys() - known.keys():
+            found.append(Drift(DriftKind.MISSING, dataset.ref, name))
+        for name in known.keys() - declared.keys():
+            found.append(Drift(DriftKind.UNDECLARED, dataset.ref, name))
+        for name in declared.keys() & known.keys():
+            wanted, actual = declared[name].physical_type, known[name]
+            if wanted and isinstance(actual, str) and not compatibility.same_type(wanted, actual):
+                found.append(Drift(DriftKind.TYPE_MISMATCH, dataset.ref, name, wanted, actual))
+    return sorted(found, key=lambda d: (str(d.dataset), d.column or "", d.kind.value))
