@@ -2,82 +2,44 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from catalog.cli import contracts as _contract_commands  # noqa: F401  (registers them)
+from catalog.cli.common import (
+    JSON_OPTION,
+    actor,
+    app,
+    err,
+    ingest_app,
+    ledger_app,
+    opened,
+    out,
+    print_json,
+    schema_app,
+    settings_of,
+    sql_app,
+)
 from catalog.config import Settings
 from catalog.domain import NodeRef, column_ref
-from catalog.errors import BatonError
 from catalog.ledger import LedgerEntry
 from catalog.services import audit, catalog, ingestion, lineage
 from catalog.stores import open_store
 from catalog.stores.migrations import MigrationError
-from catalog.stores.protocol import LedgerQuery, Store
+from catalog.stores.protocol import LedgerQuery
 from ingesters import dbt, sql
 from ingesters.sql.names import Defaults, normalize_schema
 from ingesters.sql.script import analyse_script
-
-app = typer.Typer(
-    help="Baton: metadata catalog and lineage graph for data handoffs.", no_args_is_help=True
-)
-ingest_app = typer.Typer(help="Ingest metadata from a source.", no_args_is_help=True)
-ledger_app = typer.Typer(help="Browse and verify the audit ledger.", no_args_is_help=True)
-schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
-sql_app = typer.Typer(help="SQL lineage without touching the store.", no_args_is_help=True)
-app.add_typer(ingest_app, name="ingest")
-app.add_typer(ledger_app, name="ledger")
-app.add_typer(schema_app, name="schema")
-app.add_typer(sql_app, name="sql")
-
-out = Console()
-err = Console(stderr=True)
-
-JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    settings: Settings = ctx.obj
-    return settings
-
-
-@contextmanager
-def _opened(ctx: typer.Context) -> Iterator[Store]:
-    """The configured store, migrated; service errors become a message and exit code 2."""
-    try:
-        store = open_store(_settings(ctx))
-    except MigrationError as error:
-        err.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from error
-    try:
-        yield store
-    except BatonError as error:
-        err.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from error
-    finally:
-        store.close()
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
-
-
-def _actor() -> str:
-    """Local CLI writes are attributed to the operating-system user."""
-    return f"cli:{getpass.getuser()}"
 
 
 @app.callback()
@@ -96,7 +58,7 @@ def main_options(
 def migrate(ctx: typer.Context) -> None:
     """Create or upgrade the store's schema (also done at every start)."""
     try:
-        store = open_store(_settings(ctx), migrate=False)
+        store = open_store(settings_of(ctx), migrate=False)
         applied = store.migrate()
     except MigrationError as error:
         err.print(f"[red]error:[/red] {error}")
@@ -129,19 +91,19 @@ def ingest_sql(
         job_namespace=job_namespace,
         defaults=Defaults(database=default_database, schema=default_schema),
     )
-    with _opened(ctx) as store, Progress(console=err, transient=True, disable=as_json) as bar:
+    with opened(ctx) as store, Progress(console=err, transient=True, disable=as_json) as bar:
         task = bar.add_task("analysing statements", total=None)
         result = ingestion.ingest_sql(
             store,
             paths,
             options,
-            actor=_actor(),
+            actor=actor(),
             reason=reason,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     errors = [str(e) for e in result.errors]
     if as_json:
-        _print_json(
+        print_json(
             {
                 "changed": result.changed,
                 "ledger_seq": result.entry.seq if result.entry else None,
@@ -202,13 +164,13 @@ def ingest_dbt(
     try:
         paths = _dbt_paths(path, catalog_file, run_results, semantic_manifest)
         options = dbt.DbtOptions(namespace, job_namespace, owner_role, column_lineage)
-        with _opened(ctx) as store, Progress(console=err, transient=True, disable=as_json) as bar:
+        with opened(ctx) as store, Progress(console=err, transient=True, disable=as_json) as bar:
             task = bar.add_task("analysing models", total=None)
             result = ingestion.ingest_dbt(
                 store,
                 paths,
                 options,
-                actor=_actor(),
+                actor=actor(),
                 reason=reason,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
@@ -221,7 +183,7 @@ def ingest_dbt(
         raise typer.Exit(2) from error
     skipped = [str(e) for e in result.errors]
     if as_json:
-        _print_json(
+        print_json(
             {
                 "changed": result.changed,
                 "ledger_seq": result.entry.seq if result.entry else None,
@@ -267,12 +229,12 @@ def ingest_openlineage(
 
     Exits 1 when some events were invalid (each error names file, line and JSON path).
     """
-    with _opened(ctx) as store:
-        read, results, errors = ingestion.ingest_openlineage_files(store, paths, actor=_actor())
+    with opened(ctx) as store:
+        read, results, errors = ingestion.ingest_openlineage_files(store, paths, actor=actor())
     changed = sum(1 for r in results if r.changed)
     messages = [str(e) for e in errors]
     if as_json:
-        _print_json(
+        print_json(
             {"events": read, "written": len(results), "changed": changed, "errors": messages}
         )
     else:
@@ -303,7 +265,7 @@ def sql_lineage(
         raise typer.Exit(2) from error
     defaults = Defaults(database=default_database, schema=default_schema)
     result = analyse_script(text, dialect, normalize_schema(tables, dialect, defaults), defaults)
-    _print_json(result.as_json())
+    print_json(result.as_json())
 
 
 @app.command("lineage")
@@ -318,12 +280,12 @@ def show_lineage(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show what a dataset (or column) derives from and what derives from it."""
-    with _opened(ctx) as store:
+    with opened(ctx) as store:
         dataset = catalog.resolve_dataset(store, name, namespace)
         root: NodeRef = column_ref(dataset.namespace, dataset.name, column) if column else dataset
         result = lineage.lineage(store, root, direction=direction, depth=depth, as_of=as_of)
     if as_json:
-        _print_json(
+        print_json(
             {
                 "root": str(result.root),
                 "truncated": result.truncated,
@@ -357,10 +319,10 @@ def show_history(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Every edge that ever touched a dataset, with when it began and ended, and who wrote it."""
-    with _opened(ctx) as store:
+    with opened(ctx) as store:
         found = catalog.history(store, catalog.resolve_dataset(store, name, namespace))
     if as_json:
-        _print_json(
+        print_json(
             {
                 "entries": [_entry_json(e) for e in found.entries],
                 "edges": [
@@ -393,10 +355,10 @@ def show_history(
 @ledger_app.command("verify")
 def ledger_verify(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Recompute the hash chain; exit 1 naming the first altered, missing or moved entry."""
-    with _opened(ctx) as store:
+    with opened(ctx) as store:
         result = audit.verify_ledger(store)
     if as_json:
-        _print_json(asdict(result))
+        print_json(asdict(result))
     elif result.ok:
         out.print(f"ledger intact: {result.entries_checked} entries, head {result.head_hash}")
     else:
@@ -417,12 +379,12 @@ def ledger_log(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List ledger entries, oldest first."""
-    with _opened(ctx) as store:
+    with opened(ctx) as store:
         entity_key = catalog.resolve_dataset(store, entity, namespace).key if entity else None
         query = LedgerQuery(entity=entity_key, actor=actor, since=since, until=until, limit=first)
         entries, _ = audit.ledger_page(store, query)
     if as_json:
-        _print_json([_entry_json(e) for e in entries])
+        print_json([_entry_json(e) for e in entries])
         return
     table = Table("seq", "at", "actor", "source", "reason", "changes")
     for entry in entries:
@@ -475,11 +437,14 @@ def serve(
 
     from catalog.api.app import create_app
 
-    with _opened(ctx) as store:
+    with opened(ctx) as store:
         out.print(f"Baton serving GraphQL at http://{host}:{port}/graphql")
-        app = create_app(store, api_token=_settings(ctx).api_token)
+        app = create_app(store, api_token=settings_of(ctx).api_token)
         uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def main() -> None:
     app()
+
+
+__all__ = ["app", "main"]

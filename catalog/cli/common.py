@@ -1,0 +1,69 @@
+"""What every `baton` command shares: the command groups, consoles, and opening the store."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from catalog.config import Settings
+from catalog.errors import BatonError
+from catalog.stores import open_store
+from catalog.stores.migrations import MigrationError
+from catalog.stores.protocol import Store
+
+app = typer.Typer(
+    help="Baton: metadata catalog and lineage graph for data handoffs.", no_args_is_help=True
+)
+ingest_app = typer.Typer(help="Ingest metadata from a source.", no_args_is_help=True)
+ledger_app = typer.Typer(help="Browse and verify the audit ledger.", no_args_is_help=True)
+schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+sql_app = typer.Typer(help="SQL lineage without touching the store.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(schema_app, name="schema")
+app.add_typer(sql_app, name="sql")
+contract_app = typer.Typer(help="Data contracts: versions, diffs, drift.", no_args_is_help=True)
+app.add_typer(contract_app, name="contract")
+
+out = Console()
+err = Console(stderr=True)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+@contextmanager
+def opened(ctx: typer.Context) -> Iterator[Store]:
+    """The configured store, migrated; service errors become a message and exit code 2."""
+    try:
+        store = open_store(settings_of(ctx))
+    except MigrationError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from error
+    try:
+        yield store
+    except BatonError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from error
+    finally:
+        store.close()
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+def actor() -> str:
+    """Local CLI writes are attributed to the operating-system user."""
+    return f"cli:{getpass.getuser()}"
