@@ -10,7 +10,6 @@ number is refused.
 from __future__ import annotations
 
 import re
-from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -99,11 +98,13 @@ class ContractVersion(_Frozen):
         semver(version)
         return version
 
-    @cached_property
+    # Plain properties, not cached: `model_copy` would carry a cached value over to a copy
+    # whose fields differ.
+    @property
     def semver(self) -> tuple[int, int, int]:
         return semver(self.version)
 
-    @cached_property
+    @property
     def digest(self) -> str:
         """Of the content (not of where it was read from)."""
         return sha256_hex(canonical_json(self.model_dump(mode="json")))

@@ -148,7 +148,8 @@ def drift(store: Store, contract_id: str, number: str | None = None) -> list[Dri
     contract = version(store, contract_id, number)
     found: list[Drift] = []
     for dataset in contract.datasets:
-        if not store.nodes([dataset.ref]):
+        view = store.nodes([dataset.ref])
+        if not view or all(s.startswith(contract_ingester.SOURCE_PREFIX) for s in view[0].sources):
             found.append(Drift(DriftKind.UNKNOWN_DATASET, dataset.ref))
             continue
         known = {
