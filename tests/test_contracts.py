@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from catalog.api.app import create_app
 from catalog.compatibility import RULES, ChangeKind, diff, same_type
 from catalog.contracts import ContractColumn, ContractVersion, QualityRule, SlaProperty
 from catalog.domain import EdgeKind
@@ -17,7 +20,7 @@ from catalog.stores.protocol import LedgerQuery
 from ingesters import dbt, sql
 from ingesters.contracts import read_contracts
 from ingesters.sql.names import Defaults
-from tests.conftest import FIXTURES, PROJECT
+from tests.conftest import FIXTURES, PROJECT, running
 
 EXAMPLES = PROJECT / "examples" / "contracts"
 ORDERS = "urn:acme:contract:fct-orders"
@@ -263,3 +266,74 @@ def test_the_mesh_contract_lands_on_the_dataset_dbt_ingested(embedded: EmbeddedS
     ingest_dbt(embedded, dbt.ArtifactPaths.find(mesh), options, actor="t", reason="t")
     contract = example("stg_locations.odcs.yaml")
     assert drift_of(embedded, contract) == set()
+
+
+TOKEN = "contract-token"
+PUBLISH = """
+mutation($document: String!) {
+  publishContract(document: $document) { changed ledgerSeq versions { version digest } }
+}
+"""
+
+
+@pytest.fixture
+def endpoint(embedded: EmbeddedStore) -> Iterator[str]:
+    with running(create_app(embedded, api_token=TOKEN)) as url:
+        yield url
+
+
+def call(url: str, query: str, token: str | None = TOKEN, **variables: Any) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(
+        f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def document(name: str) -> str:
+    return (EXAMPLES / name).read_text()
+
+
+def error_code(body: dict[str, Any]) -> str:
+    return str(body["errors"][0]["extensions"]["code"])
+
+
+def test_publishing_over_graphql_needs_a_token(endpoint: str) -> None:
+    body = call(endpoint, PUBLISH, token=None, document=document("fct_orders.v1.odcs.yaml"))
+    assert error_code(body) == "UNAUTHENTICATED"
+
+
+def test_publishing_over_graphql_records_the_caller(endpoint: str, embedded: EmbeddedStore) -> None:
+    body = call(endpoint, PUBLISH, document=document("fct_orders.v1.odcs.yaml"))
+    assert body["data"]["publishContract"]["changed"] is True
+    [entry] = embedded.ledger(LedgerQuery(limit=10))
+    assert entry.actor == "token:static"
+
+
+def test_an_unbumped_breaking_publish_over_graphql_is_rejected(endpoint: str) -> None:
+    call(endpoint, PUBLISH, document=document("fct_orders.v1.odcs.yaml"))
+    unbumped = document("fct_orders.v2.odcs.yaml").replace("version: 2.0.0", "version: 1.5.0")
+    body = call(endpoint, PUBLISH, document=unbumped)
+    assert error_code(body) == "CONTRACT_REJECTED"
+    assert "COLUMN_REMOVED" in body["errors"][0]["message"]
+
+
+def test_diff_and_drift_are_queryable(endpoint: str) -> None:
+    for name in ("fct_orders.v1.odcs.yaml", "fct_orders.v2.odcs.yaml"):
+        call(endpoint, PUBLISH, document=document(name))
+    query = """
+    query($id: String!) {
+      contractDiff(contractId: $id, oldVersion: "1.0.0", newVersion: "2.0.0") {
+        needsMajorVersion changes { kind subject breaking }
+      }
+      contractDrift(contractId: $id) { kind column }
+      contractVersions(contractId: $id) { version datasets { name columns { name } } }
+    }
+    """
+    data = call(endpoint, query, id=ORDERS)["data"]
+    kinds = {c["kind"] for c in data["contractDiff"]["changes"] if c["breaking"]}
+    assert kinds == {"COLUMN_REMOVED", "TYPE_CHANGED"}
+    assert data["contractDiff"]["needsMajorVersion"] is False
+    assert data["contractDrift"] == [{"kind": "UNKNOWN_DATASET", "column": None}]
+    assert [v["version"] for v in data["contractVersions"]] == ["1.0.0", "2.0.0"]

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
 import catalog
-from catalog.api import openlineage
+from catalog.api import auth, openlineage
 from catalog.api.schema import schema
 from catalog.stores.protocol import Store
 
@@ -24,7 +24,12 @@ def create_app(store: Store, *, api_token: str | None = None) -> FastAPI:
     )
 
     async def context(request: Request) -> dict[str, Any]:
-        return {"store": store, "request": request}
+        return {
+            "store": store,
+            "request": request,
+            "principal": auth.principal(request, api_token),
+            "api_token": api_token,
+        }
 
     app.include_router(GraphQLRouter(schema, context_getter=context), prefix="/graphql")
     app.include_router(openlineage.router(store, api_token))

@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from catalog import ledger as ledger_model
+from catalog.api.contract_schema import ContractQuery, Mutation
 from catalog.api.errors import TypedErrors
 from catalog.domain import NodeRef, column_ref, dataset_ref
 from catalog.errors import InvalidArgument
@@ -320,7 +321,7 @@ class History:
 
 
 @strawberry.type(description="Read access to the catalog, its lineage and its ledger.")
-class Query:
+class Query(ContractQuery):
     @strawberry.field(description="One dataset by identity, as of now or a past instant.")
     def dataset(self, info: Info, namespace: Namespace, name: Name, as_of: AsOf = None) -> Dataset:
         found = catalog.get_node(_store(info), dataset_ref(namespace, name), as_of)
@@ -463,6 +464,7 @@ class Query:
 
 schema = strawberry.Schema(
     query=Query,
+    mutation=Mutation,
     extensions=[
         TypedErrors,
         lambda: QueryDepthLimiter(max_depth=12),
