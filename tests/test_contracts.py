@@ -337,3 +337,10 @@ def test_diff_and_drift_are_queryable(endpoint: str) -> None:
     assert data["contractDiff"]["needsMajorVersion"] is False
     assert data["contractDrift"] == [{"kind": "UNKNOWN_DATASET", "column": None}]
     assert [v["version"] for v in data["contractVersions"]] == ["1.0.0", "2.0.0"]
+
+
+def test_the_documented_table_is_the_table_in_the_code() -> None:
+    documented = (PROJECT / "docs" / "contracts.md").read_text()
+    for kind, rule in RULES.items():
+        verdict = "yes" if rule.breaking else "no"
+        assert f"| `{kind.value}` | {verdict} | {rule.reason} |" in documented

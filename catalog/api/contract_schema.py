@@ -11,21 +11,16 @@ from strawberry.types import Info
 
 from catalog import contracts as model
 from catalog.api import auth
+from catalog.api.context import store_of
 from catalog.compatibility import Change
 from catalog.domain import dataset_ref
 from catalog.errors import InvalidArgument
 from catalog.services import contracts
-from catalog.stores.protocol import Store
 from ingesters.contracts import odcs
 
 MAX_CONTRACT_BYTES = 1_000_000
 
 ContractId = Annotated[str, strawberry.argument(description="The contract's id.")]
-
-
-def _store(info: Info) -> Store:
-    store: Store = info.context["store"]
-    return store
 
 
 @strawberry.type(description="A column as a contract promises it.")
@@ -199,7 +194,7 @@ class ContractQuery:
         namespace: Annotated[str, strawberry.argument(description="Namespace of the dataset.")],
         name: Annotated[str, strawberry.argument(description="Name of the dataset.")],
     ) -> list[Contract]:
-        found = contracts.of_dataset(_store(info), dataset_ref(namespace, name))
+        found = contracts.of_dataset(store_of(info), dataset_ref(namespace, name))
         return [Contract.of(v) for v in found]
 
     @strawberry.field(description="One version of a contract (the latest by default).")
@@ -211,11 +206,11 @@ class ContractQuery:
             str | None, strawberry.argument(description="Version; default the latest.")
         ] = None,
     ) -> Contract:
-        return Contract.of(contracts.version(_store(info), contract_id, version))
+        return Contract.of(contracts.version(store_of(info), contract_id, version))
 
     @strawberry.field(description="Every published version of a contract, oldest first.")
     def contract_versions(self, info: Info, contract_id: ContractId) -> list[Contract]:
-        return [Contract.of(v) for v in contracts.versions(_store(info), contract_id)]
+        return [Contract.of(v) for v in contracts.versions(store_of(info), contract_id)]
 
     @strawberry.field(description="The classified changes between two versions of a contract.")
     def contract_diff(
@@ -225,7 +220,7 @@ class ContractQuery:
         old_version: Annotated[str, strawberry.argument(description="Version to compare from.")],
         new_version: Annotated[str, strawberry.argument(description="Version to compare to.")],
     ) -> ContractDiff:
-        store = _store(info)
+        store = store_of(info)
         changes = contracts.compare(store, contract_id, old_version, new_version)
         old_major = model.semver(old_version)[0]
         needs_major = any(c.breaking for c in changes) and model.semver(new_version)[0] == old_major
@@ -254,7 +249,7 @@ class ContractQuery:
                 contract_type=d.contract_type,
                 catalog_type=d.catalog_type,
             )
-            for d in contracts.drift(_store(info), contract_id, version)
+            for d in contracts.drift(store_of(info), contract_id, version)
         ]
 
 
@@ -277,7 +272,7 @@ class Mutation:
         if len(document.encode()) > MAX_CONTRACT_BYTES:
             raise InvalidArgument(f"the document is larger than {MAX_CONTRACT_BYTES} bytes")
         version = _parse(document)
-        result = contracts.publish(_store(info), [version], actor=actor, reason=reason)
+        result = contracts.publish(store_of(info), [version], actor=actor, reason=reason)
         return PublishResult(
             versions=[Contract.of(version)],
             changed=result.changed,

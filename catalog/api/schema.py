@@ -14,19 +14,15 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from catalog import ledger as ledger_model
+from catalog.api.context import store_of
 from catalog.api.contract_schema import ContractQuery, Mutation
 from catalog.api.errors import TypedErrors
 from catalog.domain import NodeRef, column_ref, dataset_ref
 from catalog.errors import InvalidArgument
 from catalog.services import audit, catalog, lineage
-from catalog.stores.protocol import EdgeView, LedgerQuery, NodeView, Store
+from catalog.stores.protocol import EdgeView, LedgerQuery, NodeView
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def _store(info: Info) -> Store:
-    store: Store = info.context["store"]
-    return store
 
 
 def _json(attrs: dict[str, Any]) -> JSON:
@@ -121,7 +117,7 @@ class Dataset(CatalogNode):
     )
     def columns(self, info: Info) -> list[Column]:
         ref = dataset_ref(self.namespace, self.name)
-        return [Column.of(view) for view in catalog.columns(_store(info), ref, self.as_of)]
+        return [Column.of(view) for view in catalog.columns(store_of(info), ref, self.as_of)]
 
     @classmethod
     def of(cls, view: NodeView, as_of: datetime | None = None) -> Dataset:
@@ -324,7 +320,7 @@ class History:
 class Query(ContractQuery):
     @strawberry.field(description="One dataset by identity, as of now or a past instant.")
     def dataset(self, info: Info, namespace: Namespace, name: Name, as_of: AsOf = None) -> Dataset:
-        found = catalog.get_node(_store(info), dataset_ref(namespace, name), as_of)
+        found = catalog.get_node(store_of(info), dataset_ref(namespace, name), as_of)
         return Dataset.of(found, as_of)
 
     @strawberry.field(description="Datasets ordered by namespace and name, optionally searched.")
@@ -339,7 +335,7 @@ class Query(ContractQuery):
     ) -> DatasetConnection:
         position = _decode_cursor(after)
         page = catalog.find_datasets(
-            _store(info), search=search, first=first, after=tuple(position) if position else None
+            store_of(info), search=search, first=first, after=tuple(position) if position else None
         )
         edges = [
             DatasetEdge(cursor=_encode_cursor([v.ref.namespace, v.ref.name]), node=Dataset.of(v))
@@ -374,7 +370,7 @@ class Query(ContractQuery):
         as_of: AsOf = None,
     ) -> LineageGraph:
         result = lineage.lineage(
-            _store(info),
+            store_of(info),
             _node_ref(namespace, name, column),
             direction=lineage.LineageDirection(direction.name),
             depth=depth,
@@ -409,7 +405,7 @@ class Query(ContractQuery):
         column: ColumnName = None,
         first: First = 100,
     ) -> History:
-        found = catalog.history(_store(info), _node_ref(namespace, name, column), first=first)
+        found = catalog.history(store_of(info), _node_ref(namespace, name, column), first=first)
         return History(
             entries=[LedgerEntry.of(e) for e in found.entries],
             edges=[LineageEdge.of(e) for e in found.edges],
@@ -441,7 +437,7 @@ class Query(ContractQuery):
         query = LedgerQuery(
             entity=entity, actor=actor, since=since, until=until, after_seq=after_seq, limit=first
         )
-        entries, has_next = audit.ledger_page(_store(info), query)
+        entries, has_next = audit.ledger_page(store_of(info), query)
         return LedgerConnection(
             entries=[LedgerEntry.of(e) for e in entries],
             page_info=PageInfo(
@@ -452,7 +448,7 @@ class Query(ContractQuery):
 
     @strawberry.field(description="Recompute the ledger's hash chain and report the first break.")
     def ledger_verification(self, info: Info) -> LedgerVerification:
-        result = audit.verify_ledger(_store(info))
+        result = audit.verify_ledger(store_of(info))
         return LedgerVerification(
             ok=result.ok,
             entries_checked=result.entries_checked,
