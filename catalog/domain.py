@@ -263,6 +263,20 @@ class SnapshotBuilder:
         edge = Assertion(kind=kind.value, subject=subject, object=obj, attrs=attrs)
         self._edges.setdefault(edge.identity, edge)
 
+    def owns(self, owner: NodeRef, target: NodeRef, role: str, **terms: Any) -> None:
+        """`owner` holds `role` on `target`. One OWNS edge per pair carries every role the
+        owner holds there, each with its terms (`via`, effective dates): `{"roles": {...}}`."""
+        for end in (owner, target):
+            if end.key not in self._facts:
+                self.node(end)
+        identity = (EdgeKind.OWNS.value, owner.key, target.key)
+        known = self._edges.get(identity)
+        roles = {**known.attrs["roles"]} if known is not None else {}
+        roles[role] = {**roles.get(role, {}), **terms}
+        self._edges[identity] = Assertion(
+            kind=EdgeKind.OWNS.value, subject=owner, object=target, attrs={"roles": roles}
+        )
+
     def build(self, *, complete: bool = True) -> SourceSnapshot:
         return SourceSnapshot(
             source=self.source,

@@ -241,7 +241,8 @@ def test_groups_become_teams_owning_their_models(embedded: EmbeddedStore) -> Non
     assert node_attrs(embedded, team)["contact_email"] == "jaff.bridges@jaffleshop.com"
     owned = {e.object.name for e in edges(embedded, team, EdgeKind.OWNS)}
     assert "ANALYTICS.DBT_FIXTURE.STG_LOCATIONS" in owned
-    assert {e.attrs["role"] for e in edges(embedded, team, EdgeKind.OWNS)} == {"steward"}
+    roles = {role for e in edges(embedded, team, EdgeKind.OWNS) for role in e.attrs["roles"]}
+    assert roles == {"steward"}
 
 
 def test_enforced_contracts_become_contract_versions(embedded: EmbeddedStore) -> None:
@@ -274,7 +275,7 @@ def test_exposures_become_consumers_owned_by_their_owner(shared_fixtures: Path) 
     owned = {
         a.object
         for a in batch.snapshots[0].assertions
-        if a.kind == EdgeKind.OWNS.value and a.attrs["role"] == "consumer"
+        if a.kind == EdgeKind.OWNS.value and "consumer" in a.attrs["roles"]
     }
     assert len(consumers) == 12
     assert owned == {a.subject for a in consumers}

@@ -120,9 +120,10 @@ def test_ownership_facets_become_owners_in_their_role(embedded: EmbeddedStore) -
     load(embedded, generated())
     dataset = dataset_ref(SNOWFLAKE, "ANALYTICS.MARTS.FCT_ORDERS")
     owners = {
-        (str(e.subject), e.attrs["role"])
+        (str(e.subject), role)
         for e in embedded.edge_history(dataset)
         if e.kind == EdgeKind.OWNS.value and e.valid_to is None
+        for role in e.attrs["roles"]
     }
     assert owners == {
         ("team/analytics-engineering", "owner"),

@@ -64,12 +64,7 @@ def snapshot(version: ContractVersion) -> SourceSnapshot:
     for dataset in version.datasets:
         builder.edge(EdgeKind.HAS_CONTRACT, builder.node(dataset.ref), contract)
     for owner in version.owners:
-        builder.edge(
-            EdgeKind.OWNS,
-            builder.node(owner_named(owner.name)),
-            contract,
-            role=owner.role or "owner",
-        )
+        builder.owns(owner_named(owner.name), contract, owner.role or "owner", via="contract")
     return builder.build()
 
 

@@ -173,9 +173,9 @@ def add_owners(
         else:
             team, meta = node.group or node.config.group, node.owner_meta
         if team in teams:
-            builder.edge(EdgeKind.OWNS, teams[team], dataset, role=role, via="dbt group")
+            builder.owns(teams[team], dataset, role, via="dbt group")
         for owner in _meta_owners(meta):
-            builder.edge(EdgeKind.OWNS, builder.node(owner), dataset, role=role, via="dbt meta")
+            builder.owns(owner, dataset, role, via="dbt meta")
 
 
 def _meta_owners(meta: Mapping[str, Any]) -> list[NodeRef]:
@@ -219,7 +219,7 @@ def add_exposures(
                 owner_named(email or exposure.owner.name or ""),
                 **_compact(name=exposure.owner.name, email=email),
             )
-            builder.edge(EdgeKind.OWNS, owner, consumer, role="consumer", via="dbt exposure")
+            builder.owns(owner, consumer, "consumer", via="dbt exposure")
 
 
 def add_contracts(builder: SnapshotBuilder, manifest: Manifest, relations: Relations) -> int:

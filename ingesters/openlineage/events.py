@@ -170,9 +170,7 @@ def _owners(builder: SnapshotBuilder, owned: NodeRef, facets: dict[str, Any]) ->
         name = owner.get("name") if isinstance(owner, dict) else None
         if isinstance(name, str) and name.strip():
             role = str(owner.get("type") or "owner").lower()
-            builder.edge(
-                EdgeKind.OWNS, builder.node(owner_named(name)), owned, role=role, via="openlineage"
-            )
+            builder.owns(owner_named(name), owned, role, via="openlineage")
 
 
 def _dataset(builder: SnapshotBuilder, dataset: dict[str, Any]) -> NodeRef:

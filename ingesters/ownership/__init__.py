@@ -1,0 +1,250 @@
+"""Ownership maps: who owns which data, in which role, from when to when.
+
+A map (YAML, documented in docs/ownership.md) declares owners (people and teams, with
+contact and escalation) and rules that assign them roles on datasets matched by a
+`namespace/name` glob or by domain, in the spirit of CODEOWNERS. For each dataset and role
+the most specific matching rule wins: an exact name over any glob, a glob with more
+literal characters over one with fewer, any name pattern over a domain. Two different
+assignments at the same specificity are a conflict: it is reported, and the later rule in
+the file wins (as in CODEOWNERS).
+
+`read_map` validates (every problem with its path); `resolve` is pure over the datasets
+the catalog knows; `snapshot` turns the result into the map's source snapshot.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from catalog.domain import (
+    EdgeKind,
+    IngestError,
+    NodeRef,
+    SnapshotBuilder,
+    SourceSnapshot,
+    column_ref,
+    owner_named,
+)
+
+SOURCE_PREFIX = "ownership-map:"
+
+
+class Role(StrEnum):
+    STEWARD = "steward"  # accuracy and timeliness of the data
+    ENGINEER = "engineer"  # ingestion and transformation
+    OPERATOR = "operator"  # availability and performance
+    APPROVER = "approver"  # signs off handoffs
+    CONSUMER = "consumer"  # consumer-side owner of a consumer
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class OwnerSpec(_Strict):
+    """A person or team, and how to reach them when something breaks."""
+
+    name: str | None = None
+    email: str | None = None
+    slack: str | None = None
+    pager: str | None = Field(default=None, description="Who to page, e.g. an on-call rotation.")
+    runbook: str | None = None
+    escalation: list[str] = Field(default_factory=list)
+
+
+class Rule(_Strict):
+    match: str | None = None
+    """`namespace/name` glob (`*`, `?`, `[...]`); `namespace/name` exactly when no wildcard."""
+    domain: str | None = None
+    columns: list[str] = Field(default_factory=list)
+    """Assign on these columns of the matched datasets instead of the datasets."""
+    owners: dict[Role, str | list[str]]
+    effective_from: date | None = Field(default=None, alias="from")
+    effective_to: date | None = Field(default=None, alias="to")
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> Rule:
+        if (self.match is None) == (self.domain is None):
+            raise ValueError("a rule needs exactly one of `match` and `domain`")
+        if self.effective_from and self.effective_to and self.effective_to < self.effective_from:
+            raise ValueError("`to` is before `from`")
+        return self
+
+    def owner_names(self, role: Role) -> list[str]:
+        names = self.owners[role]
+        return [names] if isinstance(names, str) else list(names)
+
+    @property
+    def specificity(self) -> tuple[int, int]:
+        """(tier, literal characters): exact name 3, glob 2, domain 1."""
+        if self.match is None:
+            return (1, 0)
+        wildcards = sum(self.match.count(c) for c in "*?[")
+        literal = len(self.match) - wildcards
+        return (2 if wildcards else 3, literal)
+
+
+class OwnershipMap(_Strict):
+    version: Literal[1]
+    owners: dict[str, OwnerSpec] = Field(default_factory=dict)
+    rules: list[Rule] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A dataset the catalog knows, as rules see it."""
+
+    ref: NodeRef
+    domain: str | None = None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    owner: str
+    role: Role
+    target: NodeRef
+    rule: int  # index in the map's rules
+    effective_from: date | None
+    effective_to: date | None
+
+
+@dataclass(frozen=True)
+class Conflict:
+    target: NodeRef
+    role: Role
+    rules: tuple[int, int]
+    owners: tuple[tuple[str, ...], tuple[str, ...]]
+
+    def __str__(self) -> str:
+        first, second = self.rules
+        return (
+            f"{self.target}: rules {first} and {second} are equally specific and give "
+            f"{self.role.value} to {', '.join(self.owners[0])} and {', '.join(self.owners[1])}; "
+            f"rule {second} (the later) wins"
+        )
+
+
+def read_map(path: Path) -> tuple[OwnershipMap | None, list[IngestError]]:
+    """The map, or None and every problem (file, path, reason)."""
+    source = path.as_posix()
+    try:
+        document: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        return None, [IngestError(source=source, message=f"cannot read: {error}")]
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        return None, [IngestError(source=source, line=line, message=f"invalid YAML: {error}")]
+    try:
+        parsed = OwnershipMap.model_validate(document)
+    except ValidationError as invalid:
+        return None, [
+            IngestError(source=source, field=_path(e["loc"]), message=e["msg"])
+            for e in invalid.errors(include_url=False)
+        ]
+    errors = [
+        IngestError(
+            source=source,
+            field=f"$.rules[{i}].owners.{role.value}",
+            message=f"owner {name!r} is not declared under `owners`",
+        )
+        for i, rule in enumerate(parsed.rules)
+        for role in rule.owners
+        for name in rule.owner_names(role)
+        if name not in parsed.owners
+    ]
+    errors += [
+        IngestError(
+            source=source,
+            field=f"$.owners.{key}",
+            message=f"{key!r} is not `person:<email or name>` or `team:<name>`",
+        )
+        for key in parsed.owners
+        if not key.startswith(("person:", "team:"))
+    ]
+    return (None if errors else parsed), errors
+
+
+def _path(loc: Sequence[int | str]) -> str:
+    path = "$"
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def resolve(
+    ownership: OwnershipMap, targets: Iterable[Target]
+) -> tuple[list[Assignment], list[Conflict]]:
+    """For each target and role, the owners of the most specific matching rule."""
+    assignments: list[Assignment] = []
+    conflicts: list[Conflict] = []
+    for target in targets:
+        best: dict[tuple[Role, tuple[str, ...]], tuple[tuple[int, int], int]] = {}
+        for index, rule in enumerate(ownership.rules):
+            if not _matches(rule, target):
+                continue
+            for role in rule.owners:
+                key = (role, tuple(rule.columns))
+                known = best.get(key)
+                if known is not None and known[0] == rule.specificity:
+                    earlier = ownership.rules[known[1]]
+                    if earlier.owner_names(role) != rule.owner_names(role):
+                        conflicts.append(
+                            Conflict(
+                                target.ref,
+                                role,
+                                (known[1], index),
+                                (tuple(earlier.owner_names(role)), tuple(rule.owner_names(role))),
+                            )
+                        )
+                if known is None or rule.specificity >= known[0]:
+                    best[key] = (rule.specificity, index)
+        for (role, columns), (_, index) in sorted(
+            best.items(), key=lambda i: (i[0][0].value, i[0][1])
+        ):
+            rule = ownership.rules[index]
+            places = [column_ref(target.ref.namespace, target.ref.name, c) for c in columns]
+            for place in places or [target.ref]:
+                assignments += [
+                    Assignment(name, role, place, index, rule.effective_from, rule.effective_to)
+                    for name in rule.owner_names(role)
+                ]
+    return assignments, conflicts
+
+
+def _matches(rule: Rule, target: Target) -> bool:
+    if rule.domain is not None:
+        return target.domain == rule.domain
+    assert rule.match is not None
+    return fnmatch.fnmatchcase(f"{target.ref.namespace}/{target.ref.name}", rule.match)
+
+
+def snapshot(
+    name: str, ownership: OwnershipMap, assignments: Iterable[Assignment]
+) -> SourceSnapshot:
+    """The map's owners (with contact and escalation) and the OWNS edges it assigns."""
+    builder = SnapshotBuilder(SOURCE_PREFIX + name)
+    for key, spec in ownership.owners.items():
+        builder.node(owner_named(key), **spec.model_dump(exclude_none=True, exclude_defaults=True))
+    for a in assignments:
+        dates = {
+            k: v.isoformat()
+            for k, v in (("effective_from", a.effective_from), ("effective_to", a.effective_to))
+            if v is not None
+        }
+        target = builder.node(a.target)
+        if a.target.column is not None:
+            builder.edge(EdgeKind.HAS_COLUMN, builder.node(a.target.dataset), target)
+        builder.owns(
+            owner_named(a.owner), target, a.role.value, via="ownership map", rule=a.rule, **dates
+        )
+    return builder.build()
