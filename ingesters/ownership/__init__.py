@@ -95,6 +95,9 @@ class Rule(_Strict):
 
 class OwnershipMap(_Strict):
     version: Literal[1]
+    name: str = "default"
+    """The map's source is `ownership-map:<name>`: applying a new version of a map with
+    the same name replaces what the old one assigned."""
     owners: dict[str, OwnerSpec] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
 
@@ -184,41 +187,57 @@ def _path(loc: Sequence[int | str]) -> str:
 def resolve(
     ownership: OwnershipMap, targets: Iterable[Target]
 ) -> tuple[list[Assignment], list[Conflict]]:
-    """For each target and role, the owners of the most specific matching rule."""
+    """For each target and role, the owners of the most specific matching rules (several
+    when their effective periods do not overlap, as in a dated handoff)."""
     assignments: list[Assignment] = []
     conflicts: list[Conflict] = []
     for target in targets:
-        best: dict[tuple[Role, tuple[str, ...]], tuple[tuple[int, int], int]] = {}
+        candidates: dict[tuple[Role, tuple[str, ...]], list[int]] = {}
         for index, rule in enumerate(ownership.rules):
-            if not _matches(rule, target):
-                continue
-            for role in rule.owners:
-                key = (role, tuple(rule.columns))
-                known = best.get(key)
-                if known is not None and known[0] == rule.specificity:
-                    earlier = ownership.rules[known[1]]
-                    if earlier.owner_names(role) != rule.owner_names(role):
-                        conflicts.append(
-                            Conflict(
-                                target.ref,
-                                role,
-                                (known[1], index),
-                                (tuple(earlier.owner_names(role)), tuple(rule.owner_names(role))),
-                            )
-                        )
-                if known is None or rule.specificity >= known[0]:
-                    best[key] = (rule.specificity, index)
-        for (role, columns), (_, index) in sorted(
-            best.items(), key=lambda i: (i[0][0].value, i[0][1])
+            if _matches(rule, target):
+                for role in rule.owners:
+                    candidates.setdefault((role, tuple(rule.columns)), []).append(index)
+        for (role, columns), found in sorted(
+            candidates.items(), key=lambda i: (i[0][0].value, i[0][1])
         ):
-            rule = ownership.rules[index]
+            top = max(ownership.rules[i].specificity for i in found)
+            chosen: list[int] = []
+            for index in (i for i in found if ownership.rules[i].specificity == top):
+                rule = ownership.rules[index]
+                for other in [c for c in chosen if _clash(ownership.rules[c], rule, role)]:
+                    owners = (
+                        tuple(ownership.rules[other].owner_names(role)),
+                        tuple(rule.owner_names(role)),
+                    )
+                    conflicts.append(Conflict(target.ref, role, (other, index), owners))
+                    chosen.remove(other)
+                chosen.append(index)
             places = [column_ref(target.ref.namespace, target.ref.name, c) for c in columns]
-            for place in places or [target.ref]:
+            for index in chosen:
+                rule = ownership.rules[index]
                 assignments += [
                     Assignment(name, role, place, index, rule.effective_from, rule.effective_to)
+                    for place in places or [target.ref]
                     for name in rule.owner_names(role)
                 ]
     return assignments, conflicts
+
+
+def _clash(first: Rule, second: Rule, role: Role) -> bool:
+    """Two rules give a role to different owners over overlapping periods."""
+    if first.owner_names(role) == second.owner_names(role):
+        return False
+    starts_after = (
+        first.effective_to is not None
+        and second.effective_from is not None
+        and second.effective_from > first.effective_to
+    )
+    ends_before = (
+        second.effective_to is not None
+        and first.effective_from is not None
+        and second.effective_to < first.effective_from
+    )
+    return not (starts_after or ends_before)
 
 
 def _matches(rule: Rule, target: Target) -> bool:

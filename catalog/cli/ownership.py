@@ -1,0 +1,159 @@
+"""`baton ingest ownership`, `baton owners`, `baton owned-by`, `baton unowned`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from catalog.cli.common import JSON_OPTION, actor, app, err, ingest_app, opened, out, print_json
+from catalog.domain import column_ref, owner_named
+from catalog.services import catalog, ownership
+from catalog.services.ownership import Ownership
+
+AT_OPTION = typer.Option(None, "--at", help="Ownership on this day (YYYY-MM-DD; default today).")
+
+
+@ingest_app.command("ownership")
+def ingest_ownership(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="An ownership map (YAML, see docs/ownership.md)."),
+    reason: str = typer.Option("ownership map", help="Why: recorded in the ledger."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Apply an ownership map to every dataset in the catalog.
+
+    An invalid map exits 2 listing every problem and writes nothing. Conflicts (two rules
+    equally specific) are listed; the later rule wins.
+    """
+    with opened(ctx) as store:
+        try:
+            result, conflicts = ownership.apply_map(store, path, actor=actor(), reason=reason)
+        except ownership.InvalidMap as invalid:
+            for error in invalid.errors:
+                err.print(
+                    f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True
+                )
+            err.print(f"{len(invalid.errors)} problems; nothing was written")
+            raise typer.Exit(2) from invalid
+    if as_json:
+        print_json(
+            {
+                "changed": result.changed,
+                "summary": result.summary,
+                "conflicts": [str(c) for c in conflicts],
+            }
+        )
+        return
+    for conflict in conflicts:
+        err.print(
+            f"[yellow]conflict:[/yellow] {escape(str(conflict))}", highlight=False, soft_wrap=True
+        )
+    out.print(
+        f"ledger entry {result.entry.seq}: {result.summary}" if result.entry else "no changes"
+    )
+
+
+def _day(value: str | None) -> date | None:
+    return datetime.strptime(value, "%Y-%m-%d").date() if value else None
+
+
+def _json(found: list[Ownership]) -> list[dict[str, object]]:
+    return [
+        {
+            "owner": str(o.owner.ref),
+            "role": o.role,
+            "target": str(o.target),
+            "inherited": o.inherited,
+            "via": o.via,
+            "source": o.source,
+            "effective_from": o.effective_from,
+            "effective_to": o.effective_to,
+            "contact": {
+                k: o.owner.attrs[k]
+                for k in ("email", "slack", "pager", "runbook", "escalation")
+                if k in o.owner.attrs
+            },
+        }
+        for o in found
+    ]
+
+
+def _table(title: str, found: list[Ownership]) -> Table:
+    table = Table(
+        "role", "owner", "on", "page / contact", "escalation", "from", "to", "via", title=title
+    )
+    for o in found:
+        attrs = o.owner.attrs
+        contact = attrs.get("pager") or attrs.get("email") or attrs.get("slack") or ""
+        table.add_row(
+            o.role + (" (inherited)" if o.inherited else ""),
+            str(o.owner.ref),
+            str(o.target),
+            str(contact),
+            ", ".join(attrs.get("escalation") or []),
+            o.effective_from or "",
+            o.effective_to or "",
+            o.via or o.source,
+        )
+    return table
+
+
+@app.command("owners")
+def show_owners(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Dataset name."),
+    namespace: str | None = typer.Option(None, help="Needed only when the name is ambiguous."),
+    column: str | None = typer.Option(None, help="A column (inherits the dataset's owners)."),
+    at: str | None = AT_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Who owns a dataset or column, in each role, with how to reach them."""
+    with opened(ctx) as store:
+        dataset = catalog.resolve_dataset(store, name, namespace)
+        target = column_ref(dataset.namespace, dataset.name, column) if column else dataset
+        found = ownership.owners_of(store, target, _day(at))
+    if as_json:
+        print_json(_json(found))
+    else:
+        out.print(_table(str(target), found))
+
+
+@app.command("owned-by")
+def show_owned_by(
+    ctx: typer.Context,
+    owner: str = typer.Argument(..., help="`team:<name>`, `person:<email>`, or an email."),
+    at: str | None = AT_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Everything an owner holds a role on."""
+    with opened(ctx) as store:
+        found = ownership.owned_by(store, owner_named(owner), _day(at))
+    if as_json:
+        print_json(_json(found))
+    else:
+        out.print(_table(owner, found))
+
+
+@app.command("unowned")
+def show_unowned(
+    ctx: typer.Context,
+    role: list[str] = typer.Option(["steward", "operator"], help="Roles every dataset needs."),
+    at: str | None = AT_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Datasets with nobody in one of the roles (default: steward, operator). Exits 1 when any."""
+    with opened(ctx) as store:
+        missing = ownership.unowned(store, tuple(role), _day(at))
+    if as_json:
+        print_json([{"dataset": str(ref), "missing": roles} for ref, roles in missing])
+    else:
+        for ref, roles in missing:
+            out.print(f"{escape(str(ref))}: no {', '.join(roles)}", highlight=False)
+        if not missing:
+            out.print("every dataset has " + ", ".join(role))
+    if missing:
+        raise typer.Exit(1)
