@@ -180,7 +180,8 @@ def read_map(path: Path) -> tuple[OwnershipMap | None, list[IngestError]]:
 def _path(loc: Sequence[int | str]) -> str:
     path = "$"
     for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if part != "[key]":  # pydantic's marker for a bad dict key: the key itself names it
+            path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path
 
 
