@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from catalog.domain import EdgeKind, column_ref, dataset_ref, owner_named
+from catalog.errors import InvalidArgument
 from catalog.services import ownership
 from catalog.services.ingestion import ingest_sql
 from catalog.stores.embedded import EmbeddedStore
@@ -22,7 +23,7 @@ from tests.conftest import PROJECT
 
 WAREHOUSE = "postgres://warehouse:5432"
 MAP = PROJECT / "examples" / "ownership" / "warehouse.yaml"
-OWNERS = {"team:a": {}, "team:b": {}, "team:c": {}}
+OWNERS: dict[str, dict[str, str]] = {"team:a": {}, "team:b": {}, "team:c": {}}
 
 
 def mart(name: str) -> Target:
@@ -238,7 +239,7 @@ def test_assigning_and_removing_through_the_api_is_recorded(warehouse: EmbeddedS
 
 
 def test_an_unknown_role_is_refused(warehouse: EmbeddedStore) -> None:
-    with pytest.raises(ownership.InvalidArgument, match="unknown role"):
+    with pytest.raises(InvalidArgument, match="unknown role"):
         ownership.assign(
             warehouse, mart("fct_orders").ref, "team:x", "overlord", actor="t", reason="t"
         )
