@@ -3,13 +3,16 @@ lookups, rejected maps, and assignments through the API."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
+from catalog.api.app import create_app
 from catalog.domain import EdgeKind, column_ref, dataset_ref, owner_named
 from catalog.errors import InvalidArgument
 from catalog.services import ownership
@@ -19,7 +22,7 @@ from catalog.stores.protocol import LedgerQuery
 from ingesters import sql
 from ingesters.ownership import OwnershipMap, Role, Target, read_map, resolve
 from ingesters.sql.names import Defaults
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, running
 
 WAREHOUSE = "postgres://warehouse:5432"
 MAP = PROJECT / "examples" / "ownership" / "warehouse.yaml"
@@ -252,3 +255,62 @@ def test_owns_edges_carry_every_role_of_an_owner(warehouse: EmbeddedStore) -> No
         if e.kind == EdgeKind.OWNS.value and str(e.subject) == "team/analytics-engineering"
     ]
     assert [sorted(e.attrs["roles"]) for e in edges] == [["engineer", "steward"]]
+
+
+TOKEN = "ownership-token"
+
+
+@pytest.fixture
+def endpoint(warehouse: EmbeddedStore) -> Iterator[str]:
+    with running(create_app(warehouse, api_token=TOKEN)) as url:
+        yield url
+
+
+def call(url: str, query: str, token: str | None = TOKEN) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body: dict[str, Any] = httpx.post(
+        f"{url}/graphql", json={"query": query}, headers=headers
+    ).json()
+    return body
+
+
+def test_owners_over_graphql_name_each_role_with_escalation(endpoint: str) -> None:
+    query = f"""{{ owners(namespace: "{WAREHOUSE}", name: "analytics.marts.fct_orders",
+        column: "net_paid") {{ role inherited owner {{ name pager escalation }} }} }}"""
+    found = {o["role"]: o for o in call(endpoint, query)["data"]["owners"]}
+    assert found["steward"]["owner"] == {
+        "name": "finance-data",
+        "pager": "finance-data-oncall",
+        "escalation": [],
+    }
+    assert found["engineer"]["inherited"] is True
+    assert found["engineer"]["owner"]["escalation"] == [
+        "person:maria@acme.example",
+        "team:data-platform",
+    ]
+
+
+def test_unowned_and_owned_by_over_graphql(endpoint: str) -> None:
+    query = """{ unowned(roles: ["steward"]) { name missingRoles }
+                 ownedBy(owner: "team:finance-data") { target role } }"""
+    data = call(endpoint, query)["data"]
+    assert {"name": "analytics.raw.customers", "missingRoles": ["steward"]} in data["unowned"]
+    assert {o["role"] for o in data["ownedBy"]} == {"steward"}
+
+
+def test_assigning_an_owner_over_graphql_needs_a_token_and_is_recorded(
+    endpoint: str, warehouse: EmbeddedStore
+) -> None:
+    mutation = f"""mutation {{ assignOwner(namespace: "{WAREHOUSE}",
+        name: "analytics.raw.customers", owner: "team:crm", role: "steward") {{ changed }} }}"""
+    refused = call(endpoint, mutation, token=None)
+    assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert call(endpoint, mutation)["data"]["assignOwner"]["changed"] is True
+    [entry] = warehouse.ledger(LedgerQuery(actor="token:static", limit=10))
+    assert entry.reason == "ownership change"
+    history = f"""{{ ownershipHistory(namespace: "{WAREHOUSE}", name: "analytics.raw.customers")
+                    {{ owner roles source validTo }} }}"""
+    records = call(endpoint, history)["data"]["ownershipHistory"]
+    assert {"owner": "team/crm", "roles": ["steward"], "validTo": None} in [
+        {k: r[k] for k in ("owner", "roles", "validTo")} for r in records
+    ]

@@ -253,8 +253,8 @@ class ContractQuery:
         ]
 
 
-@strawberry.type(description="Changes to the catalog; each needs a bearer token and is ledgered.")
-class Mutation:
+@strawberry.type(description="Contract publication; needs a bearer token and is ledgered.")
+class ContractMutation:
     @strawberry.mutation(
         description="Publish a contract version from an ODCS v3 YAML document. Refused "
         "(CONTRACT_REJECTED, nothing written) when the document is invalid, changes a "

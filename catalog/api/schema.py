@@ -15,8 +15,9 @@ from strawberry.types import Info
 
 from catalog import ledger as ledger_model
 from catalog.api.context import store_of
-from catalog.api.contract_schema import ContractQuery, Mutation
+from catalog.api.contract_schema import ContractMutation, ContractQuery
 from catalog.api.errors import TypedErrors
+from catalog.api.ownership_schema import OwnershipMutation, OwnershipQuery
 from catalog.domain import NodeRef, column_ref, dataset_ref
 from catalog.errors import InvalidArgument
 from catalog.services import audit, catalog, lineage
@@ -317,7 +318,7 @@ class History:
 
 
 @strawberry.type(description="Read access to the catalog, its lineage and its ledger.")
-class Query(ContractQuery):
+class Query(ContractQuery, OwnershipQuery):
     @strawberry.field(description="One dataset by identity, as of now or a past instant.")
     def dataset(self, info: Info, namespace: Namespace, name: Name, as_of: AsOf = None) -> Dataset:
         found = catalog.get_node(store_of(info), dataset_ref(namespace, name), as_of)
@@ -456,6 +457,11 @@ class Query(ContractQuery):
             first_bad_seq=result.first_bad_seq,
             problem=result.problem,
         )
+
+
+@strawberry.type(description="Changes to the catalog; each needs a bearer token and is ledgered.")
+class Mutation(ContractMutation, OwnershipMutation):
+    pass
 
 
 schema = strawberry.Schema(
