@@ -44,6 +44,7 @@ class EdgeKind(StrEnum):
     CHECKS = "CHECKS"  # Check -> Dataset | Column it tests
     HAS_CONTRACT = "HAS_CONTRACT"  # Dataset -> Contract version it publishes
     ALIAS_OF = "ALIAS_OF"  # Dataset | Column -> the same data under its canonical name
+    DEPENDS_ON = "DEPENDS_ON"  # Job | Consumer | Dataset -> Contract version it relies on
 
 
 FACT = "FACT"

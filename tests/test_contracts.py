@@ -12,11 +12,13 @@ import pytest
 from catalog.api.app import create_app
 from catalog.compatibility import RULES, ChangeKind, diff, same_type
 from catalog.contracts import ContractColumn, ContractVersion, QualityRule, SlaProperty
-from catalog.domain import EdgeKind
+from catalog.domain import Batch, EdgeKind, SnapshotBuilder, dataset_ref
+from catalog.errors import NotFound
 from catalog.services import contracts
 from catalog.services.ingestion import ingest_dbt, ingest_sql
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import LedgerQuery
+from catalog.write_path import WriteRequest, write_batch
 from ingesters import dbt, sql
 from ingesters.contracts import read_contracts
 from ingesters.sql.names import Defaults
@@ -344,3 +346,41 @@ def test_the_documented_table_is_the_table_in_the_code() -> None:
     for kind, rule in RULES.items():
         verdict = "yes" if rule.breaking else "no"
         assert f"| `{kind.value}` | {verdict} | {rule.reason} |" in documented
+
+
+def test_a_consumer_pins_the_version_it_relies_on(
+    embedded: EmbeddedStore, v1: ContractVersion
+) -> None:
+    v2 = bumped(with_column(v1, "status", remove=True), "2.0.0")
+    published(embedded, v1, v2)
+    report = dataset_ref("postgres://warehouse:5432", "analytics.reporting.exec_kpis")
+    builder = SnapshotBuilder("test")
+    builder.node(report)
+    write_batch(embedded, Batch(snapshots=[builder.build()]), WriteRequest("t", "test", "t"))
+    contracts.pin(embedded, report, ORDERS, "1.0.0", actor="t", reason="t")
+    contracts.pin(embedded, report, ORDERS, "2.0.0", actor="t", reason="t")
+    assert [(str(p.dependent), p.version) for p in contracts.dependents(embedded, ORDERS)] == [
+        (str(report), "2.0.0")
+    ]
+    contracts.unpin(embedded, report, ORDERS, actor="t", reason="t")
+    assert contracts.dependents(embedded, ORDERS) == []
+
+
+def test_pinning_an_unpublished_version_is_refused(
+    embedded: EmbeddedStore, v1: ContractVersion
+) -> None:
+    published(embedded, v1)
+    with pytest.raises(NotFound, match=r"no version 9\.0\.0"):
+        contracts.pin(embedded, v1.datasets[0].ref, ORDERS, "9.0.0", actor="t", reason="t")
+
+
+def test_pins_are_declared_over_graphql(endpoint: str) -> None:
+    call(endpoint, PUBLISH, document=document("fct_orders.v1.odcs.yaml"))
+    mutation = """mutation { pinContract(kind: DATASET, namespace: "postgres://warehouse:5432",
+        name: "analytics.marts.fct_orders", contractId: "urn:acme:contract:fct-orders",
+        version: "1.0.0") { changed } }"""
+    assert call(endpoint, mutation)["data"]["pinContract"]["changed"] is True
+    query = '{ contractDependents(contractId: "urn:acme:contract:fct-orders") { name version } }'
+    assert call(endpoint, query)["data"]["contractDependents"] == [
+        {"name": "analytics.marts.fct_orders", "version": "1.0.0"}
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, Any, cast
 
 import strawberry
@@ -13,7 +14,7 @@ from catalog import contracts as model
 from catalog.api import auth
 from catalog.api.context import store_of
 from catalog.compatibility import Change
-from catalog.domain import dataset_ref
+from catalog.domain import NodeKind, NodeRef, dataset_ref
 from catalog.errors import InvalidArgument
 from catalog.services import contracts
 from ingesters.contracts import odcs
@@ -178,6 +179,27 @@ class ContractDrift:
     catalog_type: str | None = strawberry.field(description="Type the catalog knows.")
 
 
+@strawberry.enum(description="Kinds of node that can depend on a contract version.")
+class DependentKind(Enum):
+    JOB = strawberry.enum_value("JOB", description="A job (SQL, dbt model, OpenLineage job).")
+    CONSUMER = strawberry.enum_value("CONSUMER", description="A dashboard, ML model, app...")
+    DATASET = strawberry.enum_value("DATASET", description="Another team's dataset.")
+
+
+@strawberry.type(description="A job, consumer or dataset relying on a version of a contract.")
+class ContractDependent:
+    kind: str = strawberry.field(description="JOB, CONSUMER or DATASET.")
+    namespace: str = strawberry.field(description="Namespace of the dependent.")
+    name: str = strawberry.field(description="Name of the dependent.")
+    version: str = strawberry.field(description="The contract version it relies on.")
+
+
+@strawberry.type(description="The result of declaring or ending a dependency.")
+class PinResult:
+    changed: bool = strawberry.field(description="False when it was already so.")
+    ledger_seq: int | None = strawberry.field(description="The ledger entry written, if any.")
+
+
 @strawberry.type(description="What a publication wrote.")
 class PublishResult:
     versions: list[Contract] = strawberry.field(description="The versions in the document.")
@@ -231,6 +253,18 @@ class ContractQuery:
             needs_major_version=needs_major,
         )
 
+    @strawberry.field(description="Who relies on which version of a contract.")
+    def contract_dependents(self, info: Info, contract_id: ContractId) -> list[ContractDependent]:
+        return [
+            ContractDependent(
+                kind=p.dependent.kind.value,
+                namespace=p.dependent.namespace,
+                name=p.dependent.name,
+                version=p.version,
+            )
+            for p in contracts.dependents(store_of(info), contract_id)
+        ]
+
     @strawberry.field(description="How the catalog's datasets differ from a contract version.")
     def contract_drift(
         self,
@@ -255,6 +289,46 @@ class ContractQuery:
 
 @strawberry.type(description="Contract publication; needs a bearer token and is ledgered.")
 class ContractMutation:
+    @strawberry.mutation(
+        description="Declare that a job, consumer or dataset relies on one published version "
+        "of a contract (replacing its earlier pin on that contract)."
+    )
+    def pin_contract(
+        self,
+        info: Info,
+        kind: Annotated[DependentKind, strawberry.argument(description="Kind of dependent.")],
+        namespace: Annotated[str, strawberry.argument(description="Its namespace.")],
+        name: Annotated[str, strawberry.argument(description="Its name.")],
+        contract_id: ContractId,
+        version: Annotated[str, strawberry.argument(description="The version relied on.")],
+    ) -> PinResult:
+        actor = auth.required(info.context.get("principal"), info.context.get("api_token"))
+        dependent = NodeRef(kind=NodeKind(kind.name), namespace=namespace, name=name)
+        result = contracts.pin(
+            store_of(info), dependent, contract_id, version, actor=actor, reason="contract pin"
+        )
+        return PinResult(
+            changed=result.changed, ledger_seq=result.entry.seq if result.entry else None
+        )
+
+    @strawberry.mutation(description="End a dependent's pin on a contract (history keeps it).")
+    def unpin_contract(
+        self,
+        info: Info,
+        kind: Annotated[DependentKind, strawberry.argument(description="Kind of dependent.")],
+        namespace: Annotated[str, strawberry.argument(description="Its namespace.")],
+        name: Annotated[str, strawberry.argument(description="Its name.")],
+        contract_id: ContractId,
+    ) -> PinResult:
+        actor = auth.required(info.context.get("principal"), info.context.get("api_token"))
+        dependent = NodeRef(kind=NodeKind(kind.name), namespace=namespace, name=name)
+        result = contracts.unpin(
+            store_of(info), dependent, contract_id, actor=actor, reason="contract unpin"
+        )
+        return PinResult(
+            changed=result.changed, ledger_seq=result.entry.seq if result.entry else None
+        )
+
     @strawberry.mutation(
         description="Publish a contract version from an ODCS v3 YAML document. Refused "
         "(CONTRACT_REJECTED, nothing written) when the document is invalid, changes a "

@@ -10,8 +10,8 @@ from enum import StrEnum
 from catalog import compatibility
 from catalog.compatibility import Change
 from catalog.contracts import ContractVersion, contract_ref
-from catalog.domain import Batch, EdgeKind, NodeKind, NodeRef
-from catalog.errors import BatonError, NotFound
+from catalog.domain import Batch, EdgeKind, NodeKind, NodeRef, SnapshotBuilder
+from catalog.errors import BatonError, InvalidArgument, NotFound
 from catalog.services import catalog
 from catalog.stores.protocol import Direction, NodeView, Store
 from catalog.write_path import WriteRequest, WriteResult, write_batch
@@ -112,6 +112,64 @@ def _check(known: list[ContractVersion], new: list[ContractVersion]) -> list[str
                 )
         by_number[candidate.version] = candidate
     return problems
+
+
+PIN_SOURCE_PREFIX = "contract-pin:"
+PINNABLE = (NodeKind.JOB, NodeKind.CONSUMER, NodeKind.DATASET)
+
+
+@dataclass(frozen=True)
+class Pin:
+    dependent: NodeRef
+    contract_id: str
+    version: str
+    source: str
+
+
+def _pin_source(dependent: NodeRef, contract_id: str) -> str:
+    return f"{PIN_SOURCE_PREFIX}{dependent.key}->{contract_id}"
+
+
+def pin(
+    store: Store, dependent: NodeRef, contract_id: str, number: str, *, actor: str, reason: str
+) -> WriteResult:
+    """Declare that a job, consumer or dataset relies on one published version of a
+    contract (replacing the version it relied on before: one pin per contract)."""
+    if dependent.kind not in PINNABLE:
+        raise InvalidArgument(
+            f"only jobs, consumers and datasets depend on contracts, not {dependent.kind.value}"
+        )
+    if not store.nodes([dependent]):
+        raise NotFound(f"no {dependent.kind.value.lower()} {dependent} in the catalog")
+    contract = version(store, contract_id, number)
+    builder = SnapshotBuilder(_pin_source(dependent, contract_id))
+    builder.edge(EdgeKind.DEPENDS_ON, builder.node(dependent), builder.node(contract.ref))
+    batch = Batch(snapshots=[builder.build()])
+    return write_batch(
+        store, batch, WriteRequest(actor=actor, source="contract pin", reason=reason)
+    )
+
+
+def unpin(
+    store: Store, dependent: NodeRef, contract_id: str, *, actor: str, reason: str
+) -> WriteResult:
+    """End a dependent's pin on a contract (history keeps it)."""
+    empty = SnapshotBuilder(_pin_source(dependent, contract_id)).build()
+    return write_batch(
+        store,
+        Batch(snapshots=[empty]),
+        WriteRequest(actor=actor, source="contract pin", reason=reason),
+    )
+
+
+def dependents(store: Store, contract_id: str) -> list[Pin]:
+    """Who relies on which version of a contract."""
+    pins = []
+    for published in versions(store, contract_id):
+        for edge in store.edge_history(published.ref):
+            if edge.kind == EdgeKind.DEPENDS_ON.value and edge.valid_to is None:
+                pins.append(Pin(edge.subject, contract_id, published.version, edge.source))
+    return sorted(pins, key=lambda p: (str(p.dependent), p.version))
 
 
 def compare(store: Store, contract_id: str, old: str, new: str) -> list[Change]:
