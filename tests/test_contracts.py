@@ -384,3 +384,16 @@ def test_pins_are_declared_over_graphql(endpoint: str) -> None:
     assert call(endpoint, query)["data"]["contractDependents"] == [
         {"name": "analytics.marts.fct_orders", "version": "1.0.0"}
     ]
+
+
+def test_dbt_contracts_are_contract_versions_too(embedded: EmbeddedStore) -> None:
+    mesh = FIXTURES / "dbt" / "mesh_platform" / "manifest.json.gz"
+    options = dbt.DbtOptions(namespace="snowflake://jaffleshop")
+    ingest_dbt(embedded, dbt.ArtifactPaths.find(mesh), options, actor="t", reason="t")
+    odcs_version = example("stg_locations.odcs.yaml")
+    [dbt_version] = contracts.of_dataset(embedded, odcs_version.datasets[0].ref)
+    assert dbt_version.contract_id == "dbt:jaffle_shop_mesh_platform.stg_locations"
+    assert [c.name for c in dbt_version.datasets[0].columns] == [
+        c.name for c in odcs_version.datasets[0].columns
+    ]
+    assert contracts.drift(embedded, dbt_version.contract_id) == []

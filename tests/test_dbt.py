@@ -250,8 +250,9 @@ def test_enforced_contracts_become_contract_versions(embedded: EmbeddedStore) ->
     dataset = dataset_ref(SNOWFLAKE, "ANALYTICS.DBT_FIXTURE.STG_LOCATIONS")
     [edge] = edges(embedded, dataset, EdgeKind.HAS_CONTRACT)
     contract = node_attrs(embedded, edge.object)
-    assert contract["enforced"] is True
-    assert {c["name"]: c["data_type"] for c in contract["columns"]}["LOCATION_ID"] == "text"
+    assert contract["contract_id"] == "dbt:jaffle_shop_mesh_platform.stg_locations"
+    columns = {c["name"]: c["physical_type"] for c in contract["datasets"][0]["columns"]}
+    assert columns["LOCATION_ID"] == "text"
 
 
 def test_a_changed_contract_is_a_new_version_and_the_old_one_is_ended(
@@ -265,7 +266,7 @@ def test_a_changed_contract_is_a_new_version_and_the_old_one_is_ended(
     dataset = dataset_ref(SNOWFLAKE, "ANALYTICS.DBT_FIXTURE.STG_LOCATIONS")
     history = edges(embedded, dataset, EdgeKind.HAS_CONTRACT, current=False)
     assert [e.valid_to is None for e in history] == [False, True]
-    assert history[1].object.name == "000000000000"
+    assert history[1].object.name == "1.0.0+000000000000"
 
 
 def test_exposures_become_consumers_owned_by_their_owner(shared_fixtures: Path) -> None:

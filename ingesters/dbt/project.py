@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from catalog.contracts import contract_ref
+from catalog.contracts import ContractColumn, ContractDataset, ContractVersion
 from catalog.domain import (
     TEAM,
     EdgeKind,
@@ -223,39 +223,64 @@ def add_exposures(
 
 
 def add_contracts(builder: SnapshotBuilder, manifest: Manifest, relations: Relations) -> int:
-    """Enforced model contracts as contract versions of the model's dataset (contract id
-    `dbt:<model unique id>`). A version is named by the model version where the model is
-    versioned, else by the contract's checksum, so a changed contract is a new node and
-    the old one's edge is ended."""
+    """Enforced model contracts as contract versions of the model's dataset, in the same
+    shape as ODCS contracts (so diff, drift and pins work on both). The contract id is
+    `dbt:<package>.<model>`; the version is the model version (1 when unversioned) with
+    the contract checksum as build metadata, e.g. `1.0.0+271f821cf894`: dbt bumps no
+    number when a contract changes, so the checksum keeps each content its own version."""
     count = 0
     for node in manifest.nodes.values():
         contract = node.enforced_contract
         dataset = relations.dataset(node.unique_id)
         if contract is None or dataset is None:
             continue
-        version = f"v{node.version}" if node.version is not None else None
-        label = version or (contract.checksum or "unversioned")[:12]
-        ref = builder.node(
-            contract_ref(f"dbt:{node.unique_id}", label),
-            **_compact(
-                standard="dbt model contract",
-                version=version,
-                checksum=contract.checksum,
-                enforced=True,
-                columns=[
-                    _compact(
-                        name=relations.column(c.name),
-                        data_type=c.data_type,
-                        constraints=c.constraints,
-                    )
-                    for c in node.columns.values()
-                ],
-                constraints=node.constraints,
-            ),
+        version = dbt_contract_version(node, dataset, relations, contract.checksum)
+        builder.edge(
+            EdgeKind.HAS_CONTRACT,
+            dataset,
+            builder.node(version.ref, digest=version.digest, **version.model_dump(mode="json")),
         )
-        builder.edge(EdgeKind.HAS_CONTRACT, dataset, ref)
         count += 1
     return count
+
+
+def dbt_contract_version(
+    node: ManifestNode, dataset: NodeRef, relations: Relations, checksum: str | None
+) -> ContractVersion:
+    """A model's contract: its columns with types, and `not_null`, `unique` and
+    `primary_key` constraints (column or model level) as required, unique and key."""
+    key_constraints = [
+        c.get("columns") or [] for c in node.constraints if c.get("type") == "primary_key"
+    ]
+    model_key = [str(name) for names in key_constraints for name in names]
+    columns = []
+    for column in node.columns.values():
+        kinds = {str(c.get("type")) for c in column.constraints}
+        in_key = "primary_key" in kinds or column.name in model_key
+        position = (
+            (model_key.index(column.name) + 1 if column.name in model_key else 1)
+            if in_key
+            else None
+        )
+        columns.append(
+            ContractColumn(
+                name=relations.column(column.name),
+                physical_type=column.data_type,
+                required="not_null" in kinds or in_key,
+                unique="unique" in kinds or in_key,
+                primary_key_position=position,
+                description=column.description or None,
+            )
+        )
+    major = int(str(node.version)) if str(node.version or "").isdigit() else 1
+    return ContractVersion(
+        contract_id=f"dbt:{node.package_name}.{node.name}",
+        version=f"{major}.0.0+{(checksum or 'unversioned')[:12]}",
+        name=node.name,
+        description=node.description or None,
+        datasets=(ContractDataset(ref=dataset, object_name=node.name, columns=tuple(columns)),),
+        standard="dbt model contract",
+    )
 
 
 def add_checks(
