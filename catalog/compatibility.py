@@ -224,6 +224,11 @@ def same_type(declared: str, actual: str) -> bool:
     return actual.upper() == "UNKNOWN" or _physical_change(declared, actual) is None
 
 
+def widens(old: str, new: str) -> bool:
+    """Whether a column retyped from `old` to `new` still holds every old value."""
+    return _physical_change(old, new) in (None, ChangeKind.TYPE_WIDENED)
+
+
 def _physical_change(old: str, new: str) -> ChangeKind | None:
     try:
         before, after = exp.DataType.build(old), exp.DataType.build(new)

@@ -16,6 +16,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from catalog.cli import contracts as _contract_commands  # noqa: F401  (registers them)
+from catalog.cli import impact as _impact_commands  # noqa: F401  (registers them)
 from catalog.cli import ownership as _ownership_commands  # noqa: F401  (registers them)
 from catalog.cli.common import (
     JSON_OPTION,

@@ -145,9 +145,23 @@ def parse(
     relations = relations_of(manifest, options)
     if found is not None:
         found.relations = relations
+    errors: list[IngestError] = []
+    compiled = [
+        n
+        for n in manifest.nodes.values()
+        if n.resource_type in project.JOB_TYPES and n.unique_id in relations.tables
+        if n.compiled_code
+    ]
+    analysed: list[ModelSql] = []
+    if options.column_lineage and compiled:
+        authoritative, documented = _known_columns(artifacts, relations)
+        analysed = list(analyse_models(compiled, relations, authoritative, documented, progress))
+    if found is not None:
+        found.models = analysed
+    coverage = {m.node.unique_id: m.lineage.coverage.value for m in analysed if m.lineage}
     builder = SnapshotBuilder(SOURCE_PREFIX + project_name(manifest))
     project.add_datasets(builder, manifest, relations, artifacts.catalog)
-    jobs = project.add_jobs(builder, manifest, relations, options.job_namespace)
+    jobs = project.add_jobs(builder, manifest, relations, options.job_namespace, coverage)
     project.add_owners(builder, manifest, relations, options.owner_role)
     project.add_exposures(builder, manifest, relations, options.job_namespace)
     project.add_contracts(builder, manifest, relations)
@@ -156,16 +170,10 @@ def parse(
         project.add_semantic_layer(
             builder, artifacts.semantic, relations, manifest, options.job_namespace
         )
-    errors: list[IngestError] = []
-    compiled = [n for n in manifest.nodes.values() if n.unique_id in jobs and n.compiled_code]
-    if options.column_lineage and compiled:
-        authoritative, documented = _known_columns(artifacts, relations)
-        for model in analyse_models(compiled, relations, authoritative, documented, progress):
-            if found is not None:
-                found.models.append(model)
-            if model.lineage is None:
-                errors.append(_model_error(artifacts.manifest_file, model))
-                continue
+    for model in analysed:
+        if model.lineage is None:
+            errors.append(_model_error(artifacts.manifest_file, model))
+        else:
             _add_sql_lineage(builder, model, jobs[model.node.unique_id], relations)
     snapshots = [builder.build()]
     if artifacts.run_results is not None:

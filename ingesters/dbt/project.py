@@ -111,11 +111,17 @@ def _add_columns(
 
 
 def add_jobs(
-    builder: SnapshotBuilder, manifest: Manifest, relations: Relations, job_namespace: str
+    builder: SnapshotBuilder,
+    manifest: Manifest,
+    relations: Relations,
+    job_namespace: str,
+    coverage: Mapping[str, str],
 ) -> dict[str, NodeRef]:
     """Each model, snapshot and seed as a job writing its relation and reading what it
     `depends_on` (ephemeral parents included: they are datasets dbt inlines as CTEs).
-    Returns unique_id -> job."""
+    FEEDS edges say how complete the model's column lineage is (`coverage`: COMPLETE,
+    PARTIAL, NONE; absent when its SQL was not analysed), which impact analysis needs to
+    tell "not affected" from "possibly affected". Returns unique_id -> job."""
     jobs: dict[str, NodeRef] = {}
     for node in manifest.nodes.values():
         target = relations.dataset(node.unique_id)
@@ -144,6 +150,11 @@ def add_jobs(
                 job=job.key,
                 model=node.unique_id,
                 evidence="depends_on",
+                **(
+                    {"column_lineage": coverage[node.unique_id]}
+                    if node.unique_id in coverage
+                    else {}
+                ),
             )
     return jobs
 

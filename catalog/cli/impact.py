@@ -1,0 +1,122 @@
+"""`baton impact`: what a change breaks downstream, as text, Markdown (a PR comment) or JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from catalog.cli.common import app, err, opened
+from catalog.domain import NodeRef
+from catalog.impact import ChangeKind, ImpactReport, Severity, markdown, text
+from catalog.services import impact
+from catalog.stores.protocol import Store
+from ingesters.contracts import read_contracts
+
+
+class Format(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+class FailOn(StrEnum):
+    breaking = "breaking"
+    risky = "risky"
+    never = "never"
+
+
+def _pair(spec: str, what: str) -> tuple[str, str]:
+    target, sep, value = spec.partition("=")
+    if not sep or not value:
+        raise typer.BadParameter(f"expected TARGET=NEW_{what.upper()}, got {spec!r}")
+    return target, value
+
+
+def _requests(
+    store: Store,
+    namespace: str | None,
+    drop_column: list[str],
+    rename_column: list[str],
+    retype_column: list[str],
+    drop_dataset: list[str],
+    rename_dataset: list[str],
+    contract: Path | None,
+) -> list[impact.ChangeRequest]:
+    def target(spec: str) -> NodeRef:
+        return impact.resolve_target(store, spec, namespace)
+
+    requests = [impact.ChangeRequest(ChangeKind.DROP_COLUMN, target(s)) for s in drop_column]
+    requests += [impact.ChangeRequest(ChangeKind.DROP_DATASET, target(s)) for s in drop_dataset]
+    for spec in rename_column:
+        name, new = _pair(spec, "name")
+        requests.append(impact.ChangeRequest(ChangeKind.RENAME_COLUMN, target(name), new_name=new))
+    for spec in retype_column:
+        name, new = _pair(spec, "type")
+        requests.append(impact.ChangeRequest(ChangeKind.RETYPE_COLUMN, target(name), new_type=new))
+    for spec in rename_dataset:
+        name, new = _pair(spec, "name")
+        requests.append(impact.ChangeRequest(ChangeKind.RENAME_DATASET, target(name), new_name=new))
+    if contract is not None:
+        versions, errors = read_contracts([contract])
+        for error in errors:
+            err.print(f"error: {error}", highlight=False, soft_wrap=True)
+        if errors:
+            raise typer.Exit(2)
+        requests += impact.requests_from_contract(store, versions[0])
+    return requests
+
+
+@app.command("impact")
+def show_impact(
+    ctx: typer.Context,
+    drop_column: list[str] = typer.Option([], help="DATASET.COLUMN to drop (repeatable)."),
+    rename_column: list[str] = typer.Option([], help="DATASET.COLUMN=NEW_NAME."),
+    retype_column: list[str] = typer.Option([], help="DATASET.COLUMN=NEW_TYPE."),
+    drop_dataset: list[str] = typer.Option([], help="DATASET to drop."),
+    rename_dataset: list[str] = typer.Option([], help="DATASET=NEW_NAME."),
+    contract: Path | None = typer.Option(
+        None, help="A proposed contract version (ODCS file): its shape changes vs the latest."
+    ),
+    namespace: str | None = typer.Option(None, help="Namespace, when names are ambiguous."),
+    depth: int = typer.Option(impact.DEFAULT_DEPTH, help=f"Hops (1 to {impact.MAX_DEPTH})."),
+    limit: int = typer.Option(impact.DEFAULT_LIMIT, help=f"Most nodes (max {impact.MAX_LIMIT})."),
+    output: Format = typer.Option(Format.text, "--format", help="text, markdown or json."),
+    fail_on: FailOn = typer.Option(
+        FailOn.never, help="Exit 1 when the severity is at least this (a CI gate)."
+    ),
+) -> None:
+    """What a change breaks downstream: affected columns, datasets, jobs and consumers with
+    the lineage path and evidence of each, owners to notify, contracts broken, sign-offs
+    needed, and a severity (breaking, risky, safe)."""
+    with opened(ctx) as store:
+        requests = _requests(
+            store, namespace, drop_column, rename_column, retype_column, drop_dataset,
+            rename_dataset, contract,
+        )  # fmt: skip
+        if not requests:
+            err.print("nothing to analyse: name a change (see --help)")
+            raise typer.Exit(2)
+        report = impact.analyse(store, requests, depth=depth, limit=limit)
+    _print(report, output)
+    if _fails(report.severity, fail_on):
+        raise typer.Exit(1)
+
+
+def _print(report: ImpactReport, output: Format) -> None:
+    if output is Format.json:
+        sys.stdout.write(json.dumps(report.as_json(), indent=2, default=str) + "\n")
+    elif output is Format.markdown:
+        sys.stdout.write(markdown(report))
+    else:
+        sys.stdout.write(text(report))
+
+
+def _fails(severity: Severity, fail_on: FailOn) -> bool:
+    if fail_on is FailOn.never:
+        return False
+    order = [Severity.SAFE, Severity.RISKY, Severity.BREAKING]
+    return order.index(severity) >= order.index(Severity(fail_on.value))
