@@ -96,7 +96,7 @@ class NodeRef(BaseModel):
     def from_key(cls, key: str) -> NodeRef:
         return _ref_from_key(key)
 
-    @cached_property
+    @property
     def dataset(self) -> NodeRef:
         """The dataset a column belongs to; a non-column is its own dataset."""
         if self.kind is not NodeKind.COLUMN:

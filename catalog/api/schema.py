@@ -17,6 +17,7 @@ from catalog import ledger as ledger_model
 from catalog.api.context import store_of
 from catalog.api.contract_schema import ContractMutation, ContractQuery
 from catalog.api.errors import TypedErrors
+from catalog.api.impact_schema import ImpactQuery
 from catalog.api.ownership_schema import OwnershipMutation, OwnershipQuery
 from catalog.domain import NodeRef, column_ref, dataset_ref
 from catalog.errors import InvalidArgument
@@ -318,7 +319,7 @@ class History:
 
 
 @strawberry.type(description="Read access to the catalog, its lineage and its ledger.")
-class Query(ContractQuery, OwnershipQuery):
+class Query(ContractQuery, OwnershipQuery, ImpactQuery):
     @strawberry.field(description="One dataset by identity, as of now or a past instant.")
     def dataset(self, info: Info, namespace: Namespace, name: Name, as_of: AsOf = None) -> Dataset:
         found = catalog.get_node(store_of(info), dataset_ref(namespace, name), as_of)

@@ -225,8 +225,10 @@ def _dataset_seeds(store: Store, requests: Sequence[ChangeRequest]) -> list[Node
 def _follow_tables(
     walk: _Walk, changed_columns: list[NodeRef], broken: list[NodeRef], changed: set[str]
 ) -> None:
-    """Table lineage, hop by hop: readers of a broken dataset are certainly affected; a
-    dataset fed without complete column lineage by an affected one is possibly affected."""
+    """Table lineage, hop by hop. Readers of a broken dataset are certainly affected. A
+    dataset whose rows an affected column decides (INDIRECT) passes different rows to every
+    reader: they are affected indirectly, with the same confidence. A dataset fed without
+    complete column lineage by an affected one is possibly affected."""
     certain = {d.key for d in broken}
     origins = {c.dataset.key for c in changed_columns} | certain
     origins |= {k for k, f in walk.found.items() if f.ref.kind is NodeKind.DATASET}
@@ -240,19 +242,22 @@ def _follow_tables(
         )  # fmt: skip
         following = []
         for edge in sorted(sub.edges, key=lambda e: (e.subject.key, e.object.key, e.source)):
-            downstream = edge.object
-            if downstream.key in changed:
+            if edge.object.key in changed:
                 continue
             upstream = walk.found.get(edge.subject.key)
-            path = (upstream.path if upstream else ()) + (_hop(edge),)
+            path = (*(upstream.path if upstream else ()), _hop(edge))
             if edge.subject.key in certain:
-                if walk.add(downstream, Confidence.CERTAIN, "DIRECT", path):
-                    certain.add(downstream.key)
-                    following.append(downstream.key)
-            elif edge.attrs.get("column_lineage") != COLUMN_LINEAGE_COMPLETE and walk.add(
-                downstream, Confidence.POSSIBLE, "DIRECT", path
-            ):
-                following.append(downstream.key)
+                verdict: tuple[Confidence, str] | None = (Confidence.CERTAIN, "DIRECT")
+            elif upstream is not None and upstream.lineage == "INDIRECT":
+                verdict = (upstream.confidence, "INDIRECT")
+            elif edge.attrs.get("column_lineage") != COLUMN_LINEAGE_COMPLETE:
+                verdict = (Confidence.POSSIBLE, "DIRECT")
+            else:
+                verdict = None  # column lineage is complete: the column walk decided
+            if verdict is not None and walk.add(edge.object, *verdict, path):
+                if edge.subject.key in certain:
+                    certain.add(edge.object.key)
+                following.append(edge.object.key)
         frontier = sorted(set(following))
     if frontier:
         walk.truncated_at += [str(NodeRef.from_key(k)) for k in frontier]
