@@ -18,6 +18,7 @@ class ChangeKind(StrEnum):
     DROP_COLUMN = "DROP_COLUMN"
     RENAME_COLUMN = "RENAME_COLUMN"
     RETYPE_COLUMN = "RETYPE_COLUMN"
+    CHANGE_COLUMN = "CHANGE_COLUMN"  # same name and type, computed from different sources
     DROP_DATASET = "DROP_DATASET"
     RENAME_DATASET = "RENAME_DATASET"
     CHANGE_JOB = "CHANGE_JOB"

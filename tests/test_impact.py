@@ -3,6 +3,7 @@ kinds, confidences, owner groups, contracts, severity, truncation, digests, inte
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from catalog.cli import app
 from catalog.domain import column_ref, dataset_ref, job_ref
 from catalog.errors import LimitExceeded
 from catalog.impact import ChangeKind, ImpactReport
-from catalog.services import contracts, impact, ownership
+from catalog.services import change_sets, contracts, impact, ownership
 from catalog.services.ingestion import ingest_dbt, ingest_sql
 from catalog.stores.embedded import EmbeddedStore
 from ingesters import dbt, sql
@@ -184,7 +185,7 @@ def test_a_proposed_contract_version_is_analysed_as_its_shape_changes(
     warehouse: EmbeddedStore,
 ) -> None:
     [v2], _ = read_contracts([PROJECT / "examples/contracts/fct_orders.v2.odcs.yaml"])
-    requests = impact.requests_from_contract(warehouse, v2)
+    requests = change_sets.from_contract(warehouse, v2)
     assert {(r.kind, r.target.column, r.new_type) for r in requests} == {
         (ChangeKind.DROP_COLUMN, "status", None),
         (ChangeKind.RETYPE_COLUMN, "order_id", "text"),
@@ -287,3 +288,51 @@ def test_impact_over_graphql(endpoint: str, warehouse: EmbeddedStore) -> None:
     assert report["severity"] == "breaking"
     assert report["digest"] == drop(warehouse, "staging.stg_orders.status").digest
     assert {"owner": "team/finance-data", "role": "steward"} in report["owners"]
+
+
+def test_old_and_new_sql_give_dropped_renamed_and_changed_columns(warehouse: EmbeddedStore) -> None:
+    old = (PROJECT / "examples/warehouse/marts/fct_orders.sql").read_text()
+    new = (
+        old.replace("    status        text,\n", "")
+        .replace("order_date, status, store_id", "order_date, store_id")
+        .replace("    o.status,\n", "")
+        .replace("gross_margin", "margin")
+        .replace("coalesce(p.net_paid, 0)", "coalesce(p.gross_paid, 0)")
+    )
+    versions = change_sets.SqlVersions(
+        old, new, "postgres", WAREHOUSE, defaults=Defaults("analytics", "public")
+    )
+    requests = change_sets.from_sql(warehouse, versions)
+    assert {(r.kind, r.target.column, r.new_name) for r in requests} == {
+        (ChangeKind.DROP_COLUMN, "status", None),
+        (ChangeKind.RENAME_COLUMN, "gross_margin", "margin"),
+        (ChangeKind.CHANGE_COLUMN, "net_paid", None),
+    }
+
+
+def test_a_changed_derivation_alone_is_risky(warehouse: EmbeddedStore) -> None:
+    request = impact.ChangeRequest(ChangeKind.CHANGE_COLUMN, column("marts.fct_orders.net_paid"))
+    report = impact.analyse(warehouse, [request])
+    assert report.affected
+    assert report.severity.value == "risky"
+
+
+def test_two_manifests_give_the_pull_request_s_changes(
+    classic: EmbeddedStore, tmp_path: Path
+) -> None:
+    before = dbt.read_artifacts(dbt.ArtifactPaths.find(FIXTURES / "dbt/jaffle_shop_classic"))
+    manifest = json.loads(
+        gzip.decompress((FIXTURES / "dbt/jaffle_shop_classic/manifest.json.gz").read_bytes())
+    )
+    del manifest["nodes"]["model.jaffle_shop.orders"]
+    customers = manifest["nodes"]["model.jaffle_shop.customers"]
+    customers["compiled_code"] = customers["compiled_code"].replace(
+        "customer_orders.number_of_orders,", ""
+    )
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    after = dbt.read_artifacts(dbt.ArtifactPaths(tmp_path / "manifest.json"))
+    requests = change_sets.from_manifests(classic, before, after, dbt.DbtOptions())
+    assert {(r.kind, r.target.name.rsplit(".", 1)[-1], r.target.column) for r in requests} == {
+        (ChangeKind.DROP_DATASET, "orders", None),
+        (ChangeKind.DROP_COLUMN, "customers", "number_of_orders"),
+    }

@@ -13,11 +13,13 @@ from catalog import impact as model
 from catalog.api.context import store_of
 from catalog.domain import column_ref, dataset_ref, job_ref
 from catalog.errors import InvalidArgument
-from catalog.services import contracts
+from catalog.services import change_sets, contracts
 from catalog.services import impact as analysis
 from ingesters.contracts import odcs
+from ingesters.sql.names import Defaults
 
 MAX_CHANGES = 100
+MAX_SQL_CHARS = 1_000_000
 
 
 @strawberry.enum(description="What a change does.")
@@ -25,6 +27,9 @@ class ImpactChangeKind(Enum):
     DROP_COLUMN = strawberry.enum_value("DROP_COLUMN", description="Drop a column.")
     RENAME_COLUMN = strawberry.enum_value("RENAME_COLUMN", description="Rename a column.")
     RETYPE_COLUMN = strawberry.enum_value("RETYPE_COLUMN", description="Change a column's type.")
+    CHANGE_COLUMN = strawberry.enum_value(
+        "CHANGE_COLUMN", description="Compute a column from different sources (same name, type)."
+    )
     DROP_DATASET = strawberry.enum_value("DROP_DATASET", description="Drop a dataset.")
     RENAME_DATASET = strawberry.enum_value("RENAME_DATASET", description="Rename a dataset.")
     CHANGE_JOB = strawberry.enum_value("CHANGE_JOB", description="Change a job's logic.")
@@ -210,6 +215,43 @@ class ImpactQuery:
         return ImpactReport.of(analysis.analyse(store_of(info), requests, depth=depth, limit=limit))
 
     @strawberry.field(
+        description="The impact of changing a job's SQL: Baton compares the output columns "
+        "and column lineage of the two versions and analyses the difference."
+    )
+    def impact_of_sql(
+        self,
+        info: Info,
+        old_sql: Annotated[str, strawberry.argument(description="The SQL before the change.")],
+        new_sql: Annotated[str, strawberry.argument(description="The SQL after the change.")],
+        dialect: Annotated[
+            str, strawberry.argument(description="sqlglot dialect, e.g. snowflake.")
+        ],
+        namespace: Annotated[
+            str, strawberry.argument(description="Namespace of the warehouse it runs in.")
+        ],
+        target: Annotated[
+            str | None,
+            strawberry.argument(description="The table a bare query writes (dbt compiled SQL)."),
+        ] = None,
+        default_database: Annotated[
+            str | None, strawberry.argument(description="Database of unqualified tables.")
+        ] = None,
+        default_schema: Annotated[
+            str | None, strawberry.argument(description="Schema of unqualified tables.")
+        ] = None,
+        depth: Depth = analysis.DEFAULT_DEPTH,
+        limit: Limit = analysis.DEFAULT_LIMIT,
+    ) -> ImpactReport:
+        if max(len(old_sql), len(new_sql)) > MAX_SQL_CHARS:
+            raise InvalidArgument(f"SQL longer than {MAX_SQL_CHARS} characters")
+        versions = change_sets.SqlVersions(
+            old_sql, new_sql, dialect, namespace, target, Defaults(default_database, default_schema)
+        )
+        store = store_of(info)
+        requests = change_sets.from_sql(store, versions)
+        return ImpactReport.of(analysis.analyse(store, requests, depth=depth, limit=limit))
+
+    @strawberry.field(
         description="The impact of publishing a proposed contract version (ODCS YAML): its "
         "shape changes from the latest published version, analysed as a change set."
     )
@@ -228,5 +270,5 @@ class ImpactQuery:
         if problems:
             raise contracts.ContractRejected([f"{path}: {why}" for path, why in problems])
         store = store_of(info)
-        requests = analysis.requests_from_contract(store, odcs.to_contract(loaded))
+        requests = change_sets.from_contract(store, odcs.to_contract(loaded))
         return ImpactReport.of(analysis.analyse(store, requests, depth=depth, limit=limit))

@@ -12,9 +12,11 @@ import typer
 from catalog.cli.common import app, err, opened
 from catalog.domain import NodeRef
 from catalog.impact import ChangeKind, ImpactReport, Severity, markdown, text
-from catalog.services import impact
+from catalog.services import change_sets, impact
 from catalog.stores.protocol import Store
+from ingesters import dbt
 from ingesters.contracts import read_contracts
+from ingesters.sql.names import Defaults
 
 
 class Format(StrEnum):
@@ -45,6 +47,8 @@ def _requests(
     drop_dataset: list[str],
     rename_dataset: list[str],
     contract: Path | None,
+    sql_versions: change_sets.SqlVersions | None,
+    manifests: tuple[Path, Path] | None,
 ) -> list[impact.ChangeRequest]:
     def target(spec: str) -> NodeRef:
         return impact.resolve_target(store, spec, namespace)
@@ -66,7 +70,17 @@ def _requests(
             err.print(f"error: {error}", highlight=False, soft_wrap=True)
         if errors:
             raise typer.Exit(2)
-        requests += impact.requests_from_contract(store, versions[0])
+        requests += change_sets.from_contract(store, versions[0])
+    if sql_versions is not None:
+        requests += change_sets.from_sql(store, sql_versions)
+    if manifests is not None:
+        options = dbt.DbtOptions(namespace=namespace)
+        try:
+            before, after = (dbt.read_artifacts(dbt.ArtifactPaths.find(m)) for m in manifests)
+        except dbt.ArtifactError as error:
+            err.print(f"error: {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from error
+        requests += change_sets.from_manifests(store, before, after, options)
     return requests
 
 
@@ -81,7 +95,23 @@ def show_impact(
     contract: Path | None = typer.Option(
         None, help="A proposed contract version (ODCS file): its shape changes vs the latest."
     ),
-    namespace: str | None = typer.Option(None, help="Namespace, when names are ambiguous."),
+    old_sql: Path | None = typer.Option(None, help="The job's SQL before the change."),
+    new_sql: Path | None = typer.Option(None, help="The job's SQL after the change."),
+    target: str | None = typer.Option(
+        None, help="The table a bare query writes (a dbt model's compiled SQL)."
+    ),
+    dialect: str = typer.Option("postgres", help="sqlglot dialect of --old-sql/--new-sql."),
+    default_database: str | None = typer.Option(None, help="Database of unqualified tables."),
+    default_schema: str | None = typer.Option(None, help="Schema of unqualified tables."),
+    old_manifest: Path | None = typer.Option(
+        None, help="dbt manifest (or target/) before the pull request."
+    ),
+    new_manifest: Path | None = typer.Option(
+        None, help="dbt manifest (or target/) after the pull request."
+    ),
+    namespace: str | None = typer.Option(
+        None, help="Warehouse namespace: for ambiguous names, SQL and manifests."
+    ),
     depth: int = typer.Option(impact.DEFAULT_DEPTH, help=f"Hops (1 to {impact.MAX_DEPTH})."),
     limit: int = typer.Option(impact.DEFAULT_LIMIT, help=f"Most nodes (max {impact.MAX_LIMIT})."),
     output: Format = typer.Option(Format.text, "--format", help="text, markdown or json."),
@@ -89,13 +119,26 @@ def show_impact(
         FailOn.never, help="Exit 1 when the severity is at least this (a CI gate)."
     ),
 ) -> None:
-    """What a change breaks downstream: affected columns, datasets, jobs and consumers with
-    the lineage path and evidence of each, owners to notify, contracts broken, sign-offs
-    needed, and a severity (breaking, risky, safe)."""
+    """What a change breaks downstream, from explicit changes, a proposed contract version,
+    old and new SQL of a job, or two dbt manifests (before and after a pull request):
+    affected columns, datasets, jobs and consumers with the lineage path and evidence of
+    each, owners to notify, contracts broken, sign-offs needed, and a severity (breaking,
+    risky, safe)."""
     with opened(ctx) as store:
+        sql_versions = None
+        if old_sql is not None and new_sql is not None:
+            sql_versions = change_sets.SqlVersions(
+                old_sql.read_text(encoding="utf-8"),
+                new_sql.read_text(encoding="utf-8"),
+                dialect,
+                namespace or f"{dialect}://default",
+                target=target,
+                defaults=Defaults(default_database, default_schema),
+            )
+        manifests = (old_manifest, new_manifest) if old_manifest and new_manifest else None
         requests = _requests(
             store, namespace, drop_column, rename_column, retype_column, drop_dataset,
-            rename_dataset, contract,
+            rename_dataset, contract, sql_versions, manifests,
         )  # fmt: skip
         if not requests:
             err.print("nothing to analyse: name a change (see --help)")

@@ -47,6 +47,8 @@ class ChangeRequest:
     new_type: str | None = None
     old_type: str | None = None
     """The type before the change, when the caller knows it (else the catalog's)."""
+    compatible: bool | None = None
+    """Whether readers keep working (values may still change); None: Baton decides."""
 
 
 @dataclass
@@ -121,8 +123,10 @@ def analyse(
 
 
 def _change(store: Store, request: ChangeRequest) -> Change:
-    compatible = False
-    if request.kind is ChangeKind.RETYPE_COLUMN and request.new_type:
+    compatible = request.kind is ChangeKind.CHANGE_COLUMN
+    if request.compatible is not None:
+        compatible = request.compatible
+    elif request.kind is ChangeKind.RETYPE_COLUMN and request.new_type:
         current = store.nodes([request.target])
         old_type = request.old_type or (current[0].attrs.get("data_type") if current else None)
         compatible = isinstance(old_type, str) and compatibility.widens(old_type, request.new_type)
@@ -438,50 +442,3 @@ def resolve_target(store: Store, spec: str, namespace: str | None = None) -> Nod
         return NodeRef(
             kind=NodeKind.COLUMN, namespace=dataset.namespace, name=dataset.name, column=column
         )
-
-
-_FROM_CONTRACT = {
-    compatibility.ChangeKind.COLUMN_REMOVED: ChangeKind.DROP_COLUMN,
-    compatibility.ChangeKind.COLUMN_RENAMED: ChangeKind.RENAME_COLUMN,
-    compatibility.ChangeKind.TYPE_CHANGED: ChangeKind.RETYPE_COLUMN,
-    compatibility.ChangeKind.TYPE_NARROWED: ChangeKind.RETYPE_COLUMN,
-    compatibility.ChangeKind.TYPE_WIDENED: ChangeKind.RETYPE_COLUMN,
-    compatibility.ChangeKind.DATASET_REMOVED: ChangeKind.DROP_DATASET,
-}
-"""Contract changes that change the data's shape, as change requests; the others
-(nullability, keys, quality, SLA) are promises and show in the contract diff."""
-
-
-def requests_from_contract(store: Store, proposed: ContractVersion) -> list[ChangeRequest]:
-    """The shape changes a proposed contract version makes to the latest published one."""
-    published = [
-        v for v in contracts.versions(store, proposed.contract_id) if v.semver < proposed.semver
-    ]
-    if not published:
-        return []
-    current = published[-1]
-    tables = {d.object_name: d for d in current.datasets}
-    requests = []
-    for change in compatibility.diff(current, proposed):
-        kind = _FROM_CONTRACT.get(change.kind)
-        if kind is None:
-            continue
-        table, _, column = change.subject.partition(".")
-        dataset = tables[table].ref
-        target = (
-            dataset
-            if not column
-            else NodeRef(
-                kind=NodeKind.COLUMN, namespace=dataset.namespace, name=dataset.name, column=column
-            )
-        )
-        requests.append(
-            ChangeRequest(
-                kind,
-                target,
-                new_name=change.after if kind is ChangeKind.RENAME_COLUMN else None,
-                new_type=change.after if kind is ChangeKind.RETYPE_COLUMN else None,
-                old_type=change.before if kind is ChangeKind.RETYPE_COLUMN else None,
-            )
-        )
-    return requests

@@ -24,7 +24,9 @@ def ingest_sql(
     progress: sql.Progress | None = None,
 ) -> WriteResult:
     texts, read_errors = sql.read_sql_files(paths)
-    parsed = sql.parse(texts, options, progress, known_columns=_catalog_columns(store, options))
+    parsed = sql.parse(
+        texts, options, progress, known_columns=catalog_columns(store, options.namespace)
+    )
     batch = parsed.model_copy(update={"errors": [*read_errors, *parsed.errors]})
     source = "sql " + " ".join(p.as_posix() for p in paths)
     return write_batch(store, batch, WriteRequest(actor=actor, source=source, reason=reason))
@@ -47,13 +49,13 @@ def ingest_dbt(
     return write_batch(store, batch, WriteRequest(actor=actor, source=source, reason=reason))
 
 
-def _catalog_columns(store: Store, options: sql.SqlOptions) -> sql.KnownColumns:
+def catalog_columns(store: Store, namespace: str) -> sql.KnownColumns:
     """Columns the catalog already holds for tables in the ingested warehouse."""
 
     def lookup(tables: set[TableName]) -> dict[TableName, dict[str, str]]:
         known = {}
         for table in tables:
-            columns = catalog.columns(store, dataset_ref(options.namespace, ".".join(table)))
+            columns = catalog.columns(store, dataset_ref(namespace, ".".join(table)))
             if columns:
                 known[table] = {
                     str(c.ref.column): str(c.attrs.get("data_type", "UNKNOWN")) for c in columns

@@ -77,6 +77,8 @@ class ManifestNode(_Artifact):
     config: NodeConfig = Field(default_factory=NodeConfig)
     columns: dict[str, ColumnInfo] = Field(default_factory=dict)
     depends_on: DependsOn = Field(default_factory=DependsOn)
+    checksum: JsonObject = Field(default_factory=dict)
+    """dbt's checksum of the node's file: it changes when the model's code changes."""
     compiled_code: str | None = Field(
         default=None, validation_alias=AliasChoices("compiled_code", "compiled_sql")
     )
