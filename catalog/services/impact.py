@@ -90,17 +90,8 @@ def analyse(
     depth: int = DEFAULT_DEPTH,
     limit: int = DEFAULT_LIMIT,
 ) -> ImpactReport:
-    check_range("depth", depth, MAX_DEPTH)
-    check_range("limit", limit, MAX_LIMIT)
     changes = [_change(store, r) for r in requests]
-    walk = _Walk(store, depth, limit)
-    changed_keys = {r.target.key for r in requests}
-    columns = [r.target for r in requests if r.target.kind is NodeKind.COLUMN]
-    _follow_columns(walk, columns, changed_keys)
-    broken_datasets = _dataset_seeds(store, requests)
-    _follow_tables(walk, columns, broken_datasets, changed_keys)
-    _add_jobs(walk)
-    _add_consumers(walk, [r.target for r in requests])
+    walk = traverse(store, requests, depth=depth, limit=limit)
     affected = _affected(walk)
     owners, unowned = _owners(store, affected)
     violations = _contracts(store, requests, changes, walk)
@@ -120,6 +111,20 @@ def analyse(
         truncated=bool(walk.truncated_at),
         truncated_at=tuple(sorted(set(walk.truncated_at))),
     )
+
+
+def traverse(store: Store, requests: Sequence[ChangeRequest], *, depth: int, limit: int) -> _Walk:
+    """The graph walk alone: everything the change set reaches, with paths."""
+    check_range("depth", depth, MAX_DEPTH)
+    check_range("limit", limit, MAX_LIMIT)
+    walk = _Walk(store, depth, limit)
+    changed_keys = {r.target.key for r in requests}
+    columns = [r.target for r in requests if r.target.kind is NodeKind.COLUMN]
+    _follow_columns(walk, columns, changed_keys)
+    _follow_tables(walk, columns, _dataset_seeds(store, requests), changed_keys)
+    _add_jobs(walk)
+    _add_consumers(walk, [r.target for r in requests])
+    return walk
 
 
 def _change(store: Store, request: ChangeRequest) -> Change:
@@ -311,20 +316,18 @@ def _affected(walk: _Walk) -> tuple[Affected, ...]:
 def _owners(
     store: Store, affected: tuple[Affected, ...]
 ) -> tuple[tuple[OwnerToNotify, ...], tuple[str, ...]]:
-    """Owners of affected datasets, columns and consumers, grouped by owner and role."""
+    """Owners of affected datasets, columns and consumers (one query for all), grouped by
+    owner and role; a column's inherited owners are its dataset's, listed there."""
+    kinds = (NodeKind.DATASET.value, NodeKind.CONSUMER.value, NodeKind.COLUMN.value)
+    items = [a for a in affected if a.kind in kinds]
+    found = ownership.owners_of_many(store, [NodeRef.from_key(a.node) for a in items])
     groups: dict[tuple[str, str], tuple[OwnerToNotify, set[str]]] = {}
     unowned = []
-    for item in affected:
-        if item.kind not in (
-            NodeKind.DATASET.value,
-            NodeKind.CONSUMER.value,
-            NodeKind.COLUMN.value,
-        ):
-            continue
-        found = ownership.owners_of(store, NodeRef.from_key(item.node))
-        if not found and item.kind != NodeKind.COLUMN.value:
+    for item in items:
+        held = found.get(item.node, [])
+        if not held and item.kind != NodeKind.COLUMN.value:
             unowned.append(item.label)
-        for o in found:
+        for o in held:
             key = (str(o.owner.ref), o.role)
             if key not in groups:
                 attrs = o.owner.attrs
@@ -366,8 +369,12 @@ def _contracts(
         and f.confidence is Confidence.CERTAIN
         and f.lineage == "DIRECT"
     ]
+    published: dict[str, list[ContractVersion]] = {}
     for ref, reason in touched:
-        for version in _latest(contracts.of_dataset(store, ref.dataset)):
+        dataset_key = ref.dataset.key
+        if dataset_key not in published:
+            published[dataset_key] = _latest(contracts.of_dataset(store, ref.dataset))
+        for version in published[dataset_key]:
             declared = ref.column is None or any(
                 d.ref == ref.dataset and d.column(ref.column) is not None for d in version.datasets
             )

@@ -113,6 +113,23 @@ def owners_of(store: Store, target: NodeRef, at: date | None = None) -> list[Own
     return own + inherited
 
 
+def owners_of_many(
+    store: Store, targets: list[NodeRef], at: date | None = None
+) -> dict[str, list[Ownership]]:
+    """Owners asserted on each target (no inheritance), on `at`, in one query: target key
+    -> ownerships."""
+    if not targets:
+        return {}
+    sub = store.subgraph(
+        targets, kinds=[EdgeKind.OWNS.value], direction=Direction.UPSTREAM, depth=1,
+        limit=len(targets) + 100_000,
+    )  # fmt: skip
+    found: dict[str, list[Ownership]] = {}
+    for o in _effective(_expand(store, list(sub.edges)), at):
+        found.setdefault(o.target.key, []).append(o)
+    return found
+
+
 def _ownerships(store: Store, target: NodeRef) -> list[Ownership]:
     edges = [
         e
