@@ -336,3 +336,20 @@ def test_two_manifests_give_the_pull_request_s_changes(
         (ChangeKind.DROP_DATASET, "orders", None),
         (ChangeKind.DROP_COLUMN, "customers", "number_of_orders"),
     }
+
+
+def test_impact_of_sql_over_graphql(endpoint: str) -> None:
+    old = (PROJECT / "examples/warehouse/marts/fct_orders.sql").read_text()
+    new = old.replace("coalesce(p.net_paid, 0)", "coalesce(p.gross_paid, 0)")
+    query = """query($old: String!, $new: String!) {
+      impactOfSql(oldSql: $old, newSql: $new, dialect: "postgres",
+                  namespace: "postgres://warehouse:5432", defaultDatabase: "analytics",
+                  defaultSchema: "public") { severity changes { kind target } } }"""
+    body = httpx.post(
+        f"{endpoint}/graphql", json={"query": query, "variables": {"old": old, "new": new}}
+    ).json()
+    report = body["data"]["impactOfSql"]
+    assert report["changes"] == [
+        {"kind": "CHANGE_COLUMN", "target": f"{WAREHOUSE}/analytics.marts.fct_orders.net_paid"}
+    ]
+    assert report["severity"] == "risky"
