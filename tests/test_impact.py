@@ -353,3 +353,14 @@ def test_impact_of_sql_over_graphql(endpoint: str) -> None:
         {"kind": "CHANGE_COLUMN", "target": f"{WAREHOUSE}/analytics.marts.fct_orders.net_paid"}
     ]
     assert report["severity"] == "risky"
+
+
+def test_cli_asks_a_server_when_given_one(
+    endpoint: str, warehouse: EmbeddedStore, tmp_path: Path
+) -> None:
+    remote = ["--home", str(tmp_path), *DROP_STATUS, "--server", endpoint]
+    result = CliRunner().invoke(app, [*remote, "--namespace", WAREHOUSE, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert (
+        json.loads(result.stdout)["digest"] == drop(warehouse, "staging.stg_orders.status").digest
+    )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 import yaml
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from catalog import impact as model
@@ -111,6 +113,8 @@ class ImpactReport:
     truncated: bool = strawberry.field(description="True when a bound stopped the walk.")
     truncated_at: list[str] = strawberry.field(description="Where the walk stopped.")
     markdown: str = strawberry.field(description="The report as a pull-request comment.")
+    text: str = strawberry.field(description="The report as plain text.")
+    report: JSON = strawberry.field(description="The whole report as JSON (as `--format json`).")
 
     @classmethod
     def of(cls, report: model.ImpactReport) -> ImpactReport:
@@ -177,6 +181,8 @@ class ImpactReport:
             truncated=report.truncated,
             truncated_at=list(report.truncated_at),
             markdown=model.markdown(report),
+            text=model.text(report),
+            report=cast(JSON, json.loads(json.dumps(report.as_json(), default=str))),
         )
 
 
