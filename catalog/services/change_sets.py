@@ -73,6 +73,8 @@ class SqlVersions:
     target: str | None = None
     """The table a bare query (a dbt model's compiled SQL) writes; None for scripts."""
     defaults: Defaults = field(default_factory=Defaults)
+    schema: Mapping[TableName, Mapping[str, str]] = field(default_factory=dict)
+    """Columns known outside the catalog (a manifest's), to expand `SELECT *`."""
 
 
 def from_sql(store: Store, versions: SqlVersions) -> list[ChangeRequest]:
@@ -86,7 +88,15 @@ def from_sql(store: Store, versions: SqlVersions) -> list[ChangeRequest]:
 
 
 def _outputs(store: Store, text: str, versions: SqlVersions) -> Outputs:
-    lookup = catalog_columns(store, versions.namespace)
+    from_catalog = catalog_columns(store, versions.namespace)
+
+    def lookup(tables: set[TableName]) -> dict[TableName, Mapping[str, str]]:
+        """The catalog's columns (what ingestion found) over the given ones."""
+        known: dict[TableName, Mapping[str, str]] = {
+            t: versions.schema[t] for t in tables if t in versions.schema
+        }
+        return known | dict(from_catalog(tables))
+
     if versions.target is not None:
         table = tuple(versions.target.split("."))
         first, _ = sql_lineage(text, table, versions.dialect, versions.defaults, {})
@@ -149,6 +159,7 @@ def from_manifests(
     new_nodes = _models(after)
     relations = dbt.relations_of(after.manifest, options)
     old_relations = dbt.relations_of(before.manifest, options)
+    authoritative, documented = dbt.known_columns(after, relations)
     requests = []
     for unique_id in sorted(old_nodes.keys() - new_nodes.keys()):
         dataset = old_relations.dataset(unique_id)
@@ -168,6 +179,7 @@ def from_manifests(
                 relations.namespace,
                 target=".".join(table),
                 defaults=Defaults(new.database, new.schema_),
+                schema={**documented, **authoritative},
             )
             column_changes = from_sql(store, versions)
         if column_changes:

@@ -154,7 +154,7 @@ def parse(
     ]
     analysed: list[ModelSql] = []
     if options.column_lineage and compiled:
-        authoritative, documented = _known_columns(artifacts, relations)
+        authoritative, documented = known_columns(artifacts, relations)
         analysed = list(analyse_models(compiled, relations, authoritative, documented, progress))
     if found is not None:
         found.models = analysed
@@ -190,7 +190,7 @@ def parse(
     return Batch(snapshots=snapshots, errors=errors, counts=counts)
 
 
-def _known_columns(
+def known_columns(
     artifacts: DbtArtifacts, relations: Relations
 ) -> tuple[dict[TableName, Columns], dict[TableName, Columns]]:
     """Columns known before SQL is read: (catalog.json and contracts, documented)."""
@@ -277,6 +277,7 @@ __all__ = [
     "DbtArtifacts",
     "DbtOptions",
     "ProjectLineage",
+    "known_columns",
     "parse",
     "project_name",
     "read_artifacts",
