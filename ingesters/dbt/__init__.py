@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.domain import (
@@ -106,15 +106,6 @@ def read_artifacts(paths: ArtifactPaths) -> DbtArtifacts:
     )
 
 
-@dataclass
-class ProjectLineage:
-    """What parsing a project found beyond its snapshot: per-model SQL results, for the
-    summary and for checking SQL against dbt's `depends_on`."""
-
-    relations: Relations
-    models: list[ModelSql] = field(default_factory=list)
-
-
 def project_name(manifest: Manifest) -> str:
     """The root project: named in the metadata since dbt 1.6, else the package most
     nodes belong to."""
@@ -134,7 +125,6 @@ def parse(
     artifacts: DbtArtifacts,
     options: DbtOptions,
     progress: Callable[[int, int], None] | None = None,
-    found: ProjectLineage | None = None,
 ) -> Batch:
     """The project's snapshot (and one per run_results), with counts for the summary.
 
@@ -143,8 +133,6 @@ def parse(
     """
     manifest = artifacts.manifest
     relations = relations_of(manifest, options)
-    if found is not None:
-        found.relations = relations
     errors: list[IngestError] = []
     compiled = [
         n
@@ -156,8 +144,6 @@ def parse(
     if options.column_lineage and compiled:
         authoritative, documented = known_columns(artifacts, relations)
         analysed = list(analyse_models(compiled, relations, authoritative, documented, progress))
-    if found is not None:
-        found.models = analysed
     coverage = {m.node.unique_id: m.lineage.coverage.value for m in analysed if m.lineage}
     builder = SnapshotBuilder(SOURCE_PREFIX + project_name(manifest))
     project.add_datasets(builder, manifest, relations, artifacts.catalog)
@@ -276,7 +262,6 @@ __all__ = [
     "ArtifactPaths",
     "DbtArtifacts",
     "DbtOptions",
-    "ProjectLineage",
     "known_columns",
     "parse",
     "project_name",
