@@ -15,8 +15,12 @@ from catalog.api.schema import schema
 from catalog.stores.protocol import Store
 
 
-def create_app(store: Store, *, api_token: str | None = None) -> FastAPI:
-    """The HTTP API over `store`; writes (OpenLineage events) need `api_token`."""
+def create_app(
+    store: Store, *, api_token: str | None = None, gate: auth.Gate | None = None
+) -> FastAPI:
+    """The HTTP API over `store`. `gate` decides who calls (default: the static
+    `api_token` may write, anonymous loopback callers may read)."""
+    gate = gate or auth.Gate(static_token=api_token)
     app = FastAPI(
         title="Baton",
         version=catalog.__version__,
@@ -27,12 +31,11 @@ def create_app(store: Store, *, api_token: str | None = None) -> FastAPI:
         return {
             "store": store,
             "request": request,
-            "principal": auth.principal(request, api_token),
-            "api_token": api_token,
+            "principal": gate.principal(request),
         }
 
     app.include_router(GraphQLRouter(schema, context_getter=context), prefix="/graphql")
-    app.include_router(openlineage.router(store, api_token))
+    app.include_router(openlineage.router(store, gate))
 
     @app.get("/healthz", summary="Liveness: the process is up.")
     def healthz() -> dict[str, str]:

@@ -1,37 +1,61 @@
-"""Who is calling: the principal a request authenticates as, for every write endpoint.
-
-Until the security issue brings issued tokens and roles, one static token
-(`BATON_API_TOKEN`) authorizes writes; its holder is recorded as `token:static`.
-"""
+"""Who is calling, decided in one place for GraphQL and REST: the request's bearer token
+(an issued token, or the static `BATON_API_TOKEN`) or, without one, the anonymous
+principal the deployment allows (read-only on loopback, nothing elsewhere unless enabled).
+Each endpoint then states the permission it needs (`catalog.security.require`)."""
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from fastapi import Request
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
-from catalog.errors import BatonError
+from catalog import security
+from catalog.security import Permission, Principal, Role, TokenStore
 
 STATIC_TOKEN_ACTOR = "token:static"
+LOCAL_ANONYMOUS = Principal("anonymous", frozenset({Role.READER, Role.AUDITOR}), False)
+"""Anonymous callers of a loopback-bound server: read everything, write nothing."""
+READ_ONLY_ANONYMOUS = Principal("anonymous", frozenset({Role.READER}), False)
+NOBODY = Principal("anonymous", frozenset(), False)
+INVALID = Principal("invalid token", frozenset(), False)
 
 
-class Unauthenticated(BatonError):
-    code = "UNAUTHENTICATED"
+@dataclass(frozen=True)
+class Gate:
+    static_token: str | None = None
+    tokens: TokenStore | None = None
+    anonymous: Principal = LOCAL_ANONYMOUS
+
+    def principal(self, request: Request) -> Principal:
+        header = request.headers.get("authorization", "")
+        if not header:
+            return self.anonymous
+        scheme, _, given = header.partition(" ")
+        given = given.strip()
+        if scheme.lower() != "bearer" or not given:
+            return INVALID
+        if self.static_token and hmac.compare_digest(given, self.static_token):
+            return Principal(STATIC_TOKEN_ACTOR, frozenset({Role.EDITOR}))
+        found = self.tokens.verify(given) if self.tokens else None
+        return found or INVALID
 
 
-def principal(request: Request, token: str | None) -> str | None:
-    """The caller's principal, or None when the request carries no valid bearer token."""
-    if token is None:
-        return None
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token):
-        return STATIC_TOKEN_ACTOR
-    return None
+def require(context: dict[str, object], permission: Permission) -> Principal:
+    """The calling principal from a GraphQL context, if it may do `permission`."""
+    principal = context.get("principal")
+    assert isinstance(principal, Principal)
+    return security.require(principal, permission)
 
 
-def required(found: str | None, token: str | None) -> str:
-    """The principal, or `Unauthenticated` saying what is missing."""
-    if found is None:
-        hint = "" if token else " (writes are disabled until BATON_API_TOKEN is set)"
-        raise Unauthenticated("a valid bearer token is required" + hint)
-    return found
+class Authorization(SchemaExtension):
+    """Every query needs READ; mutations and ledger fields state more themselves."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.operation_type is OperationType.QUERY:
+            require(context.context, Permission.READ)
+        yield

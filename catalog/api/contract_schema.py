@@ -16,6 +16,7 @@ from catalog.api.context import store_of
 from catalog.compatibility import Change
 from catalog.domain import NodeKind, NodeRef, dataset_ref
 from catalog.errors import InvalidArgument
+from catalog.security import Permission
 from catalog.services import contracts
 from ingesters.contracts import odcs
 
@@ -302,7 +303,7 @@ class ContractMutation:
         contract_id: ContractId,
         version: Annotated[str, strawberry.argument(description="The version relied on.")],
     ) -> PinResult:
-        actor = auth.required(info.context.get("principal"), info.context.get("api_token"))
+        actor = auth.require(info.context, Permission.WRITE).name
         dependent = NodeRef(kind=NodeKind(kind.name), namespace=namespace, name=name)
         result = contracts.pin(
             store_of(info), dependent, contract_id, version, actor=actor, reason="contract pin"
@@ -320,7 +321,7 @@ class ContractMutation:
         name: Annotated[str, strawberry.argument(description="Its name.")],
         contract_id: ContractId,
     ) -> PinResult:
-        actor = auth.required(info.context.get("principal"), info.context.get("api_token"))
+        actor = auth.require(info.context, Permission.WRITE).name
         dependent = NodeRef(kind=NodeKind(kind.name), namespace=namespace, name=name)
         result = contracts.unpin(
             store_of(info), dependent, contract_id, actor=actor, reason="contract unpin"
@@ -342,7 +343,7 @@ class ContractMutation:
             str, strawberry.argument(description="Why: recorded in the ledger.")
         ] = "contract publication",
     ) -> PublishResult:
-        actor = auth.required(info.context.get("principal"), info.context.get("api_token"))
+        actor = auth.require(info.context, Permission.WRITE).name
         if len(document.encode()) > MAX_CONTRACT_BYTES:
             raise InvalidArgument(f"the document is larger than {MAX_CONTRACT_BYTES} bytes")
         version = _parse(document)

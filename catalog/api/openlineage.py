@@ -3,7 +3,8 @@
 `POST /api/v1/lineage` (and `/api/v2/lineage`): one event per request, JSON, optionally
 gzip-compressed, `Authorization: Bearer <token>`. 201 on acceptance (also for an event
 already seen: writes are idempotent); 400 naming the failing JSON paths, and nothing is
-stored; 401 without the configured token; 413 when the body is too large.
+stored; 401 without a valid token, 403 for a token that may not write; 413 when the
+body is too large.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from catalog import security
 from catalog.api import auth
+from catalog.security import Permission
 from catalog.services.ingestion import ingest_openlineage_event
 from catalog.stores.protocol import Store
 from ingesters.openlineage import InvalidEvent
@@ -40,14 +43,16 @@ def _decompressed(body: bytes, encoding: str) -> bytes:
     return data
 
 
-def router(store: Store, token: str | None) -> APIRouter:
+def router(store: Store, gate: auth.Gate) -> APIRouter:
     routes = APIRouter(tags=["OpenLineage"])
 
     async def receive(request: Request) -> JSONResponse:
         try:
-            actor = auth.required(auth.principal(request, token), token)
-        except auth.Unauthenticated as refused:
+            actor = security.require(gate.principal(request), Permission.WRITE).name
+        except security.Unauthenticated as refused:
             return _error(401, str(refused))
+        except security.Forbidden as refused:
+            return _error(403, str(refused))
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return _error(413, f"body larger than {MAX_BODY_BYTES} bytes")

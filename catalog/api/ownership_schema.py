@@ -12,6 +12,7 @@ from strawberry.types import Info
 from catalog.api import auth
 from catalog.api.context import store_of
 from catalog.domain import NodeRef, column_ref, dataset_ref, owner_named
+from catalog.security import Permission
 from catalog.services import ownership
 from catalog.stores.protocol import NodeView
 
@@ -186,7 +187,7 @@ class OwnershipMutation:
             str, strawberry.argument(description="Why: recorded in the ledger.")
         ] = "ownership change",
     ) -> OwnershipChange:
-        actor = auth.required(info.context.get("principal"), info.context.get("api_token"))
+        actor = auth.require(info.context, Permission.WRITE).name
         result = ownership.assign(
             store_of(info),
             _target(namespace, name, column),
@@ -214,7 +215,7 @@ class OwnershipMutation:
             str, strawberry.argument(description="Why: recorded in the ledger.")
         ] = "ownership change",
     ) -> OwnershipChange:
-        actor = auth.required(info.context.get("principal"), info.context.get("api_token"))
+        actor = auth.require(info.context, Permission.WRITE).name
         result = ownership.remove(
             store_of(info),
             _target(namespace, name, column),

@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from catalog import ledger as ledger_model
+from catalog.api.auth import Authorization, require
 from catalog.api.context import store_of
 from catalog.api.contract_schema import ContractMutation, ContractQuery
 from catalog.api.errors import TypedErrors
@@ -21,6 +22,7 @@ from catalog.api.impact_schema import ImpactQuery
 from catalog.api.ownership_schema import OwnershipMutation, OwnershipQuery
 from catalog.domain import NodeRef, column_ref, dataset_ref
 from catalog.errors import InvalidArgument
+from catalog.security import Permission
 from catalog.services import audit, catalog, lineage
 from catalog.stores.protocol import EdgeView, LedgerQuery, NodeView
 
@@ -433,6 +435,7 @@ class Query(ContractQuery, OwnershipQuery, ImpactQuery):
             datetime | None, strawberry.argument(description="Only entries at or before.")
         ] = None,
     ) -> LedgerConnection:
+        require(info.context, Permission.READ_LEDGER)
         after_seq = _decode_cursor(after) or 0
         if not isinstance(after_seq, int):
             raise InvalidArgument(f"malformed cursor {after!r}")
@@ -450,6 +453,7 @@ class Query(ContractQuery, OwnershipQuery, ImpactQuery):
 
     @strawberry.field(description="Recompute the ledger's hash chain and report the first break.")
     def ledger_verification(self, info: Info) -> LedgerVerification:
+        require(info.context, Permission.READ_LEDGER)
         result = audit.verify_ledger(store_of(info))
         return LedgerVerification(
             ok=result.ok,
@@ -470,6 +474,7 @@ schema = strawberry.Schema(
     mutation=Mutation,
     extensions=[
         TypedErrors,
+        Authorization,
         lambda: QueryDepthLimiter(max_depth=12),
         lambda: MaxAliasesLimiter(max_alias_count=20),
         lambda: MaxTokensLimiter(max_token_count=2_000),
