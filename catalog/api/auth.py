@@ -14,7 +14,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from catalog import security
+from catalog.errors import BatonError
 from catalog.security import Permission, Principal, Role, TokenStore
+from graphql import ExecutionResult, GraphQLError
 
 STATIC_TOKEN_ACTOR = "token:static"
 LOCAL_ANONYMOUS = Principal("anonymous", frozenset({Role.READER, Role.AUDITOR}), False)
@@ -57,5 +59,10 @@ class Authorization(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         if context.operation_type is OperationType.QUERY:
-            require(context.context, Permission.READ)
+            try:
+                require(context.context, Permission.READ)
+            except BatonError as refused:  # a result set here skips execution
+                context.result = ExecutionResult(
+                    data=None, errors=[GraphQLError(str(refused), original_error=refused)]
+                )
         yield

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from catalog.api import auth
 from catalog.cli import contracts as _contract_commands  # noqa: F401  (registers them)
 from catalog.cli import impact as _impact_commands  # noqa: F401  (registers them)
 from catalog.cli import ownership as _ownership_commands  # noqa: F401  (registers them)
@@ -31,10 +32,13 @@ from catalog.cli.common import (
     schema_app,
     settings_of,
     sql_app,
+    token_app,
 )
 from catalog.config import Settings
 from catalog.domain import NodeRef, column_ref
+from catalog.errors import BatonError
 from catalog.ledger import LedgerEntry
+from catalog.security import Principal, Role, TokenStore
 from catalog.services import audit, catalog, ingestion, lineage
 from catalog.stores import open_store
 from catalog.stores.migrations import MigrationError
@@ -433,16 +437,74 @@ def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)."),
     port: int = typer.Option(8000, help="TCP port."),
+    anonymous_read: bool = typer.Option(
+        False, help="Let callers without a token read (always so on loopback)."
+    ),
 ) -> None:
-    """Serve the GraphQL API (GraphiQL at /graphql) and health probes."""
+    """Serve the GraphQL API (GraphiQL at /graphql) and health probes.
+
+    On loopback, callers without a token may read everything; bound elsewhere they may do
+    nothing unless --anonymous-read (read-only, no ledger). Writes always need a token.
+    """
     import uvicorn
 
     from catalog.api.app import create_app
 
+    settings = settings_of(ctx)
+    gate = auth.Gate(
+        static_token=settings.api_token,
+        tokens=TokenStore(settings.home),
+        anonymous=_anonymous(host, anonymous_read),
+    )
     with opened(ctx) as store:
         out.print(f"Baton serving GraphQL at http://{host}:{port}/graphql")
-        app = create_app(store, api_token=settings_of(ctx).api_token)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(create_app(store, gate=gate), host=host, port=port, log_level="info")
+
+
+def _anonymous(host: str, allow_read: bool) -> Principal:
+    if host in ("127.0.0.1", "::1", "localhost"):
+        return auth.LOCAL_ANONYMOUS
+    return auth.READ_ONLY_ANONYMOUS if allow_read else auth.NOBODY
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Who or what the token is for."),
+    role: list[Role] = typer.Option(..., help="Role(s): reader, editor, approver, admin, auditor."),
+) -> None:
+    """Create an API token; its secret is printed once and never stored."""
+    record, secret = TokenStore(settings_of(ctx).home).create(name, role)
+    err.print(f"token {record.id} for {name} ({', '.join(r.value for r in record.roles)}):")
+    sys.stdout.write(secret + "\n")
+
+
+@token_app.command("list")
+def token_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Tokens with their roles and state (never their secrets)."""
+    records = TokenStore(settings_of(ctx).home).list()
+    rows = [
+        {"id": r.id, "name": r.name, "roles": [x.value for x in r.roles],
+         "created_at": r.created_at, "revoked_at": r.revoked_at}
+        for r in records
+    ]  # fmt: skip
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
+        out.print(f"{row['id']}  {row['name']}  {', '.join(row['roles'])}  {state}")  # type: ignore[arg-type]
+
+
+@token_app.command("revoke")
+def token_revoke(ctx: typer.Context, token_id: str = typer.Argument(..., help="Token id.")) -> None:
+    """Revoke a token: it stops working at once."""
+    try:
+        record = TokenStore(settings_of(ctx).home).revoke(token_id)
+    except BatonError as error:
+        err.print(f"error: {error}")
+        raise typer.Exit(2) from error
+    out.print(f"revoked {record.id} ({record.name})")
 
 
 def main() -> None:

@@ -31,6 +31,8 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(sql_app, name="sql")
 contract_app = typer.Typer(help="Data contracts: versions, diffs, drift.", no_args_is_help=True)
 app.add_typer(contract_app, name="contract")
+token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 
 out = Console()
 err = Console(stderr=True)

@@ -1,0 +1,187 @@
+"""Security: tokens stored only as salted hashes, roles enforced in one place for GraphQL
+and REST (a matrix of every write and sensitive read against every role), safe defaults."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from catalog.api import auth
+from catalog.api.app import create_app
+from catalog.cli import app
+from catalog.security import ROLE_PERMISSIONS, Permission, Role, TokenStore
+from catalog.stores.embedded import EmbeddedStore
+from catalog.stores.protocol import LedgerQuery
+from tests.conftest import FIXTURES, PROJECT, running
+
+CONTRACT = (PROJECT / "examples/contracts/fct_orders.v1.odcs.yaml").read_text()
+EVENT = (FIXTURES / "openlineage/event_simple.json").read_text()
+
+
+def test_a_token_is_shown_once_and_stored_only_as_a_salted_hash(tmp_path: Path) -> None:
+    store = TokenStore(tmp_path)
+    record, secret = store.create("ci", [Role.EDITOR])
+    text = store.path.read_text()
+    assert secret not in text and secret.rsplit("_", 1)[-1] not in text
+    assert record.salt in text and record.digest in text
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+
+
+def test_a_token_authenticates_as_its_principal_until_revoked(tmp_path: Path) -> None:
+    store = TokenStore(tmp_path)
+    record, secret = store.create("ci", [Role.EDITOR, Role.AUDITOR])
+    principal = store.verify(secret)
+    assert principal is not None and principal.name == "token:ci"
+    assert principal.roles == {Role.EDITOR, Role.AUDITOR}
+    store.revoke(record.id)
+    assert store.verify(secret) is None
+
+
+def test_a_tampered_token_is_refused(tmp_path: Path) -> None:
+    _, secret = TokenStore(tmp_path).create("ci", [Role.ADMIN])
+    assert TokenStore(tmp_path).verify(secret[:-1] + ("A" if secret[-1] != "A" else "B")) is None
+    assert TokenStore(tmp_path).verify("not-a-token") is None
+
+
+def test_cli_creates_lists_and_revokes_tokens(tmp_path: Path) -> None:
+    home = ["--home", str(tmp_path)]
+    created = CliRunner().invoke(app, [*home, "token", "create", "ci", "--role", "editor"])
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip()
+    assert secret.startswith("baton_")
+    listed = json.loads(CliRunner().invoke(app, [*home, "token", "list", "--json"]).stdout)
+    assert [(t["name"], t["roles"], t["revoked_at"]) for t in listed] == [("ci", ["editor"], None)]
+    assert secret not in json.dumps(listed)
+    revoked = CliRunner().invoke(app, [*home, "token", "revoke", listed[0]["id"]])
+    assert revoked.exit_code == 0
+    assert TokenStore(tmp_path).verify(secret) is None
+
+
+def test_loopback_anonymous_reads_and_elsewhere_nobody() -> None:
+    from catalog.cli import _anonymous
+
+    assert _anonymous("127.0.0.1", False) == auth.LOCAL_ANONYMOUS
+    assert _anonymous("0.0.0.0", False) == auth.NOBODY
+    assert _anonymous("0.0.0.0", True) == auth.READ_ONLY_ANONYMOUS
+    assert not auth.READ_ONLY_ANONYMOUS.can(Permission.WRITE)
+
+
+# -- the role matrix, over a real server -----------------------------------------------
+
+OPERATIONS: dict[str, tuple[Permission, str, dict[str, Any]]] = {
+    "read datasets": (Permission.READ, "{ datasets(first: 1) { edges { cursor } } }", {}),
+    "read the ledger": (Permission.READ_LEDGER, "{ ledger(first: 1) { entries { seq } } }", {}),
+    "verify the ledger": (Permission.READ_LEDGER, "{ ledgerVerification { ok } }", {}),
+    "publish a contract": (
+        Permission.WRITE,
+        "mutation($d: String!) { publishContract(document: $d) { changed } }",
+        {"d": CONTRACT},
+    ),
+    "assign an owner": (
+        Permission.WRITE,
+        'mutation { assignOwner(namespace: "x://y", name: "t", owner: "team:a", '
+        'role: "steward") { changed } }',
+        {},
+    ),
+    "remove an owner": (
+        Permission.WRITE,
+        'mutation { removeOwner(namespace: "x://y", name: "t", owner: "team:z", '
+        'role: "steward") { changed } }',
+        {},
+    ),
+    "pin a contract": (
+        Permission.WRITE,
+        'mutation { pinContract(kind: DATASET, namespace: "x://y", name: "t", '
+        'contractId: "c", version: "1.0.0") { changed } }',
+        {},
+    ),
+    "unpin a contract": (
+        Permission.WRITE,
+        'mutation { unpinContract(kind: DATASET, namespace: "x://y", name: "t", '
+        'contractId: "c") { changed } }',
+        {},
+    ),
+}
+CALLERS = [*(role.value for role in Role), "anonymous", "invalid token"]
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """A server bound as if off loopback (anonymous may do nothing), and a token per role."""
+    home = tmp_path_factory.mktemp("secured")
+    tokens = TokenStore(home)
+    secrets = {role.value: tokens.create(role.value, [role])[1] for role in Role}
+    secrets["invalid token"] = "baton_0000_nope"
+    store = EmbeddedStore(home / "baton.db")
+    store.migrate()
+    gate = auth.Gate(tokens=tokens, anonymous=auth.NOBODY)
+    with running(create_app(store, gate=gate)) as url:
+        yield url, secrets
+    store.close()
+
+
+def headers(secrets: dict[str, str], caller: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secrets[caller]}"} if caller in secrets else {}
+
+
+def expected_code(caller: str, permission: Permission) -> str | None:
+    if caller in ("anonymous", "invalid token"):
+        return "UNAUTHENTICATED"
+    return None if permission in ROLE_PERMISSIONS[Role(caller)] else "FORBIDDEN"
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+def test_role_matrix_over_graphql(
+    secured: tuple[str, dict[str, str]], operation: str, caller: str
+) -> None:
+    url, secrets = secured
+    permission, query, variables = OPERATIONS[operation]
+    body = httpx.post(
+        f"{url}/graphql",
+        json={"query": query, "variables": variables},
+        headers=headers(secrets, caller),
+    ).json()
+    codes = {e["extensions"]["code"] for e in body.get("errors") or []}
+    wanted = expected_code(caller, permission)
+    if wanted is None:
+        assert not codes & {"UNAUTHENTICATED", "FORBIDDEN"}, body
+    else:
+        assert codes == {wanted}, body
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_role_matrix_over_the_openlineage_endpoint(
+    secured: tuple[str, dict[str, str]], caller: str
+) -> None:
+    url, secrets = secured
+    response = httpx.post(
+        f"{url}/api/v1/lineage",
+        content=EVENT,
+        headers={"Content-Type": "application/json", **headers(secrets, caller)},
+    )
+    wanted = {None: 201, "UNAUTHENTICATED": 401, "FORBIDDEN": 403}
+    assert response.status_code == wanted[expected_code(caller, Permission.WRITE)]
+
+
+def test_writes_record_the_authenticated_principal(tmp_path: Path) -> None:
+    tokens = TokenStore(tmp_path)
+    _, secret = tokens.create("release-bot", [Role.EDITOR])
+    store = EmbeddedStore(tmp_path / "baton.db")
+    store.migrate()
+    with running(create_app(store, gate=auth.Gate(tokens=tokens))) as url:
+        query = "mutation($d: String!) { publishContract(document: $d) { changed } }"
+        httpx.post(
+            f"{url}/graphql",
+            json={"query": query, "variables": {"d": CONTRACT}},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+    [entry] = store.ledger(LedgerQuery(limit=5))
+    assert entry.actor == "token:release-bot"
