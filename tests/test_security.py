@@ -185,3 +185,18 @@ def test_writes_record_the_authenticated_principal(tmp_path: Path) -> None:
         )
     [entry] = store.ledger(LedgerQuery(limit=5))
     assert entry.actor == "token:release-bot"
+
+
+def test_an_oversized_graphql_body_is_refused_and_the_server_keeps_serving(
+    secured: tuple[str, dict[str, str]],
+) -> None:
+    url, secrets = secured
+    huge = {"query": "{ datasets(first: 1) { edges { cursor } } }", "pad": "x" * 3_000_000}
+    response = httpx.post(f"{url}/graphql", json=huge, headers=headers(secrets, "reader"))
+    assert response.status_code == 413
+    ok = httpx.post(
+        f"{url}/graphql",
+        json={"query": "{ datasets(first: 1) { edges { cursor } } }"},
+        headers=headers(secrets, "reader"),
+    )
+    assert ok.status_code == 200

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
@@ -13,6 +14,9 @@ import catalog
 from catalog.api import auth, openlineage
 from catalog.api.schema import schema
 from catalog.stores.protocol import Store
+
+MAX_GRAPHQL_BODY = 2 * 1024 * 1024
+"""Largest GraphQL request: a contract document or SQL pair fits; a flood does not."""
 
 
 def create_app(
@@ -33,6 +37,19 @@ def create_app(
             "request": request,
             "principal": gate.principal(request),
         }
+
+    @app.middleware("http")
+    async def bounded_graphql(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """GraphQL bodies must declare their length, and stay under the bound."""
+        if request.method == "POST" and request.url.path.startswith("/graphql"):
+            declared = request.headers.get("content-length")
+            if declared is None or not declared.isdigit():
+                return JSONResponse({"error": "a Content-Length header is required"}, 411)
+            if int(declared) > MAX_GRAPHQL_BODY:
+                return JSONResponse({"error": f"body larger than {MAX_GRAPHQL_BODY} bytes"}, 413)
+        return await call_next(request)
 
     app.include_router(GraphQLRouter(schema, context_getter=context), prefix="/graphql")
     app.include_router(openlineage.router(store, gate))
