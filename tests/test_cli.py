@@ -201,3 +201,9 @@ def test_columns_known_to_the_catalog_expand_stars_in_later_ingests(
         ).stdout
     )
     assert "postgres://default/stage.name" in {n["node"] for n in lineage["nodes"]}
+
+
+def test_an_unknown_dialect_is_a_usage_error_not_a_traceback(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["sql", "lineage", "--dialect", "bogus"], input="select 1")
+    assert result.exit_code == 2
+    assert "unknown SQL dialect 'bogus'" in result.output

@@ -200,3 +200,73 @@ def test_an_oversized_graphql_body_is_refused_and_the_server_keeps_serving(
         headers=headers(secrets, "reader"),
     )
     assert ok.status_code == 200
+
+
+# -- injection through every string argument ------------------------------------------
+
+PAYLOADS = [
+    "'; DROP TABLE nodes; --",
+    '" OR 1=1 --',
+    "%",
+    "_",
+    "x' UNION SELECT key FROM nodes --",
+    "\\u0000\x00",
+    "../../etc/passwd",
+    "ö∑\U0001f600",
+]
+STRING_ARGUMENTS = [
+    ("query($v: String!) { dataset(namespace: $v, name: $v) { name } }", {}),
+    ("query($v: String) { datasets(search: $v) { edges { cursor } } }", {}),
+    ("query($v: String) { datasets(after: $v) { edges { cursor } } }", {}),
+    ("query($v: String!) { lineage(namespace: $v, name: $v, column: $v) { rootId } }", {}),
+    ("query($v: String!) { history(namespace: $v, name: $v) { entries { seq } } }", {}),
+    ("query($v: String) { ledger(actor: $v) { entries { seq } } }", {}),
+    ("query($v: ID) { ledger(entity: $v) { entries { seq } } }", {}),
+    ("query($v: String) { ledger(after: $v) { entries { seq } } }", {}),
+    ("query($v: String!) { owners(namespace: $v, name: $v, column: $v) { role } }", {}),
+    ("query($v: String!) { ownedBy(owner: $v) { role } }", {}),
+    ("query($v: [String!]) { unowned(roles: $v) { name } }", {"list": True}),
+    ("query($v: String!) { ownershipHistory(namespace: $v, name: $v) { owner } }", {}),
+    ("query($v: String!) { contracts(namespace: $v, name: $v) { version } }", {}),
+    ("query($v: String!) { contract(contractId: $v, version: $v) { version } }", {}),
+    ("query($v: String!) { contractVersions(contractId: $v) { version } }", {}),
+    (
+        "query($v: String!) { contractDiff(contractId: $v, oldVersion: $v, newVersion: $v) "
+        "{ needsMajorVersion } }",
+        {},
+    ),
+    ("query($v: String!) { contractDrift(contractId: $v) { kind } }", {}),
+    ("query($v: String!) { contractDependents(contractId: $v) { name } }", {}),
+    (
+        "query($v: String!) { impact(changes: [{kind: DROP_COLUMN, namespace: $v, name: $v, "
+        "column: $v, newName: $v, newType: $v}]) { severity } }",
+        {},
+    ),
+    (
+        "query($v: String!) { impactOfSql(oldSql: $v, newSql: $v, dialect: $v, namespace: $v, "
+        "target: $v) { severity } }",
+        {},
+    ),
+    ("query($v: String!) { impactOfContract(document: $v) { severity } }", {}),
+]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=range(len(PAYLOADS)))
+@pytest.mark.parametrize(("query", "shape"), STRING_ARGUMENTS, ids=range(len(STRING_ARGUMENTS)))
+def test_hostile_strings_never_reach_a_query_unparameterized(
+    server: str, query: str, shape: dict[str, Any], payload: str
+) -> None:
+    value: Any = [payload] if shape.get("list") else payload
+    response = httpx.post(f"{server}/graphql", json={"query": query, "variables": {"v": value}})
+    assert response.status_code == 200
+    codes = {e["extensions"]["code"] for e in response.json().get("errors") or []}
+    assert "INTERNAL" not in codes, response.json()
+
+
+def test_the_catalog_is_intact_after_the_hostile_strings(server: str) -> None:
+    body = httpx.post(
+        f"{server}/graphql",
+        json={"query": "{ ledgerVerification { ok } datasets(first: 500) { edges { cursor } } }"},
+    ).json()
+    assert body["data"]["ledgerVerification"]["ok"] is True
+    assert len(body["data"]["datasets"]["edges"]) > 10

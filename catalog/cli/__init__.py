@@ -23,6 +23,7 @@ from catalog.cli.common import (
     JSON_OPTION,
     actor,
     app,
+    checked_dialect,
     err,
     ingest_app,
     ledger_app,
@@ -77,7 +78,9 @@ def migrate(ctx: typer.Context) -> None:
 def ingest_sql(
     ctx: typer.Context,
     paths: list[Path] = typer.Argument(..., help=".sql files or folders (read recursively)."),
-    dialect: str = typer.Option("postgres", help="sqlglot dialect of the SQL."),
+    dialect: str = typer.Option(
+        "postgres", help="sqlglot dialect of the SQL.", callback=checked_dialect
+    ),
     namespace: str | None = typer.Option(
         None, help="OpenLineage namespace of the warehouse (default: DIALECT://default)."
     ),
@@ -254,7 +257,9 @@ def ingest_openlineage(
 @sql_app.command("lineage")
 def sql_lineage(
     source: str = typer.Argument("-", help="A .sql file, or - for standard input."),
-    dialect: str = typer.Option("", help="sqlglot dialect (empty: generic SQL)."),
+    dialect: str = typer.Option(
+        "", help="sqlglot dialect (empty: generic SQL).", callback=checked_dialect
+    ),
     schema: Path | None = typer.Option(
         None, help='JSON file mapping table name to {column: type}, e.g. {"db.t": {"id": "int"}}.'
     ),

@@ -17,6 +17,7 @@ from catalog.errors import BatonError
 from catalog.stores import open_store
 from catalog.stores.migrations import MigrationError
 from catalog.stores.protocol import Store
+from ingesters.sql.dialects import known_dialect
 
 app = typer.Typer(
     help="Baton: metadata catalog and lineage graph for data handoffs.", no_args_is_help=True
@@ -69,3 +70,10 @@ def print_json(value: Any) -> None:
 def actor() -> str:
     """Local CLI writes are attributed to the operating-system user."""
     return f"cli:{getpass.getuser()}"
+
+
+def checked_dialect(value: str) -> str:
+    """A `--dialect` sqlglot knows, or a usage error naming it."""
+    if not known_dialect(value):
+        raise typer.BadParameter(f"unknown SQL dialect {value!r}")
+    return value

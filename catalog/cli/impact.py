@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from catalog.cli.common import app, err, opened
+from catalog.cli.common import app, checked_dialect, err, opened
 from catalog.domain import NodeKind, NodeRef
 from catalog.impact import ChangeKind, ImpactReport, Severity, markdown, text
 from catalog.services import change_sets, impact
@@ -118,7 +118,9 @@ def show_impact(
     target: str | None = typer.Option(
         None, help="The table a bare query writes (a dbt model's compiled SQL)."
     ),
-    dialect: str = typer.Option("postgres", help="sqlglot dialect of --old-sql/--new-sql."),
+    dialect: str = typer.Option(
+        "postgres", help="sqlglot dialect of --old-sql/--new-sql.", callback=checked_dialect
+    ),
     default_database: str | None = typer.Option(None, help="Database of unqualified tables."),
     default_schema: str | None = typer.Option(None, help="Schema of unqualified tables."),
     old_manifest: Path | None = typer.Option(

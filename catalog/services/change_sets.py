@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from catalog import compatibility
 from catalog.contracts import ContractVersion
 from catalog.domain import column_ref, dataset_ref, job_ref
+from catalog.errors import InvalidArgument
 from catalog.impact import ChangeKind
 from catalog.services import contracts
 from catalog.services.impact import ChangeRequest
@@ -16,6 +17,7 @@ from catalog.services.ingestion import catalog_columns
 from catalog.stores.protocol import Store
 from ingesters import dbt
 from ingesters.dbt.compiled_sql import sql_lineage
+from ingesters.sql.dialects import known_dialect
 from ingesters.sql.names import Defaults, TableName
 from ingesters.sql.script import analyse_script
 
@@ -82,6 +84,8 @@ def from_sql(store: Store, versions: SqlVersions) -> list[ChangeRequest]:
     a column that disappears is dropped (renamed, when a new column derives from exactly
     the same sources), a column that now derives from different sources is changed, and
     an output table no longer written is dropped."""
+    if not known_dialect(versions.dialect):
+        raise InvalidArgument(f"unknown SQL dialect {versions.dialect!r}")
     before = _outputs(store, versions.old, versions)
     after = _outputs(store, versions.new, versions)
     return _diff(before, after, versions.namespace)

@@ -3,6 +3,8 @@ adapter type (both name the warehouse the same way: `snowflake`, `bigquery`, ...
 
 from __future__ import annotations
 
+from sqlglot import Dialect
+
 _DIALECTS = {
     "snowflake": "snowflake",
     "bigquery": "bigquery",
@@ -31,3 +33,14 @@ def dialect_of(namespace: str) -> str:
     """`snowflake` for `snowflake://acct` or `snowflake`; empty when unknown."""
     scheme = namespace.split("://", 1)[0].lower() if "://" in namespace else namespace.lower()
     return _DIALECTS.get(scheme, "")
+
+
+def known_dialect(name: str) -> bool:
+    """Whether sqlglot has a dialect of this name (empty: generic SQL)."""
+    if not name:
+        return True
+    try:
+        Dialect.get_or_raise(name)
+    except ValueError:
+        return False
+    return True
