@@ -4,6 +4,7 @@ and REST (a matrix of every write and sensitive read against every role), safe d
 from __future__ import annotations
 
 import json
+import logging
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from catalog.api import auth
-from catalog.api.app import create_app
+from catalog.api.app import JsonLines, create_app
 from catalog.cli import app
 from catalog.security import ROLE_PERMISSIONS, Permission, Role, TokenStore
 from catalog.stores.embedded import EmbeddedStore
@@ -270,3 +271,29 @@ def test_the_catalog_is_intact_after_the_hostile_strings(server: str) -> None:
     ).json()
     assert body["data"]["ledgerVerification"]["ok"] is True
     assert len(body["data"]["datasets"]["edges"]) > 10
+
+
+def test_requests_are_logged_with_an_id_and_never_with_the_token(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tokens = TokenStore(tmp_path)
+    _, secret = tokens.create("ci", [Role.EDITOR])
+    store = EmbeddedStore(tmp_path / "baton.db")
+    store.migrate()
+    caplog.set_level(logging.INFO, logger="baton.access")
+    with running(create_app(store, gate=auth.Gate(tokens=tokens))) as url:
+        response = httpx.post(
+            f"{url}/graphql",
+            json={"query": "mutation($d: String!) { publishContract(document: $d) { changed } }",
+                  "variables": {"d": CONTRACT}},
+            headers={"Authorization": f"Bearer {secret}", "X-Request-ID": "req-42"},
+        )  # fmt: skip
+    assert response.headers["X-Request-ID"] == "req-42"
+    [record] = [r for r in caplog.records if getattr(r, "request_id", None) == "req-42"]
+    assert (record.principal, record.status) == ("token:ci", 200)  # type: ignore[attr-defined]
+    lines = [JsonLines().format(r) for r in caplog.records]
+    assert all(
+        secret not in line and secret not in r.getMessage()
+        for line, r in zip(lines, caplog.records, strict=True)
+    )
+    assert json.loads(lines[-1])["request_id"]

@@ -453,7 +453,7 @@ def serve(
     """
     import uvicorn
 
-    from catalog.api.app import create_app
+    from catalog.api.app import JsonLines, create_app
 
     settings = settings_of(ctx)
     gate = auth.Gate(
@@ -461,9 +461,15 @@ def serve(
         tokens=TokenStore(settings.home),
         anonymous=_anonymous(host, anonymous_read),
     )
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLines())
+    logging.getLogger("baton").addHandler(handler)
+    logging.getLogger("baton").setLevel(logging.INFO)
     with opened(ctx) as store:
         out.print(f"Baton serving GraphQL at http://{host}:{port}/graphql")
-        uvicorn.run(create_app(store, gate=gate), host=host, port=port, log_level="info")
+        app = create_app(store, gate=gate)
+        # Baton logs each request itself (structured, with a request id, without tokens).
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
 def _anonymous(host: str, allow_read: bool) -> Principal:
