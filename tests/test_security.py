@@ -15,7 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from catalog.api import auth
-from catalog.api.app import JsonLines, create_app
+from catalog.api.app import create_app
+from catalog.api.edge import JsonLines
 from catalog.cli import app
 from catalog.security import ROLE_PERMISSIONS, Permission, Role, TokenStore
 from catalog.stores.embedded import EmbeddedStore

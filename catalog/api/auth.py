@@ -6,7 +6,7 @@ Each endpoint then states the permission it needs (`catalog.security.require`)."
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -33,7 +33,11 @@ class Gate:
     anonymous: Principal = LOCAL_ANONYMOUS
 
     def principal(self, request: Request) -> Principal:
-        header = request.headers.get("authorization", "")
+        return self.principal_of(request.headers)
+
+    def principal_of(self, headers: Mapping[str, str]) -> Principal:
+        """From request headers (lower-case names)."""
+        header = headers.get("authorization", "")
         if not header:
             return self.anonymous
         scheme, _, given = header.partition(" ")

@@ -18,7 +18,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from catalog import security
-from catalog.api import auth
 from catalog.security import Permission
 from catalog.services.ingestion import ingest_openlineage_event
 from catalog.stores.protocol import Store
@@ -43,12 +42,12 @@ def _decompressed(body: bytes, encoding: str) -> bytes:
     return data
 
 
-def router(store: Store, gate: auth.Gate) -> APIRouter:
+def router(store: Store) -> APIRouter:
     routes = APIRouter(tags=["OpenLineage"])
 
     async def receive(request: Request) -> JSONResponse:
         try:
-            actor = security.require(gate.principal(request), Permission.WRITE).name
+            actor = security.require(request.state.principal, Permission.WRITE).name
         except security.Unauthenticated as refused:
             return _error(401, str(refused))
         except security.Forbidden as refused:

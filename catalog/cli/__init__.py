@@ -453,7 +453,8 @@ def serve(
     """
     import uvicorn
 
-    from catalog.api.app import JsonLines, create_app
+    from catalog.api.app import create_app
+    from catalog.api.edge import JsonLines
 
     settings = settings_of(ctx)
     gate = auth.Gate(
