@@ -298,3 +298,9 @@ def test_requests_are_logged_with_an_id_and_never_with_the_token(
         for line, r in zip(lines, caplog.records, strict=True)
     )
     assert json.loads(lines[-1])["request_id"]
+
+
+def test_an_argument_no_identity_accepts_is_an_invalid_argument(server: str) -> None:
+    query = '{ dataset(namespace: "", name: "") { name } }'
+    body = httpx.post(f"{server}/graphql", json={"query": query}).json()
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 
 from graphql.error import GraphQLError
+from pydantic import ValidationError
 from strawberry.extensions import SchemaExtension
 
 from catalog.errors import BatonError
@@ -20,6 +21,10 @@ def _typed(error: GraphQLError) -> GraphQLError:
         message = error.message
     elif isinstance(original, BatonError):
         code, message = original.code, str(original)
+    elif isinstance(original, ValidationError):  # an argument no domain value accepts
+        first = original.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "value"
+        code, message = "INVALID_ARGUMENT", f"invalid {where}: {first['msg']}"
     else:
         log.error("unexpected error in %s", error.path, exc_info=original)
         code, message = "INTERNAL", "internal error; the server log has the details"
