@@ -304,3 +304,13 @@ def test_an_argument_no_identity_accepts_is_an_invalid_argument(server: str) -> 
     query = '{ dataset(namespace: "", name: "") { name } }'
     body = httpx.post(f"{server}/graphql", json={"query": query}).json()
     assert body["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"
+
+
+def test_introspection_can_be_turned_off(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "baton.db")
+    store.migrate()
+    with running(create_app(store, introspection=False)) as url:
+        hidden = httpx.post(f"{url}/graphql", json={"query": "{ __schema { types { name } } }"})
+        normal = httpx.post(f"{url}/graphql", json={"query": "{ datasets { edges { cursor } } }"})
+    assert hidden.json()["errors"]
+    assert normal.json()["data"] == {"datasets": {"edges": []}}

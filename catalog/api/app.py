@@ -12,15 +12,20 @@ from strawberry.fastapi import GraphQLRouter
 import catalog
 from catalog.api import auth, openlineage
 from catalog.api.edge import Edge
-from catalog.api.schema import schema
+from catalog.api.schema import build_schema, schema
 from catalog.stores.protocol import Store
 
 
 def create_app(
-    store: Store, *, api_token: str | None = None, gate: auth.Gate | None = None
+    store: Store,
+    *,
+    api_token: str | None = None,
+    gate: auth.Gate | None = None,
+    introspection: bool = True,
 ) -> FastAPI:
     """The HTTP API over `store`. `gate` decides who calls (default: the static
-    `api_token` may write, anonymous loopback callers may read)."""
+    `api_token` may write, anonymous loopback callers may read); `introspection` off
+    hides the schema from clients (GraphiQL then cannot help either)."""
     gate = gate or auth.Gate(static_token=api_token)
     app = FastAPI(
         title="Baton",
@@ -35,7 +40,8 @@ def create_app(
             "principal": request.state.principal,
         }
 
-    app.include_router(GraphQLRouter(schema, context_getter=context), prefix="/graphql")
+    served = schema if introspection else build_schema(introspection=False)
+    app.include_router(GraphQLRouter(served, context_getter=context), prefix="/graphql")
     app.include_router(openlineage.router(store))
     app.add_middleware(Edge, gate=gate)
 

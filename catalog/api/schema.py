@@ -9,7 +9,12 @@ from enum import Enum
 from typing import Annotated, Any, cast
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -469,14 +474,18 @@ class Mutation(ContractMutation, OwnershipMutation):
     pass
 
 
-schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
-    extensions=[
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    """The schema with its limits; without introspection for deployments that hide it."""
+    extensions: list[Any] = [
         TypedErrors,
         Authorization,
         lambda: QueryDepthLimiter(max_depth=12),
         lambda: MaxAliasesLimiter(max_alias_count=20),
         lambda: MaxTokensLimiter(max_token_count=2_000),
-    ],
-)
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+schema = build_schema()

@@ -445,6 +445,9 @@ def serve(
     anonymous_read: bool = typer.Option(
         False, help="Let callers without a token read (always so on loopback)."
     ),
+    introspection: bool | None = typer.Option(
+        None, help="Serve GraphQL introspection (default: on loopback only)."
+    ),
 ) -> None:
     """Serve the GraphQL API (GraphiQL at /graphql) and health probes.
 
@@ -468,7 +471,10 @@ def serve(
     logging.getLogger("baton").setLevel(logging.INFO)
     with opened(ctx) as store:
         out.print(f"Baton serving GraphQL at http://{host}:{port}/graphql")
-        app = create_app(store, gate=gate)
+        loopback = gate.anonymous is auth.LOCAL_ANONYMOUS
+        app = create_app(
+            store, gate=gate, introspection=loopback if introspection is None else introspection
+        )
         # Baton logs each request itself (structured, with a request id, without tokens).
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
