@@ -4,4 +4,4 @@
 #   bench/fuzz_graphql.sh 2000
 set -e
 cd "$(dirname "$0")/.."
-BATON_FUZZ_EXAMPLES="${1:-500}" .venv/bin/pytest -q tests/test_fuzz.py
+BATON_FUZZ_RANDOM=1 BATON_FUZZ_EXAMPLES="${1:-500}" .venv/bin/pytest -q tests/test_fuzz.py
