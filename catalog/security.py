@@ -114,6 +114,7 @@ class TokenStore:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(body)
         temporary.replace(self.path)  # atomic: a reader never sees half a file
+        self._cached = None
 
     def create(self, name: str, roles: list[Role]) -> tuple[TokenRecord, str]:
         """A new token; the secret is returned once and never stored."""

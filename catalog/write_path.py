@@ -45,6 +45,11 @@ class WriteResult:
     def summary(self) -> dict[str, int]:
         return self.entry.summary if self.entry else {}
 
+    @property
+    def ledger_seq(self) -> int | None:
+        """The ledger entry written; None when nothing changed."""
+        return self.entry.seq if self.entry else None
+
 
 @dataclass(frozen=True)
 class Diff:

@@ -308,9 +308,7 @@ class ContractMutation:
         result = contracts.pin(
             store_of(info), dependent, contract_id, version, actor=actor, reason="contract pin"
         )
-        return PinResult(
-            changed=result.changed, ledger_seq=result.entry.seq if result.entry else None
-        )
+        return PinResult(changed=result.changed, ledger_seq=result.ledger_seq)
 
     @strawberry.mutation(description="End a dependent's pin on a contract (history keeps it).")
     def unpin_contract(
@@ -326,9 +324,7 @@ class ContractMutation:
         result = contracts.unpin(
             store_of(info), dependent, contract_id, actor=actor, reason="contract unpin"
         )
-        return PinResult(
-            changed=result.changed, ledger_seq=result.entry.seq if result.entry else None
-        )
+        return PinResult(changed=result.changed, ledger_seq=result.ledger_seq)
 
     @strawberry.mutation(
         description="Publish a contract version from an ODCS v3 YAML document. Refused "
@@ -351,7 +347,7 @@ class ContractMutation:
         return PublishResult(
             versions=[Contract.of(version)],
             changed=result.changed,
-            ledger_seq=result.entry.seq if result.entry else None,
+            ledger_seq=result.ledger_seq,
         )
 
 

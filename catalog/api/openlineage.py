@@ -74,7 +74,7 @@ def router(store: Store) -> APIRouter:
             {
                 "accepted": True,
                 "changed": result.changed,
-                "ledger_seq": result.entry.seq if result.entry else None,
+                "ledger_seq": result.ledger_seq,
             },
             status_code=201,
         )

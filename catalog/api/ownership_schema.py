@@ -198,9 +198,7 @@ class OwnershipMutation:
             effective_from=effective_from,
             effective_to=effective_to,
         )
-        return OwnershipChange(
-            changed=result.changed, ledger_seq=result.entry.seq if result.entry else None
-        )
+        return OwnershipChange(changed=result.changed, ledger_seq=result.ledger_seq)
 
     @strawberry.mutation(description="End a role given through the API (history keeps it).")
     def remove_owner(
@@ -224,6 +222,4 @@ class OwnershipMutation:
             actor=actor,
             reason=reason,
         )
-        return OwnershipChange(
-            changed=result.changed, ledger_seq=result.entry.seq if result.entry else None
-        )
+        return OwnershipChange(changed=result.changed, ledger_seq=result.ledger_seq)

@@ -115,7 +115,7 @@ def ingest_sql(
         print_json(
             {
                 "changed": result.changed,
-                "ledger_seq": result.entry.seq if result.entry else None,
+                "ledger_seq": result.ledger_seq,
                 "summary": result.summary,
                 "statements": result.counts,
                 "errors": errors,
@@ -195,7 +195,7 @@ def ingest_dbt(
         print_json(
             {
                 "changed": result.changed,
-                "ledger_seq": result.entry.seq if result.entry else None,
+                "ledger_seq": result.ledger_seq,
                 "summary": result.summary,
                 "counts": result.counts,
                 "without_column_lineage": skipped,
