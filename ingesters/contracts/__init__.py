@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
-
 from catalog.contracts import ContractVersion
 from catalog.domain import EdgeKind, IngestError, SnapshotBuilder, SourceSnapshot, owner_named
 from ingesters.contracts import odcs
+from ingesters.documents import read_yaml
 
 SOURCE_PREFIX = "contract:"
 SUFFIXES = (".yaml", ".yml")
@@ -38,15 +37,9 @@ def read_contracts(paths: Iterable[Path]) -> tuple[list[ContractVersion], list[I
     errors: list[IngestError] = []
     for file in contract_files(paths):
         source = file.as_posix()
-        try:
-            document = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as error:
-            errors.append(IngestError(source=source, message=f"cannot read: {error}"))
-            continue
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            errors.append(IngestError(source=source, line=line, message=f"invalid YAML: {error}"))
+        document, unreadable = read_yaml(file)
+        if unreadable:
+            errors += unreadable
             continue
         found = odcs.problems(document)
         errors += [IngestError(source=source, field=path, message=why) for path, why in found]

@@ -15,14 +15,13 @@ the catalog knows; `snapshot` turns the result into the map's source snapshot.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from catalog.domain import (
@@ -34,6 +33,7 @@ from catalog.domain import (
     column_ref,
     owner_named,
 )
+from ingesters.documents import read_yaml, validation_errors
 
 SOURCE_PREFIX = "ownership-map:"
 
@@ -59,6 +59,8 @@ class OwnerSpec(_Strict):
     pager: str | None = Field(default=None, description="Who to page, e.g. an on-call rotation.")
     runbook: str | None = None
     escalation: list[str] = Field(default_factory=list)
+    members: list[str] = Field(default_factory=list)
+    """People (`person:<email>`) who act for a team, e.g. when signing off a handoff."""
 
 
 class Rule(_Strict):
@@ -139,21 +141,13 @@ class Conflict:
 def read_map(path: Path) -> tuple[OwnershipMap | None, list[IngestError]]:
     """The map, or None and every problem (file, path, reason)."""
     source = path.as_posix()
-    try:
-        document: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        return None, [IngestError(source=source, message=f"cannot read: {error}")]
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        return None, [IngestError(source=source, line=line, message=f"invalid YAML: {error}")]
+    document, errors = read_yaml(path)
+    if errors:
+        return None, errors
     try:
         parsed = OwnershipMap.model_validate(document)
     except ValidationError as invalid:
-        return None, [
-            IngestError(source=source, field=_path(e["loc"]), message=e["msg"])
-            for e in invalid.errors(include_url=False)
-        ]
+        return None, validation_errors(source, invalid)
     errors = [
         IngestError(
             source=source,
@@ -175,14 +169,6 @@ def read_map(path: Path) -> tuple[OwnershipMap | None, list[IngestError]]:
         if not key.startswith(("person:", "team:"))
     ]
     return (None if errors else parsed), errors
-
-
-def _path(loc: Sequence[int | str]) -> str:
-    path = "$"
-    for part in loc:
-        if part != "[key]":  # pydantic's marker for a bad dict key: the key itself names it
-            path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
 
 
 def resolve(
