@@ -117,3 +117,13 @@ class ContractVersion(_Frozen):
 def contract_ref(contract_id: str, version: str) -> NodeRef:
     """A contract version's node: the contract id is its namespace, the version its name."""
     return NodeRef(kind=NodeKind.CONTRACT, namespace=contract_id, name=version)
+
+
+def latest_versions(versions: list[ContractVersion]) -> list[ContractVersion]:
+    """The newest version of each contract among `versions`, by contract id."""
+    newest: dict[str, ContractVersion] = {}
+    for version in versions:
+        known = newest.get(version.contract_id)
+        if known is None or version.semver > known.semver:
+            newest[version.contract_id] = version
+    return [newest[k] for k in sorted(newest)]

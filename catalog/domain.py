@@ -28,6 +28,8 @@ class NodeKind(StrEnum):
     RUN = "RUN"  # one execution of a job (OpenLineage runId)
     CHECK = "CHECK"  # a data test or quality assertion (dbt test, OpenLineage assertion)
     CONTRACT = "CONTRACT"  # one immutable version of a dataset's interface
+    HANDOFF = "HANDOFF"  # a data product moving between stages or owners, behind a gate
+    SIGNOFF = "SIGNOFF"  # one immutable decision on a handoff
 
 
 class EdgeKind(StrEnum):
@@ -45,6 +47,8 @@ class EdgeKind(StrEnum):
     HAS_CONTRACT = "HAS_CONTRACT"  # Dataset -> Contract version it publishes
     ALIAS_OF = "ALIAS_OF"  # Dataset | Column -> the same data under its canonical name
     DEPENDS_ON = "DEPENDS_ON"  # Job | Consumer | Dataset -> Contract version it relies on
+    COVERS = "COVERS"  # Handoff -> Dataset of the product it moves
+    SIGNS = "SIGNS"  # SignOff -> Handoff it decides
 
 
 FACT = "FACT"
@@ -147,6 +151,11 @@ def owner_named(name: str) -> NodeRef:
     else:
         namespace, name = (PERSON if "@" in name else TEAM), name.strip()
     return owner_ref(namespace, name.lower() if "@" in name else name)
+
+
+def owner_key(owner: NodeRef) -> str:
+    """An owner as maps and tokens write it: `person:<email>` or `team:<name>`."""
+    return f"{owner.namespace}:{owner.name}"
 
 
 class Assertion(BaseModel):

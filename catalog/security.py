@@ -60,6 +60,9 @@ class Principal:
     name: str
     roles: frozenset[Role]
     authenticated: bool = True
+    owner: str | None = None
+    """The person or team (`person:<email>`, `team:<name>`) the principal acts as, for
+    sign-offs: set when its token was created with `--owner`."""
 
     def can(self, permission: Permission) -> bool:
         return any(permission in ROLE_PERMISSIONS[role] for role in self.roles)
@@ -84,6 +87,7 @@ class TokenRecord:
     digest: str
     created_at: str
     revoked_at: str | None = None
+    owner: str | None = None
 
 
 TOKEN_PREFIX = "baton_"
@@ -116,7 +120,9 @@ class TokenStore:
         temporary.replace(self.path)  # atomic: a reader never sees half a file
         self._cached = None
 
-    def create(self, name: str, roles: list[Role]) -> tuple[TokenRecord, str]:
+    def create(
+        self, name: str, roles: list[Role], owner: str | None = None
+    ) -> tuple[TokenRecord, str]:
         """A new token; the secret is returned once and never stored."""
         if not roles:
             raise InvalidArgument("a token needs at least one role")
@@ -131,6 +137,7 @@ class TokenStore:
             salt=salt,
             digest=_digest(salt, secret),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            owner=owner,
         )
         self._save([*records, record])
         return record, f"{TOKEN_PREFIX}{token_id}_{secret}"
@@ -157,7 +164,9 @@ class TokenStore:
         for record in self._load():
             current = record.id == token_id and record.revoked_at is None
             if current and hmac.compare_digest(record.digest, _digest(record.salt, secret)):
-                return Principal(f"token:{record.name}", frozenset(record.roles))
+                return Principal(
+                    f"token:{record.name}", frozenset(record.roles), owner=record.owner
+                )
         return None
 
 

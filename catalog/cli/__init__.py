@@ -36,7 +36,7 @@ from catalog.cli.common import (
     token_app,
 )
 from catalog.config import Settings
-from catalog.domain import NodeRef, column_ref
+from catalog.domain import NodeRef, column_ref, owner_key, owner_named
 from catalog.errors import BatonError
 from catalog.ledger import LedgerEntry
 from catalog.security import Principal, Role, TokenStore
@@ -490,9 +490,13 @@ def token_create(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Who or what the token is for."),
     role: list[Role] = typer.Option(..., help="Role(s): reader, editor, approver, admin, auditor."),
+    owner: str | None = typer.Option(
+        None, help="The person or team the token acts as when signing off, e.g. person:ana@x.io."
+    ),
 ) -> None:
     """Create an API token; its secret is printed once and never stored."""
-    record, secret = TokenStore(settings_of(ctx).home).create(name, role)
+    bound = owner_key(owner_named(owner)) if owner else None
+    record, secret = TokenStore(settings_of(ctx).home).create(name, role, owner=bound)
     err.print(f"token {record.id} for {name} ({', '.join(r.value for r in record.roles)}):")
     sys.stdout.write(secret + "\n")
 
@@ -502,7 +506,7 @@ def token_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Tokens with their roles and state (never their secrets)."""
     records = TokenStore(settings_of(ctx).home).list()
     rows = [
-        {"id": r.id, "name": r.name, "roles": [x.value for x in r.roles],
+        {"id": r.id, "name": r.name, "roles": [x.value for x in r.roles], "owner": r.owner,
          "created_at": r.created_at, "revoked_at": r.revoked_at}
         for r in records
     ]  # fmt: skip

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from catalog import compatibility
-from catalog.contracts import ContractVersion
+from catalog.contracts import ContractVersion, latest_versions
 from catalog.domain import EdgeKind, NodeKind, NodeRef
 from catalog.errors import NotFound
 from catalog.impact import (
@@ -373,7 +373,7 @@ def _contracts(
     for ref, reason in touched:
         dataset_key = ref.dataset.key
         if dataset_key not in published:
-            published[dataset_key] = _latest(contracts.of_dataset(store, ref.dataset))
+            published[dataset_key] = latest_versions(contracts.of_dataset(store, ref.dataset))
         for version in published[dataset_key]:
             declared = ref.column is None or any(
                 d.ref == ref.dataset and d.column(ref.column) is not None for d in version.datasets
@@ -392,15 +392,6 @@ def _contracts(
                     tuple(sorted(str(p.dependent) for p in pins)),
                 )
     return tuple(violations[k] for k in sorted(violations))
-
-
-def _latest(versions: list[ContractVersion]) -> list[ContractVersion]:
-    latest: dict[str, ContractVersion] = {}
-    for version in versions:
-        known = latest.get(version.contract_id)
-        if known is None or version.semver >= known.semver:
-            latest[version.contract_id] = version
-    return list(latest.values())
 
 
 def _sign_offs(store: Store, requests: Sequence[ChangeRequest]) -> tuple[str, ...]:

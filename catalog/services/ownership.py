@@ -16,6 +16,7 @@ from catalog.domain import (
     NodeKind,
     NodeRef,
     SnapshotBuilder,
+    owner_key,
     owner_named,
 )
 from catalog.errors import BatonError, InvalidArgument
@@ -48,6 +49,9 @@ class Ownership:
     effective_to: str | None
     inherited: bool = False
     """True for a column's owner that comes from its dataset."""
+    supersedes: tuple[str, ...] = ()
+    """Owners whose earlier hold on this role and target ends where this one starts (a
+    completed owner handoff), whichever source asserted theirs."""
 
 
 def apply_map(
@@ -153,6 +157,7 @@ def _expand(store: Store, edges: list[EdgeView]) -> list[Ownership]:
                     via=terms.get("via"),
                     effective_from=terms.get("effective_from"),
                     effective_to=terms.get("effective_to"),
+                    supersedes=tuple(terms.get("supersedes", ())),
                 )
             )
     return sorted(found, key=lambda o: (o.role, str(o.owner.ref), o.source))
@@ -160,11 +165,21 @@ def _expand(store: Store, edges: list[EdgeView]) -> list[Ownership]:
 
 def _effective(found: list[Ownership], at: date | None) -> list[Ownership]:
     day = (at or datetime.now(UTC).date()).isoformat()
-    return [
+    current = [
         o
         for o in found
         if (o.effective_from or "") <= day and (o.effective_to is None or day <= o.effective_to)
     ]
+    return [o for o in current if not any(_supersedes(s, o) for s in current)]
+
+
+def _supersedes(newer: Ownership, older: Ownership) -> bool:
+    return (
+        owner_key(older.owner.ref) in newer.supersedes
+        and newer.role == older.role
+        and newer.target == older.target
+        and (older.effective_from or "") < (newer.effective_from or "")
+    )
 
 
 def owned_by(store: Store, owner: NodeRef, at: date | None = None) -> list[Ownership]:
@@ -172,7 +187,10 @@ def owned_by(store: Store, owner: NodeRef, at: date | None = None) -> list[Owner
     sub = store.subgraph(
         [owner], kinds=[EdgeKind.OWNS.value], direction=Direction.DOWNSTREAM, depth=1, limit=100_000
     )
-    return _effective(_expand(store, list(sub.edges)), at)
+    targets = sorted({e.object for e in sub.edges}, key=lambda r: r.key)
+    # Others' holds on the same targets decide whether a handoff superseded this owner's.
+    everyone = owners_of_many(store, targets, at)
+    return [o for found in everyone.values() for o in found if o.owner.ref == owner]
 
 
 def unowned(
