@@ -354,6 +354,31 @@ class Evaluation:
     def gate_open(self) -> bool:
         return not self.blockers
 
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "handoff": self.handoff.id,
+            "state": self.handoff.state.value,
+            "gate_open": self.gate_open,
+            "blockers": list(self.blockers),
+            "criteria": [
+                {"name": c.name, "passed": c.passed, "evidence": list(c.evidence)}
+                for c in self.criteria
+            ],
+            "signoffs": [
+                {
+                    "name": s.spec.name,
+                    "role": s.spec.role,
+                    "state": s.state.value,
+                    "changed": list(s.changed),
+                    "latest": s.latest.as_attrs() | {"id": s.latest.id} if s.latest else None,
+                }
+                for s in self.signoffs
+            ],
+            "digests": vars(self.digests),
+            "impact": {"severity": self.impact.severity.value, "rule": self.impact.rule},
+            "evaluated_at": self.evaluated_at.isoformat(),
+        }
+
 
 def blockers(
     handoff: Handoff, criteria: tuple[CriterionResult, ...], signoffs: tuple[SignOffStatus, ...]

@@ -23,6 +23,7 @@ from catalog.api.auth import Authorization, require
 from catalog.api.context import store_of
 from catalog.api.contract_schema import ContractMutation, ContractQuery
 from catalog.api.errors import TypedErrors
+from catalog.api.handoff_schema import HandoffMutation, HandoffQuery
 from catalog.api.impact_schema import ImpactQuery
 from catalog.api.ownership_schema import OwnershipMutation, OwnershipQuery
 from catalog.domain import NodeRef, column_ref, dataset_ref
@@ -326,7 +327,7 @@ class History:
 
 
 @strawberry.type(description="Read access to the catalog, its lineage and its ledger.")
-class Query(ContractQuery, OwnershipQuery, ImpactQuery):
+class Query(ContractQuery, OwnershipQuery, ImpactQuery, HandoffQuery):
     @strawberry.field(description="One dataset by identity, as of now or a past instant.")
     def dataset(self, info: Info, namespace: Namespace, name: Name, as_of: AsOf = None) -> Dataset:
         found = catalog.get_node(store_of(info), dataset_ref(namespace, name), as_of)
@@ -470,7 +471,7 @@ class Query(ContractQuery, OwnershipQuery, ImpactQuery):
 
 
 @strawberry.type(description="Changes to the catalog; each needs a bearer token and is ledgered.")
-class Mutation(ContractMutation, OwnershipMutation):
+class Mutation(ContractMutation, OwnershipMutation, HandoffMutation):
     pass
 
 

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from catalog.api import auth
 from catalog.cli import contracts as _contract_commands  # noqa: F401  (registers them)
+from catalog.cli import handoffs as _handoff_commands  # noqa: F401  (registers them)
 from catalog.cli import impact as _impact_commands  # noqa: F401  (registers them)
 from catalog.cli import ownership as _ownership_commands  # noqa: F401  (registers them)
 from catalog.cli.common import (

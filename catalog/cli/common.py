@@ -34,6 +34,10 @@ contract_app = typer.Typer(help="Data contracts: versions, diffs, drift.", no_ar
 app.add_typer(contract_app, name="contract")
 token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+handoff_app = typer.Typer(
+    help="Handoffs: create, evaluate, sign off, complete.", no_args_is_help=True
+)
+app.add_typer(handoff_app, name="handoff")
 
 out = Console()
 err = Console(stderr=True)
