@@ -44,9 +44,8 @@ def _print_evaluation(evaluation: Evaluation) -> None:
         if status.latest:
             who = f" by {status.latest.signer} as {status.latest.acting_as}"
         changed = f" ({', '.join(status.changed)} changed)" if status.changed else ""
-        out.print(
-            f"  sign-off {status.spec.name} ({status.spec.role}): {status.state.value}{who}{changed}"
-        )
+        line = f"  sign-off {status.spec.name} ({status.spec.role}): {status.state.value}"
+        out.print(escape(line + who + changed), highlight=False, soft_wrap=True)
     out.print(f"  impact: {evaluation.impact.rule}")
 
 
