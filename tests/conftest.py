@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from catalog.api.app import create_app
 from catalog.domain import Batch, EdgeKind, SnapshotBuilder, SourceSnapshot, dataset_ref
+from catalog.services import ownership
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import Store
 from catalog.write_path import WriteRequest, WriteResult, write_batch
@@ -27,6 +28,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLES = PROJECT / "examples" / "warehouse"
 FIXTURES = PROJECT / "tests" / "fixtures"
 SHARED_FIXTURES = PROJECT.parent / "shared" / "fixtures"
+OWNERSHIP_MAP = PROJECT / "examples" / "ownership" / "warehouse.yaml"
 NAMESPACE = "postgres://warehouse:5432"
 DEMO_OPTIONS = sql.SqlOptions(
     dialect="postgres",
@@ -95,6 +97,13 @@ def demo_store(embedded: EmbeddedStore) -> EmbeddedStore:
     result = write_batch(embedded, demo_batch(), WriteRequest("test:alice", "demo", "demo data"))
     assert result.changed and not result.errors
     return embedded
+
+
+@pytest.fixture
+def owned_warehouse(demo_store: EmbeddedStore) -> EmbeddedStore:
+    """The demo project with the owners of examples/ownership/warehouse.yaml."""
+    ownership.apply_map(demo_store, OWNERSHIP_MAP, actor="test:alice", reason="owners")
+    return demo_store
 
 
 def _free_port() -> int:

@@ -16,12 +16,9 @@ from catalog.api.app import create_app
 from catalog.domain import EdgeKind, column_ref, dataset_ref, owner_named
 from catalog.errors import InvalidArgument
 from catalog.services import ownership
-from catalog.services.ingestion import ingest_sql
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import LedgerQuery
-from ingesters import sql
 from ingesters.ownership import OwnershipMap, Role, Target, read_map, resolve
-from ingesters.sql.names import Defaults
 from tests.conftest import PROJECT, running
 
 WAREHOUSE = "postgres://warehouse:5432"
@@ -146,13 +143,8 @@ def test_an_undeclared_owner_is_reported(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def warehouse(embedded: EmbeddedStore) -> EmbeddedStore:
-    options = sql.SqlOptions(
-        dialect="postgres", namespace=WAREHOUSE, defaults=Defaults("analytics", "public")
-    )
-    ingest_sql(embedded, [PROJECT / "examples/warehouse"], options, actor="t", reason="t")
-    ownership.apply_map(embedded, MAP, actor="test:alice", reason="test")
-    return embedded
+def warehouse(owned_warehouse: EmbeddedStore) -> EmbeddedStore:
+    return owned_warehouse
 
 
 def roles_of(store: EmbeddedStore, target: Any, at: date | None = None) -> dict[str, str]:
