@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.markup import escape
@@ -19,6 +17,7 @@ from catalog.api import auth
 from catalog.cli import contracts as _contract_commands  # noqa: F401  (registers them)
 from catalog.cli import handoffs as _handoff_commands  # noqa: F401  (registers them)
 from catalog.cli import impact as _impact_commands  # noqa: F401  (registers them)
+from catalog.cli import ledger as _ledger_commands  # noqa: F401  (registers them)
 from catalog.cli import ownership as _ownership_commands  # noqa: F401  (registers them)
 from catalog.cli.common import (
     JSON_OPTION,
@@ -27,7 +26,6 @@ from catalog.cli.common import (
     checked_dialect,
     err,
     ingest_app,
-    ledger_app,
     opened,
     out,
     print_json,
@@ -36,15 +34,14 @@ from catalog.cli.common import (
     sql_app,
     token_app,
 )
+from catalog.cli.ledger import entry_json
 from catalog.config import Settings
 from catalog.domain import NodeRef, column_ref, owner_key, owner_named
 from catalog.errors import BatonError
-from catalog.ledger import LedgerEntry
 from catalog.security import Principal, Role, TokenStore
-from catalog.services import audit, catalog, ingestion, lineage
+from catalog.services import catalog, ingestion, lineage
 from catalog.stores import open_store
 from catalog.stores.migrations import MigrationError
-from catalog.stores.protocol import LedgerQuery
 from ingesters import dbt, sql
 from ingesters.sql.names import Defaults, normalize_schema
 from ingesters.sql.script import analyse_script
@@ -336,7 +333,7 @@ def show_history(
     if as_json:
         print_json(
             {
-                "entries": [_entry_json(e) for e in found.entries],
+                "entries": [entry_json(e) for e in found.entries],
                 "edges": [
                     {
                         "kind": e.kind,
@@ -362,59 +359,6 @@ def show_history(
             edge.valid_to.isoformat(timespec="seconds") if edge.valid_to else "current",
         )
     out.print(table)
-
-
-@ledger_app.command("verify")
-def ledger_verify(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
-    """Recompute the hash chain; exit 1 naming the first altered, missing or moved entry."""
-    with opened(ctx) as store:
-        result = audit.verify_ledger(store)
-    if as_json:
-        print_json(asdict(result))
-    elif result.ok:
-        out.print(f"ledger intact: {result.entries_checked} entries, head {result.head_hash}")
-    else:
-        err.print(f"[red]ledger broken at entry {result.first_bad_seq}:[/red] {result.problem}")
-    if not result.ok:
-        raise typer.Exit(1)
-
-
-@ledger_app.command("log")
-def ledger_log(
-    ctx: typer.Context,
-    entity: str | None = typer.Option(None, help="Only entries touching this dataset name."),
-    namespace: str | None = typer.Option(None, help="Namespace of --entity, if ambiguous."),
-    actor: str | None = typer.Option(None, help="Only entries by this actor."),
-    since: datetime | None = typer.Option(None, help="Only entries at or after (ISO 8601)."),
-    until: datetime | None = typer.Option(None, help="Only entries at or before (ISO 8601)."),
-    first: int = typer.Option(50, help="How many entries."),
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """List ledger entries, oldest first."""
-    with opened(ctx) as store:
-        entity_key = catalog.resolve_dataset(store, entity, namespace).key if entity else None
-        query = LedgerQuery(entity=entity_key, actor=actor, since=since, until=until, limit=first)
-        entries, _ = audit.ledger_page(store, query)
-    if as_json:
-        print_json([_entry_json(e) for e in entries])
-        return
-    table = Table("seq", "at", "actor", "source", "reason", "changes")
-    for entry in entries:
-        changes = ", ".join(f"{n} {label}" for label, n in entry.summary.items())
-        table.add_row(
-            str(entry.seq),
-            entry.at.isoformat(timespec="seconds"),
-            entry.actor,
-            entry.source,
-            entry.reason,
-            changes,
-        )
-    out.print(table)
-
-
-def _entry_json(entry: LedgerEntry) -> dict[str, Any]:
-    fields = {k: v for k, v in asdict(entry).items() if k != "changes"}
-    return {**fields, "summary": entry.summary}
 
 
 @schema_app.command("export")

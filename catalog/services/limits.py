@@ -12,6 +12,7 @@ class Limits:
     max_depth: int = 20
     max_lineage_nodes: int = 5_000
     max_page_size: int = 500
+    max_detail_changes: int = 10_000
 
 
 DEFAULT_LIMITS = Limits()

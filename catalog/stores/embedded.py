@@ -19,6 +19,7 @@ from catalog.domain import FACT, Assertion, NodeKind, NodeRef
 from catalog.ledger import Change, LedgerEntry
 from catalog.stores import migrations
 from catalog.stores.protocol import (
+    AssertionChange,
     Direction,
     EdgeView,
     LedgerHead,
@@ -69,6 +70,25 @@ _FAR = {Direction.DOWNSTREAM: 2, Direction.UPSTREAM: 1}
 _IDS_OF = "SELECT id, key FROM nodes WHERE key IN (SELECT value FROM json_each(?))"
 _KEYS_OF = "SELECT id, key FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 _TIMES_OF = "SELECT seq, at FROM ledger WHERE seq IN (SELECT value FROM json_each(?))"
+
+_ENTRY_CHANGES = """
+SELECT op, a.source, a.kind, s.key, o.key, a.attrs FROM (
+    SELECT 'ended' AS op, id FROM assertions WHERE to_seq = :seq
+    UNION ALL SELECT 'added', id FROM assertions WHERE from_seq = :seq
+) c JOIN assertions a ON a.id = c.id
+JOIN nodes s ON s.id = a.subject_id LEFT JOIN nodes o ON o.id = a.object_id
+ORDER BY c.op DESC, a.id LIMIT :limit
+"""
+
+_ENTITY = "(SELECT id FROM nodes WHERE key = :entity)"
+_ENTITY_SEQS = f"""
+SELECT seq FROM ledger_entities WHERE node_id = {_ENTITY}
+UNION SELECT from_seq FROM assertions WHERE subject_id = {_ENTITY}
+UNION SELECT from_seq FROM assertions WHERE object_id = {_ENTITY}
+UNION SELECT to_seq FROM assertions WHERE subject_id = {_ENTITY}
+UNION SELECT to_seq FROM assertions WHERE object_id = {_ENTITY}
+"""  # noqa: S608 -- only fixed fragments are interpolated
+"""Entries that touched a node: as an entity of the write, or through any assertion."""
 
 _LEDGER_COLUMNS = (
     "l.seq, l.at, l.actor, l.source, l.reason, l.changes, l.entities, l.prev_hash, l.hash"
@@ -447,9 +467,10 @@ class EmbeddedStore:
               AND (:actor IS NULL OR l.actor = :actor)
               AND (:since IS NULL OR l.at >= :since)
               AND (:until IS NULL OR l.at <= :until)
-              AND (:entity IS NULL OR l.seq IN (
-                    SELECT e.seq FROM ledger_entities e JOIN nodes n ON n.id = e.node_id
-                    WHERE n.key = :entity))
+              AND (:entity IS NULL OR l.seq IN ({_ENTITY_SEQS}))
+              AND (:source IS NULL OR l.source = :source OR l.seq IN (
+                    SELECT from_seq FROM assertions WHERE source = :source
+                    UNION SELECT to_seq FROM assertions WHERE source = :source))
             ORDER BY l.seq LIMIT :limit
             """,  # noqa: S608 -- only fixed fragments are interpolated
             {
@@ -458,10 +479,25 @@ class EmbeddedStore:
                 "since": query.since.isoformat() if query.since else None,
                 "until": query.until.isoformat() if query.until else None,
                 "entity": query.entity,
+                "source": query.source,
                 "limit": query.limit,
             },
         )
         return [_ledger_entry(row) for row in rows]
+
+    def entry_changes(self, seq: int, limit: int) -> list[AssertionChange]:
+        rows = self._query(_ENTRY_CHANGES, {"seq": seq, "limit": limit})
+        return [
+            AssertionChange(
+                op,
+                source,
+                kind,
+                NodeRef.from_key(subject),
+                NodeRef.from_key(obj) if obj else None,
+                json.loads(attrs),
+            )
+            for op, source, kind, subject, obj, attrs in rows
+        ]
 
     def ledger_entries(self) -> Iterator[LedgerEntry]:
         cursor = self._conn().execute(

@@ -68,10 +68,24 @@ class Subgraph:
     truncated: bool = False
 
 
+class AssertionChange(NamedTuple):
+    """One assertion a ledger entry added or ended, with its attributes."""
+
+    op: str  # "added" or "ended"
+    source: str
+    kind: str
+    subject: NodeRef
+    object: NodeRef | None
+    attrs: JsonObject
+
+
 @dataclass(frozen=True)
 class LedgerQuery:
     entity: str | None = None
+    """A node key: entries that asserted or ended anything about that node."""
     actor: str | None = None
+    source: str | None = None
+    """Entries written by this source: the write's own label or a snapshot's source."""
     since: datetime | None = None
     until: datetime | None = None
     after_seq: int = 0
@@ -136,6 +150,9 @@ class Store(Protocol):
         """Every edge touching `ref`, ended ones included, oldest first."""
 
     def ledger(self, query: LedgerQuery) -> list[LedgerEntry]: ...
+
+    def entry_changes(self, seq: int, limit: int) -> list[AssertionChange]:
+        """What entry `seq` ended and added, with attributes, at most `limit` of them."""
 
     def ledger_entries(self) -> Iterator[LedgerEntry]:
         """The whole ledger in stored order, for verification."""

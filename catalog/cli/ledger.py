@@ -1,0 +1,175 @@
+"""`baton ledger ...`: browse entries (by entity, actor, source, time), show what one
+changed (before/after), export the ledger as JSON Lines, and verify the chain (of the
+store, or of an export alone, offline)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from catalog.cli.common import JSON_OPTION, err, ledger_app, opened, out, print_json
+from catalog.contracts import contract_ref
+from catalog.domain import column_ref, owner_named
+from catalog.ledger import LedgerEntry, Verification, verify_export
+from catalog.services import audit, catalog
+from catalog.stores.protocol import LedgerQuery, Store
+
+
+def entry_json(entry: LedgerEntry) -> dict[str, Any]:
+    fields = {k: v for k, v in asdict(entry).items() if k != "changes"}
+    return {**fields, "summary": entry.summary}
+
+
+def _report(result: Verification, as_json: bool) -> None:
+    if as_json:
+        print_json(asdict(result))
+    elif result.ok:
+        out.print(f"ledger intact: {result.entries_checked} entries, head {result.head_hash}")
+    else:
+        err.print(f"[red]ledger broken at entry {result.first_bad_seq}:[/red] {result.problem}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    ctx: typer.Context,
+    export_file: Path | None = typer.Option(
+        None, "--export", help="Verify this export (JSON Lines) alone, without any store."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Recompute the hash chain; exit 1 naming the first altered, missing or moved entry."""
+    if export_file is not None:
+        with export_file.open(encoding="utf-8") as lines:
+            _report(verify_export(lines), as_json)
+        return
+    with opened(ctx) as store:
+        result = audit.verify_ledger(store)
+    _report(result, as_json)
+
+
+@ledger_app.command("export")
+def ledger_export(
+    ctx: typer.Context,
+    output: Path = typer.Argument(..., help="File to write (JSON Lines), or - for stdout."),
+) -> None:
+    """Export the whole ledger with its hash chain, for auditors: every line holds an
+    entry's hashed content and hash, so `baton ledger verify --export` needs nothing else."""
+    with opened(ctx) as store:
+        if str(output) == "-":
+            count = audit.export(store, sys.stdout)
+        else:
+            temporary = output.with_name(output.name + ".partial")
+            with temporary.open("w", encoding="utf-8") as sink:
+                count = audit.export(store, sink)
+            temporary.replace(output)  # a reader never sees half an export
+    err.print(f"exported {count} entries")
+
+
+def _entity(
+    store: Store,
+    dataset: str | None,
+    namespace: str | None,
+    column: str | None,
+    owner: str | None,
+    contract: str | None,
+) -> str | None:
+    """The node key the log is filtered on, from whichever option names one."""
+    if owner:
+        return owner_named(owner).key
+    if contract:
+        contract_id, _, version = contract.rpartition("@")
+        if not contract_id:
+            raise typer.BadParameter("--contract takes ID@VERSION")
+        return contract_ref(contract_id, version).key
+    if dataset:
+        ref = catalog.resolve_dataset(store, dataset, namespace)
+        return (column_ref(ref.namespace, ref.name, column) if column else ref).key
+    if column:
+        raise typer.BadParameter("--column needs --entity")
+    return None
+
+
+@ledger_app.command("log")
+def ledger_log(
+    ctx: typer.Context,
+    entity: str | None = typer.Option(None, help="Only entries touching this dataset name."),
+    namespace: str | None = typer.Option(None, help="Namespace of --entity, if ambiguous."),
+    column: str | None = typer.Option(None, help="With --entity: only those touching a column."),
+    owner: str | None = typer.Option(None, help="Only entries touching an owner (team:x)."),
+    contract: str | None = typer.Option(None, help="Only entries touching ID@VERSION."),
+    actor: str | None = typer.Option(None, help="Only entries by this actor."),
+    source: str | None = typer.Option(None, help="Only entries written by this source."),
+    since: datetime | None = typer.Option(None, help="Only entries at or after (ISO 8601)."),
+    until: datetime | None = typer.Option(None, help="Only entries at or before (ISO 8601)."),
+    first: int = typer.Option(50, help="How many entries."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List ledger entries, oldest first."""
+    with opened(ctx) as store:
+        entity_key = _entity(store, entity, namespace, column, owner, contract)
+        query = LedgerQuery(
+            entity=entity_key, actor=actor, source=source, since=since, until=until, limit=first
+        )
+        entries, _ = audit.ledger_page(store, query)
+    if as_json:
+        print_json([entry_json(e) for e in entries])
+        return
+    table = Table("seq", "at", "actor", "source", "reason", "changes")
+    for entry in entries:
+        changes = ", ".join(f"{n} {label}" for label, n in entry.summary.items())
+        table.add_row(
+            str(entry.seq),
+            entry.at.isoformat(timespec="seconds"),
+            entry.actor,
+            entry.source,
+            entry.reason,
+            changes,
+        )
+    out.print(table)
+
+
+@ledger_app.command("show")
+def ledger_show(
+    ctx: typer.Context,
+    seq: int = typer.Argument(..., help="The entry's sequence number."),
+    first: int = typer.Option(1_000, help="At most this many changes."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """What one entry changed: each assertion added, ended or changed, before and after."""
+    with opened(ctx) as store:
+        detail = audit.entry_detail(store, seq, first)
+    if as_json:
+        diffs = [
+            {
+                "op": d.op,
+                "source": d.source,
+                "kind": d.kind,
+                "subject": str(d.subject),
+                "object": str(d.object) if d.object else None,
+                "changed_properties": d.changed_properties,
+                "before": d.before,
+                "after": d.after,
+            }
+            for d in detail.diffs
+        ]
+        print_json({**entry_json(detail.entry), "diffs": diffs, "truncated": detail.truncated})
+        return
+    entry = detail.entry
+    out.print(f"#{entry.seq} {entry.at.isoformat()} {entry.actor}: {escape(entry.reason)}")
+    for d in detail.diffs:
+        target = f"{d.subject} -> {d.object}" if d.object else str(d.subject)
+        out.print(escape(f"  {d.op:7} {d.kind:12} {target}  [{d.source}]"), highlight=False)
+        for key in d.changed_properties:
+            before, after = (d.before or {}).get(key), (d.after or {}).get(key)
+            out.print(f"            {key}: {before!r} -> {after!r}", highlight=False)
+    if detail.truncated:
+        out.print(f"  ... more than {first} changes; use --first")
