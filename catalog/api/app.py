@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
 import catalog
-from catalog.api import auth, openlineage
+from catalog.api import auth, ledger_export, openlineage
 from catalog.api.edge import Edge
 from catalog.api.schema import build_schema, schema
 from catalog.stores.protocol import Store
@@ -43,6 +43,7 @@ def create_app(
     served = schema if introspection else build_schema(introspection=False)
     app.include_router(GraphQLRouter(served, context_getter=context), prefix="/graphql")
     app.include_router(openlineage.router(store))
+    app.include_router(ledger_export.router(store))
     app.add_middleware(Edge, gate=gate)
 
     @app.get("/healthz", summary="Liveness: the process is up.")

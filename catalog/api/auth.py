@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from fastapi import Request
+from fastapi.responses import JSONResponse
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
@@ -55,6 +56,18 @@ def require(context: dict[str, object], permission: Permission) -> Principal:
     principal = context.get("principal")
     assert isinstance(principal, Principal)
     return security.require(principal, permission)
+
+
+def refusal(principal: Principal, permission: Permission) -> JSONResponse | None:
+    """For REST endpoints: None if `principal` may do `permission`, else the answer to
+    send (401 when nobody is authenticated, 403 when the principal lacks the permission)."""
+    try:
+        security.require(principal, permission)
+    except security.Unauthenticated as refused:
+        return JSONResponse({"error": str(refused)}, status_code=401)
+    except security.Forbidden as refused:
+        return JSONResponse({"error": str(refused)}, status_code=403)
+    return None
 
 
 class Authorization(SchemaExtension):

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from catalog import security
+from catalog.api import auth
 from catalog.security import Permission
 from catalog.services.ingestion import ingest_openlineage_event
 from catalog.stores.protocol import Store
@@ -46,12 +46,11 @@ def router(store: Store) -> APIRouter:
     routes = APIRouter(tags=["OpenLineage"])
 
     async def receive(request: Request) -> JSONResponse:
-        try:
-            actor = security.require(request.state.principal, Permission.WRITE).name
-        except security.Unauthenticated as refused:
-            return _error(401, str(refused))
-        except security.Forbidden as refused:
-            return _error(403, str(refused))
+        principal = request.state.principal
+        refused = auth.refusal(principal, Permission.WRITE)
+        if refused is not None:
+            return refused
+        actor = principal.name
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return _error(413, f"body larger than {MAX_BODY_BYTES} bytes")

@@ -282,6 +282,29 @@ class LedgerEntry:
         )
 
 
+@strawberry.type(description="One assertion as a ledger entry left it, before and after.")
+class AssertionDiff:
+    op: str = strawberry.field(
+        description="`added`, `ended`, or `changed` (ended and added again with new attributes)."
+    )
+    source: str = strawberry.field(description="The source that asserted it.")
+    kind: str = strawberry.field(description="FACT (a node's attributes) or an edge kind.")
+    subject: strawberry.ID = strawberry.field(description="Subject node id.")
+    object: strawberry.ID | None = strawberry.field(description="Object node id, for edges.")
+    before: JSON | None = strawberry.field(description="Attributes before; null if added.")
+    after: JSON | None = strawberry.field(description="Attributes after; null if ended.")
+    changed_properties: list[str] = strawberry.field(
+        description="Attribute names whose value differs between before and after."
+    )
+
+
+@strawberry.type(description="What one ledger entry changed, assertion by assertion.")
+class LedgerEntryDetail:
+    entry: LedgerEntry = strawberry.field(description="The entry.")
+    diffs: list[AssertionDiff] = strawberry.field(description="Its changes, before and after.")
+    truncated: bool = strawberry.field(description="True when more changes than `first`.")
+
+
 @strawberry.type(description="Result of recomputing the ledger's hash chain.")
 class LedgerVerification:
     ok: bool = strawberry.field(description="True when every entry matches its hash and link.")
@@ -432,7 +455,10 @@ class Query(ContractQuery, OwnershipQuery, ImpactQuery, HandoffQuery):
         ] = None,
         entity: Annotated[
             strawberry.ID | None,
-            strawberry.argument(description="Only entries touching this dataset or job id."),
+            strawberry.argument(
+                description="Only entries touching this node id (dataset, column, job, owner, "
+                "contract version, handoff), as `id` fields give it."
+            ),
         ] = None,
         since: Annotated[
             datetime | None, strawberry.argument(description="Only entries at or after.")
@@ -440,13 +466,23 @@ class Query(ContractQuery, OwnershipQuery, ImpactQuery, HandoffQuery):
         until: Annotated[
             datetime | None, strawberry.argument(description="Only entries at or before.")
         ] = None,
+        source: Annotated[
+            str | None,
+            strawberry.argument(description="Only entries written by this source."),
+        ] = None,
     ) -> LedgerConnection:
         require(info.context, Permission.READ_LEDGER)
         after_seq = _decode_cursor(after) or 0
         if not isinstance(after_seq, int):
             raise InvalidArgument(f"malformed cursor {after!r}")
         query = LedgerQuery(
-            entity=entity, actor=actor, since=since, until=until, after_seq=after_seq, limit=first
+            entity=entity,
+            actor=actor,
+            source=source,
+            since=since,
+            until=until,
+            after_seq=after_seq,
+            limit=first,
         )
         entries, has_next = audit.ledger_page(store_of(info), query)
         return LedgerConnection(
@@ -455,6 +491,35 @@ class Query(ContractQuery, OwnershipQuery, ImpactQuery, HandoffQuery):
                 has_next_page=has_next,
                 end_cursor=_encode_cursor(entries[-1].seq) if entries else None,
             ),
+        )
+
+    @strawberry.field(description="What one ledger entry changed, with before and after.")
+    def ledger_entry(
+        self,
+        info: Info,
+        seq: Annotated[int, strawberry.argument(description="The entry's sequence number.")],
+        first: Annotated[
+            int, strawberry.argument(description="At most this many changes (1-10000).")
+        ] = 1_000,
+    ) -> LedgerEntryDetail:
+        require(info.context, Permission.READ_LEDGER)
+        detail = audit.entry_detail(store_of(info), seq, first)
+        return LedgerEntryDetail(
+            entry=LedgerEntry.of(detail.entry),
+            diffs=[
+                AssertionDiff(
+                    op=d.op,
+                    source=d.source,
+                    kind=d.kind,
+                    subject=strawberry.ID(d.subject.key),
+                    object=strawberry.ID(d.object.key) if d.object else None,
+                    before=_json(d.before) if d.before is not None else None,
+                    after=_json(d.after) if d.after is not None else None,
+                    changed_properties=d.changed_properties,
+                )
+                for d in detail.diffs
+            ],
+            truncated=detail.truncated,
         )
 
     @strawberry.field(description="Recompute the ledger's hash chain and report the first break.")

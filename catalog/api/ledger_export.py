@@ -1,0 +1,44 @@
+"""`GET /api/v1/ledger/export`: the whole ledger as JSON Lines, streamed, for auditors.
+
+Each line holds an entry's hashed content and its hash (`catalog.ledger.export_line`), so
+`baton ledger verify --export FILE` checks a download with no access to the server.
+Needs the `read_ledger` permission (auditor, admin): 401 without a token, 403 without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+
+from catalog.api import auth
+from catalog.ledger import export_line
+from catalog.security import Permission
+from catalog.stores.protocol import Store
+
+
+def router(store: Store) -> APIRouter:
+    routes = APIRouter()
+
+    @routes.get(
+        "/api/v1/ledger/export",
+        summary="The ledger as JSON Lines with its hash chain (read_ledger).",
+        response_class=StreamingResponse,
+    )
+    def export(request: Request) -> Response:
+        refused = auth.refusal(request.state.principal, Permission.READ_LEDGER)
+        if refused is not None:
+            return refused
+
+        def lines() -> Iterator[str]:
+            for entry in store.ledger_entries():
+                yield export_line(entry) + "\n"
+
+        return StreamingResponse(
+            lines(),
+            media_type="application/x-ndjson",
+            headers={"Content-Disposition": 'attachment; filename="baton-ledger.jsonl"'},
+        )
+
+    return routes
