@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from catalog import contracts as model
 from catalog.api import auth
+from catalog.api.arguments import AsOf
 from catalog.api.context import store_of
 from catalog.compatibility import Change
 from catalog.domain import NodeKind, NodeRef, dataset_ref
@@ -216,8 +217,9 @@ class ContractQuery:
         info: Info,
         namespace: Annotated[str, strawberry.argument(description="Namespace of the dataset.")],
         name: Annotated[str, strawberry.argument(description="Name of the dataset.")],
+        as_of: AsOf = None,
     ) -> list[Contract]:
-        found = contracts.of_dataset(store_of(info), dataset_ref(namespace, name))
+        found = contracts.of_dataset(store_of(info), dataset_ref(namespace, name), as_of)
         return [Contract.of(v) for v in found]
 
     @strawberry.field(description="One version of a contract (the latest by default).")
@@ -228,12 +230,15 @@ class ContractQuery:
         version: Annotated[
             str | None, strawberry.argument(description="Version; default the latest.")
         ] = None,
+        as_of: AsOf = None,
     ) -> Contract:
-        return Contract.of(contracts.version(store_of(info), contract_id, version))
+        return Contract.of(contracts.version(store_of(info), contract_id, version, as_of))
 
     @strawberry.field(description="Every published version of a contract, oldest first.")
-    def contract_versions(self, info: Info, contract_id: ContractId) -> list[Contract]:
-        return [Contract.of(v) for v in contracts.versions(store_of(info), contract_id)]
+    def contract_versions(
+        self, info: Info, contract_id: ContractId, as_of: AsOf = None
+    ) -> list[Contract]:
+        return [Contract.of(v) for v in contracts.versions(store_of(info), contract_id, as_of)]
 
     @strawberry.field(description="The classified changes between two versions of a contract.")
     def contract_diff(

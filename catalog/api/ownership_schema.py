@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from catalog.api import auth
+from catalog.api.arguments import AsOf
 from catalog.api.context import store_of
 from catalog.domain import NodeRef, column_ref, dataset_ref, owner_named
 from catalog.security import Permission
@@ -124,14 +125,24 @@ class OwnershipChange:
 class OwnershipQuery:
     @strawberry.field(description="Who owns a dataset or column, in each role, with escalation.")
     def owners(
-        self, info: Info, namespace: Namespace, name: Name, column: Column = None, at: At = None
+        self,
+        info: Info,
+        namespace: Namespace,
+        name: Name,
+        column: Column = None,
+        at: At = None,
+        as_of: AsOf = None,
     ) -> list[Ownership]:
-        found = ownership.owners_of(store_of(info), _target(namespace, name, column), at)
+        target = _target(namespace, name, column)
+        found = ownership.owners_of(store_of(info), target, at, as_of)
         return [Ownership.of(o) for o in found]
 
     @strawberry.field(description="Everything an owner (person or team) holds a role on.")
-    def owned_by(self, info: Info, owner: OwnerName, at: At = None) -> list[Ownership]:
-        return [Ownership.of(o) for o in ownership.owned_by(store_of(info), owner_named(owner), at)]
+    def owned_by(
+        self, info: Info, owner: OwnerName, at: At = None, as_of: AsOf = None
+    ) -> list[Ownership]:
+        found = ownership.owned_by(store_of(info), owner_named(owner), at, as_of)
+        return [Ownership.of(o) for o in found]
 
     @strawberry.field(description="Datasets with nobody in a required role.")
     def unowned(

@@ -19,6 +19,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from catalog import ledger as ledger_model
+from catalog.api.arguments import AsOf
 from catalog.api.auth import Authorization, require
 from catalog.api.context import store_of
 from catalog.api.contract_schema import ContractMutation, ContractQuery
@@ -59,10 +60,6 @@ Name = Annotated[str, strawberry.argument(description="Dataset name, e.g. `db.sc
 ColumnName = Annotated[
     str | None,
     strawberry.argument(description="A column of the dataset, for column-level answers."),
-]
-AsOf = Annotated[
-    datetime | None,
-    strawberry.argument(description="Read the catalog as it was at this instant (default: now)."),
 ]
 First = Annotated[int, strawberry.argument(description="How many items (at most 500).")]
 After = Annotated[

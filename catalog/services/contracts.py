@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from catalog import compatibility
@@ -34,36 +35,46 @@ def _version_of(view: NodeView) -> ContractVersion:
     return ContractVersion.model_validate({k: v for k, v in view.attrs.items() if k in _FIELDS})
 
 
-def versions(store: Store, contract_id: str) -> list[ContractVersion]:
-    """Every published version of a contract, oldest semantic version first."""
-    found = store.find_nodes(NodeKind.CONTRACT, search=contract_id, limit=10_000)
+def versions(
+    store: Store, contract_id: str, as_of: datetime | None = None
+) -> list[ContractVersion]:
+    """Every version of a contract published (by `as_of`), oldest semantic version first."""
+    seq = store.seq_at(as_of) if as_of else None
+    found = store.find_nodes(NodeKind.CONTRACT, search=contract_id, limit=10_000, as_of=seq)
     published = [
         _version_of(v) for v in found if v.ref.namespace == contract_id and "version" in v.attrs
     ]
     return sorted(published, key=lambda v: v.semver)
 
 
-def version(store: Store, contract_id: str, number: str | None = None) -> ContractVersion:
-    """One version; the latest when `number` is None."""
+def version(
+    store: Store, contract_id: str, number: str | None = None, as_of: datetime | None = None
+) -> ContractVersion:
+    """One version; the latest (published by `as_of`) when `number` is None."""
     if number is not None:
-        found = store.nodes([contract_ref(contract_id, number)])
+        found = store.nodes(
+            [contract_ref(contract_id, number)], store.seq_at(as_of) if as_of else None
+        )
         if not found or "version" not in found[0].attrs:
             raise NotFound(f"no version {number} of contract {contract_id}")
         return _version_of(found[0])
-    known = versions(store, contract_id)
+    known = versions(store, contract_id, as_of)
     if not known:
         raise NotFound(f"no contract {contract_id} in the catalog")
     return known[-1]
 
 
-def of_dataset(store: Store, dataset: NodeRef) -> list[ContractVersion]:
-    """The contract versions (ODCS and dbt) the dataset publishes."""
+def of_dataset(
+    store: Store, dataset: NodeRef, as_of: datetime | None = None
+) -> list[ContractVersion]:
+    """The contract versions (ODCS and dbt) the dataset publishes (as of an instant)."""
+    seq = store.seq_at(as_of) if as_of else None
     sub = store.subgraph(
         [dataset], kinds=[EdgeKind.HAS_CONTRACT.value], direction=Direction.DOWNSTREAM,
-        depth=1, limit=10_000,
+        depth=1, limit=10_000, as_of=seq,
     )  # fmt: skip
     refs = [e.object for e in sub.edges]
-    views = [v for v in store.nodes(refs) if v.attrs.keys() >= {"contract_id", "version"}]
+    views = [v for v in store.nodes(refs, seq) if v.attrs.keys() >= {"contract_id", "version"}]
     return sorted((_version_of(v) for v in views), key=lambda v: (v.contract_id, v.semver))
 
 

@@ -102,49 +102,61 @@ def _all(store: Store, kind: NodeKind, page: int = 1000) -> Iterator[NodeView]:
         after = (found[-1].ref.namespace, found[-1].ref.name)
 
 
-def owners_of(store: Store, target: NodeRef, at: date | None = None) -> list[Ownership]:
-    """Who owns `target` on `at` (default today), each role; a column inherits every role
-    its dataset has that no owner holds on the column itself."""
-    own = _effective(_ownerships(store, target), at)
+def owners_of(
+    store: Store, target: NodeRef, at: date | None = None, as_of: datetime | None = None
+) -> list[Ownership]:
+    """Who owns `target` on `at` (default today, or the day of `as_of`), each role; a
+    column inherits every role its dataset has that no owner holds on the column itself.
+    `as_of` answers from what the catalog recorded at that instant (None: now)."""
+    at = at or (as_of.date() if as_of else None)
+    own = _effective(_ownerships(store, target, as_of), at)
     if target.column is None:
         return own
     held = {o.role for o in own}
     inherited = [
         Ownership(**{**o.__dict__, "inherited": True})
-        for o in _effective(_ownerships(store, target.dataset), at)
+        for o in _effective(_ownerships(store, target.dataset, as_of), at)
         if o.role not in held
     ]
     return own + inherited
 
 
 def owners_of_many(
-    store: Store, targets: list[NodeRef], at: date | None = None
+    store: Store, targets: list[NodeRef], at: date | None = None, as_of: datetime | None = None
 ) -> dict[str, list[Ownership]]:
     """Owners asserted on each target (no inheritance), on `at`, in one query: target key
     -> ownerships."""
     if not targets:
         return {}
+    seq = store.seq_at(as_of) if as_of else None
     sub = store.subgraph(
         targets, kinds=[EdgeKind.OWNS.value], direction=Direction.UPSTREAM, depth=1,
-        limit=len(targets) + 100_000,
+        limit=len(targets) + 100_000, as_of=seq,
     )  # fmt: skip
     found: dict[str, list[Ownership]] = {}
-    for o in _effective(_expand(store, list(sub.edges)), at):
+    at = at or (as_of.date() if as_of else None)
+    for o in _effective(_expand(store, list(sub.edges), seq), at):
         found.setdefault(o.target.key, []).append(o)
     return found
 
 
-def _ownerships(store: Store, target: NodeRef) -> list[Ownership]:
+def _ownerships(store: Store, target: NodeRef, as_of: datetime | None) -> list[Ownership]:
     edges = [
         e
         for e in store.edge_history(target)
-        if e.kind == EdgeKind.OWNS.value and e.valid_to is None and e.object == target
+        if e.kind == EdgeKind.OWNS.value and e.object == target and _valid(e, as_of)
     ]
-    return _expand(store, edges)
+    return _expand(store, edges, store.seq_at(as_of) if as_of else None)
 
 
-def _expand(store: Store, edges: list[EdgeView]) -> list[Ownership]:
-    views = {v.ref.key: v for v in store.nodes(list({e.subject for e in edges}))}
+def _valid(edge: EdgeView, as_of: datetime | None) -> bool:
+    if as_of is None:
+        return edge.valid_to is None
+    return edge.valid_from <= as_of and (edge.valid_to is None or edge.valid_to > as_of)
+
+
+def _expand(store: Store, edges: list[EdgeView], seq: int | None = None) -> list[Ownership]:
+    views = {v.ref.key: v for v in store.nodes(list({e.subject for e in edges}), seq)}
     found = []
     for edge in edges:
         for role, terms in (edge.attrs.get("roles") or {}).items():
@@ -182,14 +194,17 @@ def _supersedes(newer: Ownership, older: Ownership) -> bool:
     )
 
 
-def owned_by(store: Store, owner: NodeRef, at: date | None = None) -> list[Ownership]:
-    """Everything `owner` holds a role on, on `at` (default today)."""
+def owned_by(
+    store: Store, owner: NodeRef, at: date | None = None, as_of: datetime | None = None
+) -> list[Ownership]:
+    """Everything `owner` holds a role on, on `at` (default today), as recorded at `as_of`."""
     sub = store.subgraph(
-        [owner], kinds=[EdgeKind.OWNS.value], direction=Direction.DOWNSTREAM, depth=1, limit=100_000
-    )
+        [owner], kinds=[EdgeKind.OWNS.value], direction=Direction.DOWNSTREAM, depth=1,
+        limit=100_000, as_of=store.seq_at(as_of) if as_of else None,
+    )  # fmt: skip
     targets = sorted({e.object for e in sub.edges}, key=lambda r: r.key)
     # Others' holds on the same targets decide whether a handoff superseded this owner's.
-    everyone = owners_of_many(store, targets, at)
+    everyone = owners_of_many(store, targets, at, as_of)
     return [o for found in everyone.values() for o in found if o.owner.ref == owner]
 
 
