@@ -17,11 +17,15 @@ from fastapi import FastAPI
 
 from catalog.api.app import create_app
 from catalog.domain import Batch, EdgeKind, SnapshotBuilder, SourceSnapshot, dataset_ref
-from catalog.services import ownership
+from catalog.handoffs import Decision, Move, Policy
+from catalog.security import Principal, Role
+from catalog.services import contracts, handoffs, ownership
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import Store
 from catalog.write_path import WriteRequest, WriteResult, write_batch
 from ingesters import sql
+from ingesters.contracts import read_contracts
+from ingesters.policies import read_policy
 from ingesters.sql.names import Defaults
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -104,6 +108,46 @@ def owned_warehouse(demo_store: EmbeddedStore) -> EmbeddedStore:
     """The demo project with the owners of examples/ownership/warehouse.yaml."""
     ownership.apply_map(demo_store, OWNERSHIP_MAP, actor="test:alice", reason="owners")
     return demo_store
+
+
+# -- handoffs on the demo project -----------------------------------------------------------
+
+PROMOTE = PROJECT / "examples" / "handoffs" / "promote-to-prod.yaml"
+ORDERS = dataset_ref(NAMESPACE, "analytics.marts.fct_orders")
+EDITOR = Principal("token:ci", frozenset({Role.EDITOR}))
+SAM = Principal("token:sam", frozenset({Role.APPROVER}), owner="person:sam@acme.example")
+MARIA = Principal("token:maria", frozenset({Role.APPROVER}), owner="person:maria@acme.example")
+"""Sam acts for team:analytics-engineering (a member); Maria approves the sales domain."""
+
+
+def policy_of(path: Path) -> Policy:
+    policy, errors = read_policy(path)
+    assert policy is not None, errors
+    return policy
+
+
+def publish_contract(store: Store, file: str) -> int:
+    """Publish an example contract; the ledger entry written."""
+    versions, errors = read_contracts([PROJECT / "examples" / "contracts" / file])
+    assert not errors
+    result = contracts.publish(store, versions, actor="test:alice", reason="contract")
+    assert result.ledger_seq is not None
+    return result.ledger_seq
+
+
+def open_handoff(store: Store, handoff_id: str = "orders-prod") -> str:
+    """A dev -> prod handoff of fct_orders under the example policy."""
+    handoffs.create(
+        store, policy_of(PROMOTE), [ORDERS], move=Move.STAGE, from_="dev", to="prod",
+        principal=EDITOR, reason="go live", handoff_id=handoff_id,
+    )  # fmt: skip
+    return handoff_id
+
+
+def approve(store: Store, handoff_id: str, signoff: str, who: Principal) -> None:
+    handoffs.sign(
+        store, handoff_id, signoff, decision=Decision.APPROVE, comment="ok", principal=who
+    )
 
 
 def _free_port() -> int:

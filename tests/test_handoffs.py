@@ -23,56 +23,33 @@ from catalog.handoffs import (
     Decision,
     HandoffState,
     Move,
-    Policy,
     SignOffState,
 )
 from catalog.security import Forbidden, Principal, Role, TokenStore, Unauthenticated
-from catalog.services import catalog, contracts, criteria, handoffs, ownership
+from catalog.services import catalog, criteria, handoffs, ownership
 from catalog.services.handoffs import GateClosed
 from catalog.services.ingestion import ingest_dbt
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import LedgerQuery
 from ingesters import dbt
-from ingesters.contracts import read_contracts
-from ingesters.policies import parse_policy, read_policy
-from tests.conftest import NAMESPACE, PROJECT, running
+from ingesters.policies import parse_policy
+from tests.conftest import (
+    EDITOR,
+    MARIA,
+    NAMESPACE,
+    ORDERS,
+    PROJECT,
+    PROMOTE,
+    SAM,
+    approve,
+    open_handoff,
+    policy_of,
+    publish_contract,
+    running,
+)
 
-PROMOTE = PROJECT / "examples" / "handoffs" / "promote-to-prod.yaml"
 CHANGE_OWNER = PROJECT / "examples" / "handoffs" / "change-owner.yaml"
-CONTRACTS = PROJECT / "examples" / "contracts"
-ORDERS = dataset_ref(NAMESPACE, "analytics.marts.fct_orders")
 REVENUE = dataset_ref(NAMESPACE, "analytics.marts.fct_daily_revenue")
-
-EDITOR = Principal("token:ci", frozenset({Role.EDITOR}))
-SAM = Principal("token:sam", frozenset({Role.APPROVER}), owner="person:sam@acme.example")
-MARIA = Principal("token:maria", frozenset({Role.APPROVER}), owner="person:maria@acme.example")
-"""Sam acts for team:analytics-engineering (a member); Maria approves the sales domain."""
-
-
-def policy_of(path: Path) -> Policy:
-    policy, errors = read_policy(path)
-    assert policy is not None, errors
-    return policy
-
-
-def publish(store: EmbeddedStore, file: str) -> None:
-    versions, errors = read_contracts([CONTRACTS / file])
-    assert not errors
-    contracts.publish(store, versions, actor="test:alice", reason="contract")
-
-
-def open_handoff(store: EmbeddedStore, handoff_id: str = "orders-prod") -> str:
-    handoffs.create(
-        store, policy_of(PROMOTE), [ORDERS], move=Move.STAGE, from_="dev", to="prod",
-        principal=EDITOR, reason="go live", handoff_id=handoff_id,
-    )  # fmt: skip
-    return handoff_id
-
-
-def approve(store: EmbeddedStore, handoff_id: str, signoff: str, who: Principal) -> None:
-    handoffs.sign(
-        store, handoff_id, signoff, decision=Decision.APPROVE, comment="ok", principal=who
-    )
 
 
 def evaluation(store: EmbeddedStore, handoff_id: str) -> Any:
@@ -97,11 +74,11 @@ def test_a_handoff_from_the_demo_project_goes_through_its_gate(
     handoff_id = open_handoff(store)
     assert failing(store, handoff_id) == ["contract_published", "no_contract_drift"]
 
-    publish(store, "fct_orders.v1.odcs.yaml")  # a contract, but the data has more columns
+    publish_contract(store, "fct_orders.v1.odcs.yaml")  # a contract, but the data has more columns
     assert failing(store, handoff_id) == ["no_contract_drift"]
     approve(store, handoff_id, "engineering", SAM)
 
-    publish(store, "fct_orders.v1_1.odcs.yaml")  # declares them: drift fixed
+    publish_contract(store, "fct_orders.v1_1.odcs.yaml")  # declares them: drift fixed
     assert failing(store, handoff_id) == []
     approve(store, handoff_id, "governance", MARIA)
     assert states(store, handoff_id) == {
@@ -120,10 +97,10 @@ def test_a_handoff_from_the_demo_project_goes_through_its_gate(
 
 
 def test_a_sign_off_goes_stale_naming_what_changed(owned_warehouse: EmbeddedStore) -> None:
-    publish(owned_warehouse, "fct_orders.v1.odcs.yaml")
+    publish_contract(owned_warehouse, "fct_orders.v1.odcs.yaml")
     handoff_id = open_handoff(owned_warehouse)
     approve(owned_warehouse, handoff_id, "governance", MARIA)
-    publish(owned_warehouse, "fct_orders.v1_1.odcs.yaml")
+    publish_contract(owned_warehouse, "fct_orders.v1_1.odcs.yaml")
     [_, governance] = evaluation(owned_warehouse, handoff_id).signoffs
     assert governance.state is SignOffState.STALE
     assert "contract" in governance.changed
@@ -204,7 +181,7 @@ def test_a_rejection_closes_the_gate_until_approved_again(
 
 
 def test_a_completed_handoff_takes_no_more_sign_offs(owned_warehouse: EmbeddedStore) -> None:
-    publish(owned_warehouse, "fct_orders.v1_1.odcs.yaml")
+    publish_contract(owned_warehouse, "fct_orders.v1_1.odcs.yaml")
     handoff_id = open_handoff(owned_warehouse)
     approve(owned_warehouse, handoff_id, "engineering", SAM)
     approve(owned_warehouse, handoff_id, "governance", MARIA)

@@ -110,6 +110,28 @@ OPERATIONS: dict[str, tuple[Permission, str, dict[str, Any]]] = {
         'contractId: "c") { changed } }',
         {},
     ),
+    "read what one ledger entry changed": (
+        Permission.READ_LEDGER,
+        "{ ledgerEntry(seq: 1) { truncated } }",
+        {},
+    ),
+    "list handoffs": (Permission.READ, "{ handoffs { id } }", {}),
+    "create a handoff": (
+        Permission.WRITE,
+        'mutation($p: String!) { createHandoff(policy: $p, move: STAGE, from: "a", '
+        'to: "b", datasets: [{namespace: "x://y", name: "t"}]) { id } }',
+        {"p": "name: p\nversion: 1\nsignoffs: [{name: e, role: engineer}]"},
+    ),
+    "sign a handoff": (
+        Permission.SIGN,
+        'mutation { signHandoff(id: "h", signOff: "e", decision: APPROVE) { id } }',
+        {},
+    ),
+    "complete a handoff": (
+        Permission.WRITE,
+        'mutation { completeHandoff(id: "h") { id } }',
+        {},
+    ),
 }
 CALLERS = [*(role.value for role in Role), "anonymous", "invalid token"]
 

@@ -172,3 +172,34 @@ def test_find_nodes_search_is_case_insensitive(store: Store, write: Write) -> No
     write(chain_snapshot("s1", "Orders", "payments"))
     found = store.find_nodes(NodeKind.DATASET, search="ORD", limit=10)
     assert [v.ref.name for v in found] == ["Orders"]
+
+
+def test_ledger_filters_by_any_node_an_entry_asserted_about(store: Store, write: Write) -> None:
+    column = NodeRef(kind=NodeKind.COLUMN, namespace="test://ns", name="a", column="id")
+    builder = SnapshotBuilder("s1")
+    builder.edge(EdgeKind.HAS_COLUMN, builder.node(ref("a")), builder.node(column, type="int"))
+    write(builder.build())
+    write(chain_snapshot("s2", "b", "c"))
+    assert [e.seq for e in store.ledger(LedgerQuery(entity=column.key))] == [1]
+
+
+def test_ledger_filters_by_the_source_of_any_snapshot(store: Store, write: Write) -> None:
+    write(chain_snapshot("s1", "a", "b"))
+    write(chain_snapshot("s2", "b", "c"))
+    write(chain_snapshot("s1", "a"))  # ends s1's edge
+    assert [e.seq for e in store.ledger(LedgerQuery(source="s1"))] == [1, 3]
+
+
+def test_entry_changes_give_ended_then_added_assertions_with_attributes(
+    store: Store, write: Write
+) -> None:
+    first, second = SnapshotBuilder("s1"), SnapshotBuilder("s1")
+    first.node(ref("a"), owner="x")
+    second.node(ref("a"), owner="y")
+    write(first.build())
+    write(second.build())
+    changes = store.entry_changes(2, limit=10)
+    assert [(c.op, c.kind, c.subject, c.attrs) for c in changes] == [
+        ("ended", "FACT", ref("a"), {"owner": "x"}),
+        ("added", "FACT", ref("a"), {"owner": "y"}),
+    ]
