@@ -14,6 +14,9 @@ from catalog.domain import column_ref, owner_named
 from catalog.services import catalog, ownership
 from catalog.services.ownership import Ownership
 
+AS_OF_OPTION = typer.Option(
+    None, "--as-of", help="Answer from what the catalog recorded then (ISO 8601 instant)."
+)
 AT_OPTION = typer.Option(None, "--at", help="Ownership on this day (YYYY-MM-DD; default today).")
 
 
@@ -109,13 +112,14 @@ def show_owners(
     namespace: str | None = typer.Option(None, help="Needed only when the name is ambiguous."),
     column: str | None = typer.Option(None, help="A column (inherits the dataset's owners)."),
     at: str | None = AT_OPTION,
+    as_of: datetime | None = AS_OF_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Who owns a dataset or column, in each role, with how to reach them."""
     with opened(ctx) as store:
         dataset = catalog.resolve_dataset(store, name, namespace)
         target = column_ref(dataset.namespace, dataset.name, column) if column else dataset
-        found = ownership.owners_of(store, target, _day(at))
+        found = ownership.owners_of(store, target, _day(at), as_of)
     if as_json:
         print_json(_json(found))
     else:
@@ -127,11 +131,12 @@ def show_owned_by(
     ctx: typer.Context,
     owner: str = typer.Argument(..., help="`team:<name>`, `person:<email>`, or an email."),
     at: str | None = AT_OPTION,
+    as_of: datetime | None = AS_OF_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Everything an owner holds a role on."""
     with opened(ctx) as store:
-        found = ownership.owned_by(store, owner_named(owner), _day(at))
+        found = ownership.owned_by(store, owner_named(owner), _day(at), as_of)
     if as_json:
         print_json(_json(found))
     else:
