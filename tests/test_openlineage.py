@@ -14,7 +14,8 @@ import pytest
 
 from catalog.api.app import create_app
 from catalog.domain import EdgeKind, column_ref, dataset_ref, job_ref
-from catalog.services import catalog, lineage
+from catalog.handoffs import Criterion, CriterionSpec
+from catalog.services import catalog, criteria, lineage
 from catalog.services.ingestion import ingest_openlineage_event, ingest_openlineage_files
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import Direction
@@ -343,3 +344,30 @@ def test_task_runs_are_part_of_their_dag_run(embedded: EmbeddedStore) -> None:
         [task_run], kinds=[EdgeKind.PART_OF.value], direction=Direction.DOWNSTREAM, depth=1, limit=5
     )
     assert {e.object.name for e in found.edges} == {parent["run"]["runId"]}
+
+
+def test_data_quality_assertions_become_checks_with_their_outcome(
+    embedded: EmbeddedStore,
+) -> None:
+    load(embedded, generated())
+    orders = dataset_ref(SNOWFLAKE, "ANALYTICS.RAW.ORDERS")
+    facts = criteria.facts_about(embedded, (orders,))
+    spec = CriterionSpec(name=Criterion.CHECKS_PASSING)
+    result = criteria.evaluate(embedded, spec, facts)
+    assert result.passed
+    assert result.evidence == (f"{orders}: 2 check(s) pass on their latest run",)
+
+
+def test_a_failed_assertion_fails_the_checks_criterion(embedded: EmbeddedStore) -> None:
+    complete = next(e for e in generated() if e.get("eventType") == "COMPLETE" and any(
+        "dataQualityAssertions" in (d.get("inputFacets") or {}) for d in e.get("inputs", [])
+    ))  # fmt: skip
+    failed = json.loads(json.dumps(complete).replace('"success": true', '"success": false', 1))
+    load(embedded, [failed])
+    orders = dataset_ref(SNOWFLAKE, "ANALYTICS.RAW.ORDERS")
+    result = criteria.evaluate(
+        embedded, CriterionSpec(name=Criterion.CHECKS_PASSING),
+        criteria.facts_about(embedded, (orders,)),
+    )  # fmt: skip
+    assert not result.passed
+    assert f"{orders}: check not_null is fail" in result.evidence

@@ -108,12 +108,13 @@ def _lineage(event: Event, *, complete: bool) -> SourceSnapshot:
         job_attrs["description"] = documentation.get("description")
     builder.node(job, **job_attrs)
     _owners(builder, job, job_facets)
-    inputs = [_dataset(builder, d) for d in event.get("inputs") or []]
+    at = str(event.get("eventTime") or "")
+    inputs = [_dataset(builder, d, at) for d in event.get("inputs") or []]
     known = {
         ref: [f["name"] for f in ((d.get("facets") or {}).get("schema") or {}).get("fields") or []]
         for ref, d in zip(inputs, event.get("inputs") or [], strict=True)
     }
-    outputs = [_dataset(builder, d) for d in event.get("outputs") or []]
+    outputs = [_dataset(builder, d, at) for d in event.get("outputs") or []]
     where = {"job": job.key}
     for source in inputs:
         builder.edge(EdgeKind.READS, job, source)
@@ -173,7 +174,7 @@ def _owners(builder: SnapshotBuilder, owned: NodeRef, facets: dict[str, Any]) ->
             builder.owns(owner_named(name), owned, role, via="openlineage")
 
 
-def _dataset(builder: SnapshotBuilder, dataset: dict[str, Any]) -> NodeRef:
+def _dataset(builder: SnapshotBuilder, dataset: dict[str, Any], at: str | None = None) -> NodeRef:
     ref = dataset_ref(dataset["namespace"], dataset["name"])
     facets = {**(dataset.get("facets") or {})}
     for extra in ("inputFacets", "outputFacets"):
@@ -198,7 +199,30 @@ def _dataset(builder: SnapshotBuilder, dataset: dict[str, Any]) -> NodeRef:
             ref,
             builder.node(column_ref(ref.namespace, ref.name, field["name"]), **column),
         )
+    _assertions(builder, ref, facets.get("dataQualityAssertions"), at)
     return ref
+
+
+def _assertions(builder: SnapshotBuilder, ref: NodeRef, facet: Any, at: str | None) -> None:
+    """`dataQualityAssertions` as checks on the dataset or column, with the outcome the
+    event reports (the job's next complete event replaces it, like dbt's next run)."""
+    if not isinstance(facet, dict):
+        return
+    for assertion in facet.get("assertions") or []:
+        column = assertion.get("column")
+        name = f"{ref.name}:{assertion['assertion']}" + (f":{column}" if column else "")
+        check = builder.node(
+            NodeRef(kind=NodeKind.CHECK, namespace=ref.namespace, name=name),
+            name=assertion["assertion"],
+            status="success" if assertion.get("success") else "fail",
+            arguments=assertion.get("params") or {},
+            checked_at=at,
+        )
+        tested = ref
+        if column:
+            tested = builder.node(column_ref(ref.namespace, ref.name, column))
+            builder.edge(EdgeKind.HAS_COLUMN, ref, tested)
+        builder.edge(EdgeKind.CHECKS, check, tested)
 
 
 def _column_lineage(
