@@ -296,19 +296,21 @@ def complete(store: Store, handoff_id: str, *, principal: Principal, reason: str
         handoff, state=HandoffState.COMPLETED, completed_by=principal.name, completed_at=utc_now()
     )
     day = done.completed_at.date().isoformat() if done.completed_at else ""
-    outcome = SnapshotBuilder(f"{SOURCE_PREFIX}{handoff_id}/outcome")
-    builders = [_handoff_snapshot(done, evaluation.digests), outcome]
-    for dataset in done.datasets:
-        if done.move is Move.STAGE:
+    builders = [_handoff_snapshot(done, evaluation.digests)]
+    if done.move is Move.STAGE:
+        for dataset in done.datasets:
             stage = SnapshotBuilder(f"{STAGE_SOURCE_PREFIX}{dataset}")
             stage.node(dataset, stage=done.to, stage_since=day, stage_handoff=handoff_id)
             builders.append(stage)
-        else:
+    else:
+        owners = SnapshotBuilder(f"{SOURCE_PREFIX}{handoff_id}/owners")
+        for dataset in done.datasets:
             for role in done.roles:
-                outcome.owns(
-                    owner_named(done.to), outcome.node(dataset), role,
+                owners.owns(
+                    owner_named(done.to), owners.node(dataset), role,
                     via=f"handoff {handoff_id}", effective_from=day, supersedes=[done.from_],
                 )  # fmt: skip
+        builders.append(owners)
     _write(store, builders, principal, f"complete handoff {handoff_id}: {reason}")
     return replace(evaluation, handoff=done)
 
