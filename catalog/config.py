@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalog.errors import InvalidArgument
+from catalog.oidc import OidcSettings
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -13,14 +16,37 @@ class Settings:
     """Data directory of the embedded store (`BATON_HOME`, default `./.baton`)."""
     api_token: str | None = field(default=None, repr=False)
     """Bearer token that authorizes writes over HTTP (`BATON_API_TOKEN`); none: no writes."""
+    oidc: OidcSettings | None = None
+    """JWT verification (`BATON_OIDC_ISSUER`, `_AUDIENCE`, `_JWKS`, `_ROLES_CLAIM`,
+    `_OWNER_CLAIM`); None when no issuer is configured."""
 
     @classmethod
     def from_env(cls, home: Path | None = None) -> Settings:
         return cls(
             home=home or Path(os.environ.get("BATON_HOME", ".baton")),
             api_token=os.environ.get("BATON_API_TOKEN") or None,
+            oidc=_oidc_from_env(),
         )
 
     @property
     def database(self) -> Path:
         return self.home / "baton.db"
+
+
+def _oidc_from_env() -> OidcSettings | None:
+    env = {k: os.environ.get(f"BATON_OIDC_{k}") or None for k in _OIDC_KEYS}
+    if not any(env.values()):
+        return None
+    missing = [f"BATON_OIDC_{k}" for k in ("ISSUER", "AUDIENCE", "JWKS") if not env[k]]
+    if missing:
+        raise InvalidArgument(f"OIDC needs {', '.join(missing)} as well")
+    return OidcSettings(
+        issuer=str(env["ISSUER"]),
+        audience=str(env["AUDIENCE"]),
+        jwks=str(env["JWKS"]),
+        roles_claim=env["ROLES_CLAIM"] or "roles",
+        owner_claim=env["OWNER_CLAIM"],
+    )
+
+
+_OIDC_KEYS = ("ISSUER", "AUDIENCE", "JWKS", "ROLES_CLAIM", "OWNER_CLAIM")

@@ -16,7 +16,8 @@ from strawberry.types.graphql import OperationType
 
 from catalog import security
 from catalog.errors import BatonError
-from catalog.security import Permission, Principal, Role, TokenStore
+from catalog.oidc import OidcVerifier
+from catalog.security import TOKEN_PREFIX, Permission, Principal, Role, TokenStore
 from graphql import ExecutionResult, GraphQLError
 
 STATIC_TOKEN_ACTOR = "token:static"
@@ -32,6 +33,7 @@ class Gate:
     static_token: str | None = None
     tokens: TokenStore | None = None
     anonymous: Principal = LOCAL_ANONYMOUS
+    oidc: OidcVerifier | None = None
 
     def principal(self, request: Request) -> Principal:
         return self.principal_of(request.headers)
@@ -47,7 +49,11 @@ class Gate:
             return INVALID
         if self.static_token and hmac.compare_digest(given, self.static_token):
             return Principal(STATIC_TOKEN_ACTOR, frozenset({Role.EDITOR}))
-        found = self.tokens.verify(given) if self.tokens else None
+        found = None
+        if given.startswith(TOKEN_PREFIX):
+            found = self.tokens.verify(given) if self.tokens else None
+        elif self.oidc is not None and given.count(".") == 2:  # a JWT
+            found = self.oidc.verify(given)
         return found or INVALID
 
 

@@ -38,6 +38,7 @@ from catalog.cli.ledger import entry_json
 from catalog.config import Settings
 from catalog.domain import NodeRef, column_ref, owner_key, owner_named
 from catalog.errors import BatonError
+from catalog.oidc import OidcVerifier
 from catalog.security import Principal, Role, TokenStore
 from catalog.services import catalog, ingestion, lineage
 from catalog.stores import open_store
@@ -54,7 +55,11 @@ def main_options(
         None, "--home", help="Data directory (default: $BATON_HOME or ./.baton)."
     ),
 ) -> None:
-    ctx.obj = Settings.from_env(home)
+    try:
+        ctx.obj = Settings.from_env(home)
+    except BatonError as error:
+        err.print(f"[red]configuration error:[/red] {error}")
+        raise typer.Exit(2) from error
     # sqlglot warns on stderr about syntax it falls back on; Baton reports those itself.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
@@ -405,16 +410,17 @@ def serve(
     from catalog.api.edge import JsonLines
 
     settings = settings_of(ctx)
-    gate = auth.Gate(
-        static_token=settings.api_token,
-        tokens=TokenStore(settings.home),
-        anonymous=_anonymous(host, anonymous_read),
-    )
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLines())
     logging.getLogger("baton").addHandler(handler)
     logging.getLogger("baton").setLevel(logging.INFO)
-    with opened(ctx) as store:
+    with opened(ctx) as store:  # (a configuration error here is reported like any other)
+        gate = auth.Gate(
+            static_token=settings.api_token,
+            tokens=TokenStore(settings.home),
+            anonymous=_anonymous(host, anonymous_read),
+            oidc=OidcVerifier(settings.oidc) if settings.oidc else None,
+        )
         out.print(f"Baton serving GraphQL at http://{host}:{port}/graphql")
         loopback = gate.anonymous is auth.LOCAL_ANONYMOUS
         app = create_app(
