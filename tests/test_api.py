@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import NAMESPACE
+from catalog.api.cost import MAX_COST, operation_cost
+from catalog.api.schema import schema
+from tests.conftest import NAMESPACE, PROJECT
 
 FCT_ORDERS = "analytics.marts.fct_orders"
 
@@ -178,3 +180,35 @@ def test_too_many_aliases_are_rejected(server: str) -> None:
     aliases = " ".join(f"a{i}: ledgerVerification {{ ok }}" for i in range(30))
     body = graphql(server, "{ " + aliases + " }")
     assert "aliases" in body["errors"][0]["message"]
+
+
+COSTLY = "{ handoffs(first: 500) { evaluation { gateOpen } } }"
+
+
+def test_a_query_whose_nested_lists_multiply_is_refused_before_running(server: str) -> None:
+    body = graphql(server, COSTLY)
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    assert "query cost 250,510 exceeds the limit of 200,000" in error["message"]
+    assert graphql(server, "{ datasets(first: 1) { edges { cursor } } }")["data"]
+
+
+def test_fragments_cost_what_their_fields_cost() -> None:
+    spread = (
+        "{ handoffs(first: 500) { ...gate } } fragment gate on Handoff { evaluation { gateOpen } }"
+    )
+    assert operation_cost(schema._schema, spread) == operation_cost(schema._schema, COSTLY)
+
+
+def test_page_sizes_given_as_variables_count_with_their_values() -> None:
+    query = "query($n: Int!) { handoffs(first: $n) { evaluation { gateOpen } } }"
+    assert (
+        operation_cost(schema._schema, query, {"n": 2}) == 10 + 2 * 500 + 2
+    )  # handoffs, evaluations, fields
+    assert operation_cost(schema._schema, query, {"n": 10**9}) == 250_510  # capped at 500
+
+
+def test_every_example_operation_is_within_the_cost_limit() -> None:
+    for path in sorted((PROJECT / "graphql").glob("*.graphql")):
+        if path.name != "schema.graphql":
+            assert operation_cost(schema._schema, path.read_text()) <= MAX_COST, path

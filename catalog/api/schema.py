@@ -23,6 +23,7 @@ from catalog.api.arguments import AsOf
 from catalog.api.auth import Authorization, require
 from catalog.api.context import store_of
 from catalog.api.contract_schema import ContractMutation, ContractQuery
+from catalog.api.cost import CostLimit
 from catalog.api.errors import TypedErrors
 from catalog.api.handoff_schema import HandoffMutation, HandoffQuery
 from catalog.api.impact_schema import ImpactQuery
@@ -545,6 +546,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         lambda: QueryDepthLimiter(max_depth=12),
         lambda: MaxAliasesLimiter(max_alias_count=20),
         lambda: MaxTokensLimiter(max_token_count=2_000),
+        CostLimit,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
