@@ -16,6 +16,8 @@ class Settings:
     """Data directory of the embedded store (`BATON_HOME`, default `./.baton`)."""
     api_token: str | None = field(default=None, repr=False)
     """Bearer token that authorizes writes over HTTP (`BATON_API_TOKEN`); none: no writes."""
+    query_timeout: float = 30.0
+    """Seconds one store read may run before it is stopped (`BATON_QUERY_TIMEOUT`)."""
     oidc: OidcSettings | None = None
     """JWT verification (`BATON_OIDC_ISSUER`, `_AUDIENCE`, `_JWKS`, `_ROLES_CLAIM`,
     `_OWNER_CLAIM`); None when no issuer is configured."""
@@ -25,6 +27,7 @@ class Settings:
         return cls(
             home=home or Path(os.environ.get("BATON_HOME", ".baton")),
             api_token=os.environ.get("BATON_API_TOKEN") or None,
+            query_timeout=_seconds(os.environ.get("BATON_QUERY_TIMEOUT", "30")),
             oidc=_oidc_from_env(),
         )
 
@@ -50,3 +53,13 @@ def _oidc_from_env() -> OidcSettings | None:
 
 
 _OIDC_KEYS = ("ISSUER", "AUDIENCE", "JWKS", "ROLES_CLAIM", "OWNER_CLAIM")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise InvalidArgument(f"BATON_QUERY_TIMEOUT must be a positive number of seconds: {text!r}")
+    return value

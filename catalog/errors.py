@@ -17,3 +17,9 @@ class LimitExceeded(BatonError):
     """A request asked for more than a configured bound (depth, page size, result size)."""
 
     code = "LIMIT_EXCEEDED"
+
+
+class QueryTimeout(BatonError):
+    """A store query ran past its time budget and was stopped."""
+
+    code = "TIMEOUT"

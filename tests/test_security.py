@@ -18,9 +18,11 @@ from catalog.api import auth
 from catalog.api.app import create_app
 from catalog.api.edge import JsonLines
 from catalog.cli import app
+from catalog.domain import Batch, SnapshotBuilder, dataset_ref
 from catalog.security import ROLE_PERMISSIONS, Permission, Role, TokenStore
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import LedgerQuery
+from catalog.write_path import WriteRequest, write_batch
 from tests.conftest import FIXTURES, PROJECT, running
 
 CONTRACT = (PROJECT / "examples/contracts/fct_orders.v1.odcs.yaml").read_text()
@@ -337,3 +339,29 @@ def test_introspection_can_be_turned_off(tmp_path: Path) -> None:
         normal = httpx.post(f"{url}/graphql", json={"query": "{ datasets { edges { cursor } } }"})
     assert hidden.json()["errors"]
     assert normal.json()["data"] == {"datasets": {"edges": []}}
+
+
+@pytest.fixture(scope="module")
+def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose store stops any read after a microsecond, over 5,000 datasets."""
+    path = tmp_path_factory.mktemp("impatient") / "baton.db"
+    seeded = EmbeddedStore(path)
+    seeded.migrate()
+    builder = SnapshotBuilder("many")
+    for i in range(5_000):
+        builder.node(dataset_ref("test://ns", f"table_{i}"))
+    write_batch(seeded, Batch(snapshots=[builder.build()]), WriteRequest("t", "t", "t"))
+    seeded.close()
+    store = EmbeddedStore(path, read_timeout=1e-6)
+    with running(create_app(store)) as url:
+        yield url
+    store.close()
+
+
+def test_a_store_query_past_its_time_budget_is_stopped_with_a_typed_error(
+    impatient: str,
+) -> None:
+    query = '{ datasets(search: "table_4999", first: 5) { edges { cursor } } }'
+    body = httpx.post(f"{impatient}/graphql", json={"query": query}).json()
+    assert body["errors"][0]["extensions"]["code"] == "TIMEOUT"
+    assert httpx.get(f"{impatient}/healthz").status_code == 200

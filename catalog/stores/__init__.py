@@ -9,7 +9,7 @@ from catalog.stores.protocol import Store
 
 def open_store(settings: Settings, *, migrate: bool = True) -> Store:
     """Open the configured store, applying pending migrations unless told not to."""
-    store = EmbeddedStore(settings.database)
+    store = EmbeddedStore(settings.database, read_timeout=settings.query_timeout)
     if migrate:
         store.migrate()
     return store

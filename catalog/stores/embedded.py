@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from catalog.domain import FACT, Assertion, NodeKind, NodeRef
+from catalog.errors import QueryTimeout
 from catalog.ledger import Change, LedgerEntry
 from catalog.stores import migrations
 from catalog.stores.protocol import (
@@ -30,6 +32,11 @@ from catalog.stores.protocol import (
 )
 
 T = TypeVar("T")
+
+DEFAULT_READ_TIMEOUT = 30.0
+"""Seconds a single read may run (`BATON_QUERY_TIMEOUT`); writes are not interrupted."""
+_PROGRESS_STEPS = 10_000
+"""SQLite virtual-machine steps between deadline checks."""
 
 NOW = 2**62
 """`as_of` meaning "the present": later than any ledger sequence."""
@@ -247,8 +254,9 @@ class EmbeddedStore:
 
     backend = "embedded"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_timeout: float = DEFAULT_READ_TIMEOUT) -> None:
         self.path = path
+        self.read_timeout = read_timeout
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -271,7 +279,21 @@ class EmbeddedStore:
         return conn
 
     def _query(self, sql: str, params: Any = ()) -> list[Any]:
-        return self._conn().execute(sql, params).fetchall()
+        """One read, interrupted once it runs longer than `read_timeout` seconds."""
+        conn = self._conn()
+        deadline = time.monotonic() + self.read_timeout
+        conn.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)
+        try:
+            return conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as error:
+            if str(error) == "interrupted":
+                raise QueryTimeout(
+                    f"a store query ran longer than {self.read_timeout:g} s and was stopped; "
+                    "ask for less (smaller depth, page or limit)"
+                ) from error
+            raise
+        finally:
+            conn.set_progress_handler(None, 0)
 
     def close(self) -> None:
         with self._lock:
