@@ -229,6 +229,50 @@ def test_an_oversized_graphql_body_is_refused_and_the_server_keeps_serving(
     assert ok.status_code == 200
 
 
+NOT_UTF8 = [
+    ("POST", "/graphql", b'{"query": "{ datasets { edges { cursor } } }\xff"}', 400),
+    ("POST", "/graphql", b"\xff\xfe{\x00", 400),  # would pass for UTF-16 if guessed
+    ("POST", "/api/v1/lineage", b'{"eventType": "\xc3\x28"}', 400),
+    ("POST", "/api/v2/lineage", b"\xff", 400),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status"), NOT_UTF8)
+def test_bodies_that_are_not_utf8_are_refused_and_the_server_keeps_serving(
+    secured: tuple[str, dict[str, str]], method: str, path: str, body: bytes, status: int
+) -> None:
+    url, secrets = secured
+    sent = {"content-type": "application/json", **headers(secrets, "admin")}
+    assert httpx.request(method, f"{url}{path}", content=body, headers=sent).status_code == status
+    assert httpx.get(f"{url}/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/graphql", "/api/v1/lineage", "/api/v1/ledger/export"])
+def test_non_ascii_credentials_are_unauthenticated_not_a_crash(
+    secured: tuple[str, dict[str, str]], path: str
+) -> None:
+    url, _ = secured
+    hostile = {b"authorization": b"Bearer \xff\xfe\x80", b"x-request-id": b"\xff"}
+    if path == "/api/v1/ledger/export":
+        response = httpx.get(f"{url}{path}", headers=hostile)
+    else:
+        query = {"query": "{ datasets(first: 1) { edges { cursor } } }"}
+        response = httpx.post(f"{url}{path}", json=query, headers=hostile)
+    assert response.status_code in (200, 401)  # GraphQL answers 200 with UNAUTHENTICATED
+    assert "UNAUTHENTICATED" in response.text or response.status_code == 401
+
+
+def test_a_graphql_query_string_that_is_not_utf8_is_a_syntax_error(
+    secured: tuple[str, dict[str, str]],
+) -> None:
+    url, secrets = secured
+    response = httpx.get(
+        f"{url}/graphql?query=%7B%20datasets%20%7B%20edges%20%7B%20cursor%20%7D%20%7D%20%7D%FF",
+        headers={"accept": "application/json", **headers(secrets, "reader")},
+    )
+    assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
 # -- injection through every string argument ------------------------------------------
 
 PAYLOADS = [

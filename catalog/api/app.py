@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,19 @@ from catalog.api import auth, ledger_export, openlineage
 from catalog.api.edge import Edge
 from catalog.api.schema import build_schema, schema
 from catalog.stores.protocol import Store
+
+
+class Utf8GraphQLRouter(GraphQLRouter[dict[str, Any], None]):
+    """JSON bodies are UTF-8 (RFC 8259): anything else is a 400, not a decoding crash
+    (the standard library would also guess UTF-16 or UTF-32 from the first bytes)."""
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+        except UnicodeDecodeError as error:
+            # strawberry answers a JSONDecodeError with 400 "Unable to parse request body"
+            raise json.JSONDecodeError("not UTF-8", "", error.start) from error
+        return json.loads(text)
 
 
 def create_app(
@@ -41,7 +55,7 @@ def create_app(
         }
 
     served = schema if introspection else build_schema(introspection=False)
-    app.include_router(GraphQLRouter(served, context_getter=context), prefix="/graphql")
+    app.include_router(Utf8GraphQLRouter(served, context_getter=context), prefix="/graphql")
     app.include_router(openlineage.router(store))
     app.include_router(ledger_export.router(store))
     app.add_middleware(Edge, gate=gate)

@@ -47,7 +47,8 @@ class Gate:
         given = given.strip()
         if scheme.lower() != "bearer" or not given:
             return INVALID
-        if self.static_token and hmac.compare_digest(given, self.static_token):
+        # bytes: header values may hold any latin-1 character, str comparison wants ASCII
+        if self.static_token and hmac.compare_digest(given.encode(), self.static_token.encode()):
             return Principal(STATIC_TOKEN_ACTOR, frozenset({Role.EDITOR}))
         found = None
         if given.startswith(TOKEN_PREFIX):

@@ -28,6 +28,22 @@ MAX_EVENT_BYTES = 20 * 1024 * 1024
 """Largest body accepted, before and after gzip: a zip bomb stops here."""
 
 
+EVENT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "One event as the OpenLineage spec defines it (validated against "
+        "the spec and the facets' schemas), optionally with `Content-Encoding: gzip`.",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Not JSON, or not a valid event; `problems` names the JSON paths."},
+    401: {"description": "No valid bearer token."},
+    403: {"description": "The token may not write."},
+    413: {"description": "The body, or the inflated body, is too large."},
+}
+
+
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
@@ -85,5 +101,7 @@ def router(store: Store) -> APIRouter:
             methods=["POST"],
             status_code=201,
             summary="Receive one OpenLineage RunEvent, DatasetEvent or JobEvent.",
+            openapi_extra=EVENT_BODY,
+            responses=ANSWERS,
         )
     return routes
