@@ -371,3 +371,23 @@ def test_a_failed_assertion_fails_the_checks_criterion(embedded: EmbeddedStore) 
     )  # fmt: skip
     assert not result.passed
     assert f"{orders}: check not_null is fail" in result.evidence
+
+
+def test_endpoint_refuses_a_ten_megabyte_body_and_keeps_serving(endpoint: str) -> None:
+    response = post(endpoint, b" " * (10 * 1024 * 1024), authorization=f"Bearer {TOKEN}")
+    assert response.status_code == 413
+
+
+def test_endpoint_bounds_a_chunked_body_without_a_length(endpoint: str) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(12):
+            yield b" " * (512 * 1024)
+
+    response = httpx.post(
+        f"{endpoint}/api/v1/lineage", content=chunks(), headers={"authorization": f"Bearer {TOKEN}"}
+    )
+    assert response.status_code == 413
+    again = post(
+        endpoint, (EVENTS / "event_simple.json").read_bytes(), authorization=f"Bearer {TOKEN}"
+    )
+    assert again.status_code == 201

@@ -48,6 +48,21 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
+async def _bounded_body(request: Request) -> bytes | None:
+    """The body, or None once it passes the bound: a huge (or chunked, unannounced) body
+    is never held in memory whole."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _decompressed(body: bytes, encoding: str) -> bytes:
     if encoding.strip().lower() != "gzip":
         return body
@@ -67,8 +82,8 @@ def router(store: Store) -> APIRouter:
         if refused is not None:
             return refused
         actor = principal.name
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
+        body = await _bounded_body(request)
+        if body is None:
             return _error(413, f"body larger than {MAX_BODY_BYTES} bytes")
         try:
             event = json.loads(_decompressed(body, request.headers.get("content-encoding", "")))
