@@ -1,5 +1,5 @@
 #!/bin/sh
-# A longer fuzzing run of the GraphQL API than CI's (25 generated calls per operation):
+# A longer fuzzing run of the GraphQL API and the REST endpoints than CI's (25 per operation):
 #   bench/fuzz_graphql.sh          # 500 per operation, a few minutes
 #   bench/fuzz_graphql.sh 2000
 set -e
