@@ -212,3 +212,13 @@ def test_every_example_operation_is_within_the_cost_limit() -> None:
     for path in sorted((PROJECT / "graphql").glob("*.graphql")):
         if path.name != "schema.graphql":
             assert operation_cost(schema._schema, path.read_text()) <= MAX_COST, path
+
+
+def test_deeply_nested_queries_are_refused_with_a_typed_error(server: str) -> None:
+    for levels in (13, 5_000):
+        query = "{" + "a{" * levels + "b" + "}" * levels + "}"
+        body = graphql(server, query)
+        assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert (
+        "depth" in graphql(server, "{" + "a{" * 13 + "b" + "}" * 13 + "}")["errors"][0]["message"]
+    )
