@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+CYPHER_LINT := tools/cypher-lint/node_modules/.installed
 
 .PHONY: demo test install clean
 
@@ -21,12 +22,21 @@ demo: install
 	    --reason "demo project"
 	$(BIN)/baton serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install $(CYPHER_LINT)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/baton schema export --check
+	$(BIN)/python -m catalog.stores.neo4j.lint_manifest | node tools/cypher-lint/lint.mjs
+	@if docker compose version >/dev/null 2>&1; then \
+	    docker compose config -q && echo "docker compose: docker-compose.yml is valid"; \
+	else echo "docker compose: not installed here, docker-compose.yml not validated"; fi
 	$(BIN)/pytest
 
+# Neo4j's Cypher linter (Node.js), pinned by the committed lockfile.
+$(CYPHER_LINT): tools/cypher-lint/package.json tools/cypher-lint/package-lock.json
+	npm ci --prefix tools/cypher-lint --no-audit --no-fund --loglevel=error
+	touch $@
+
 clean:
-	rm -rf $(VENV) .baton
+	rm -rf $(VENV) .baton tools/cypher-lint/node_modules

@@ -11,6 +11,16 @@ from catalog.oidc import OidcSettings
 
 
 @dataclass(frozen=True)
+class Neo4jSettings:
+    """Where the Neo4j store connects; the password never appears in a repr or a log."""
+
+    uri: str
+    user: str
+    password: str = field(repr=False)
+    database: str = "neo4j"
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     """Data directory of the embedded store (`BATON_HOME`, default `./.baton`)."""
@@ -18,6 +28,10 @@ class Settings:
     """Bearer token that authorizes writes over HTTP (`BATON_API_TOKEN`); none: no writes."""
     query_timeout: float = 30.0
     """Seconds one store read may run before it is stopped (`BATON_QUERY_TIMEOUT`)."""
+    store: str = "embedded"
+    """`embedded` (SQLite in `home`) or `neo4j` (`BATON_STORE`)."""
+    neo4j: Neo4jSettings | None = None
+    """`BATON_NEO4J_URI`, `_USER`, `_PASSWORD`, `_DATABASE`; required when store is neo4j."""
     oidc: OidcSettings | None = None
     """JWT verification (`BATON_OIDC_ISSUER`, `_AUDIENCE`, `_JWKS`, `_ROLES_CLAIM`,
     `_OWNER_CLAIM`); None when no issuer is configured."""
@@ -28,6 +42,8 @@ class Settings:
             home=home or Path(os.environ.get("BATON_HOME", ".baton")),
             api_token=os.environ.get("BATON_API_TOKEN") or None,
             query_timeout=_seconds(os.environ.get("BATON_QUERY_TIMEOUT", "30")),
+            store=_store_from_env(),
+            neo4j=_neo4j_from_env(),
             oidc=_oidc_from_env(),
         )
 
@@ -63,3 +79,24 @@ def _seconds(text: str) -> float:
     if not value > 0:
         raise InvalidArgument(f"BATON_QUERY_TIMEOUT must be a positive number of seconds: {text!r}")
     return value
+
+
+def _store_from_env() -> str:
+    store = os.environ.get("BATON_STORE", "embedded")
+    if store not in ("embedded", "neo4j"):
+        raise InvalidArgument(f"BATON_STORE must be embedded or neo4j, not {store!r}")
+    if store == "neo4j" and not os.environ.get("BATON_NEO4J_URI"):
+        raise InvalidArgument("BATON_STORE=neo4j needs BATON_NEO4J_URI (e.g. bolt://neo4j:7687)")
+    return store
+
+
+def _neo4j_from_env() -> Neo4jSettings | None:
+    uri = os.environ.get("BATON_NEO4J_URI")
+    if not uri:
+        return None
+    return Neo4jSettings(
+        uri=uri,
+        user=os.environ.get("BATON_NEO4J_USER", "neo4j"),
+        password=os.environ.get("BATON_NEO4J_PASSWORD", ""),
+        database=os.environ.get("BATON_NEO4J_DATABASE", "neo4j"),
+    )

@@ -16,6 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from catalog.api.app import create_app
+from catalog.config import Settings
 from catalog.domain import Batch, EdgeKind, SnapshotBuilder, SourceSnapshot, dataset_ref
 from catalog.handoffs import Decision, Move, Policy
 from catalog.security import Principal, Role
@@ -40,8 +41,9 @@ DEMO_OPTIONS = sql.SqlOptions(
     defaults=Defaults(database="analytics", schema="public"),
 )
 
-BACKENDS = ["embedded"]
-"""Every store backend the conformance suite runs against."""
+BACKENDS = ["embedded", "neo4j"]
+"""Every store backend the conformance suite runs against; Neo4j when BATON_NEO4J_URI
+names a server it may empty (docs/neo4j.md), else those tests skip saying so."""
 
 
 def open_backend(backend: str, tmp_path: Path) -> Store:
@@ -49,6 +51,16 @@ def open_backend(backend: str, tmp_path: Path) -> Store:
         store = EmbeddedStore(tmp_path / "baton.db")
         store.migrate()
         return store
+    if backend == "neo4j":
+        settings = Settings.from_env(tmp_path).neo4j
+        if settings is None:
+            pytest.skip("BATON_NEO4J_URI is not set: no Neo4j server to run the store suite on")
+        from catalog.stores.neo4j.store import Neo4jStore
+
+        server = Neo4jStore(settings, retry_seconds=5)
+        server.erase_everything()  # each test starts from an empty graph
+        server.migrate()
+        return server
     raise ValueError(backend)
 
 

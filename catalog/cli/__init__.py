@@ -70,7 +70,7 @@ def migrate(ctx: typer.Context) -> None:
     try:
         store = open_store(settings_of(ctx), migrate=False)
         applied = store.migrate()
-    except MigrationError as error:
+    except (MigrationError, BatonError) as error:
         err.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from error
     store.close()

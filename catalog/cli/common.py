@@ -55,7 +55,7 @@ def opened(ctx: typer.Context) -> Iterator[Store]:
     """The configured store, migrated; service errors become a message and exit code 2."""
     try:
         store = open_store(settings_of(ctx))
-    except MigrationError as error:
+    except (MigrationError, BatonError) as error:
         err.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from error
     try:

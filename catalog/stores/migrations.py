@@ -64,3 +64,9 @@ def pending(known: list[Migration], applied: dict[int, str]) -> list[Migration]:
                 "applied; write a new migration instead of editing an applied one"
             )
     return [m for m in known if m.version not in applied]
+
+
+def cypher_statements(script: str) -> list[str]:
+    """The statements of a `.cypher` migration: `;`-terminated, `//` comment lines dropped."""
+    text = "\n".join(line for line in script.splitlines() if not line.strip().startswith("//"))
+    return [" ".join(part.split()) for part in text.split(";") if part.strip()]
