@@ -422,3 +422,14 @@ def test_anonymous_callers_cannot_create_handoffs(owned_warehouse: EmbeddedStore
             owned_warehouse, policy_of(PROMOTE), [ORDERS], move=Move.STAGE, from_="a", to="b",
             principal=auth.NOBODY, reason="x",
         )  # fmt: skip
+
+
+def test_an_owner_handoff_hands_over_only_roles_the_owner_holds(
+    owned_warehouse: EmbeddedStore,
+) -> None:
+    with pytest.raises(InvalidArgument, match="holds no operator role"):
+        handoffs.create(
+            owned_warehouse, policy_of(CHANGE_OWNER), [ORDERS], move=Move.OWNER,
+            from_="team:analytics-engineering", to="team:finance-data", roles=("operator",),
+            principal=EDITOR, reason="x",
+        )  # fmt: skip

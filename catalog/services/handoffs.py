@@ -83,7 +83,11 @@ def create(
     product = tuple(sorted({catalog.get_node(store, d).ref for d in datasets}, key=str))
     if move is Move.OWNER:
         from_, to = owner_key(owner_named(from_)), owner_key(owner_named(to))
-        roles = roles or _roles_held(store, from_, product)
+        held = _roles_held(store, from_, product)
+        not_held = sorted(set(roles) - set(held))
+        if not_held:
+            raise InvalidArgument(f"{from_} holds no {', '.join(not_held)} role on the product")
+        roles = roles or held
     elif roles:
         raise InvalidArgument("roles change hands only in an owner handoff")
     if from_ == to:
