@@ -20,16 +20,18 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+from typer.testing import CliRunner
 
 from catalog.api import auth
 from catalog.api.app import create_app
+from catalog.cli import app
 from catalog.config import Settings
 from catalog.errors import InvalidArgument
 from catalog.oidc import OidcSettings, OidcVerifier
 from catalog.security import Role
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import LedgerQuery
-from tests.conftest import running
+from tests.conftest import open_handoff, running
 
 ISSUER = "https://id.acme.example/"
 AUDIENCE = "baton"
@@ -188,3 +190,23 @@ def test_oidc_settings_need_issuer_audience_and_keys(monkeypatch: pytest.MonkeyP
 def test_a_missing_jwks_file_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument, match="does not exist"):
         OidcVerifier(OidcSettings(ISSUER, AUDIENCE, str(tmp_path / "nope.json")))
+
+
+def test_the_cli_signs_with_an_identity_provider_token(
+    owned_warehouse: EmbeddedStore, issuer_key: rsa.RSAPrivateKey, jwks_file: Path
+) -> None:
+    home = Path(owned_warehouse.path).parent
+    open_handoff(owned_warehouse)
+    maria = token(issuer_key, sub="maria", roles=["approver"], email="maria@acme.example")
+    env = {
+        "BATON_OIDC_ISSUER": ISSUER,
+        "BATON_OIDC_AUDIENCE": AUDIENCE,
+        "BATON_OIDC_JWKS": str(jwks_file),
+        "BATON_OIDC_OWNER_CLAIM": "email",
+        "BATON_TOKEN": maria,
+    }
+    signed = CliRunner().invoke(
+        app, ["--home", str(home), "handoff", "sign", "orders-prod", "governance"], env=env
+    )
+    assert signed.exit_code == 0, signed.output
+    assert "as person:maria@acme.example (oidc:maria)" in signed.output

@@ -13,8 +13,19 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from catalog.cli.common import JSON_OPTION, actor, err, handoff_app, opened, out, print_json
+from catalog.api import auth
+from catalog.cli.common import (
+    JSON_OPTION,
+    actor,
+    err,
+    handoff_app,
+    opened,
+    out,
+    print_json,
+    settings_of,
+)
 from catalog.handoffs import Decision, Evaluation, Handoff, HandoffState, Move
+from catalog.oidc import OidcVerifier
 from catalog.security import Principal, Role, TokenStore
 from catalog.services import catalog, handoffs
 from ingesters.policies import read_policy
@@ -146,10 +157,17 @@ def sign(
         ..., envvar="BATON_TOKEN", help="Your API token (created with --owner).", show_default=False
     ),
 ) -> None:
-    """Sign off a handoff as the owner your token is bound to."""
-    principal = TokenStore(ctx.obj.home).verify(token)
-    if principal is None:
-        err.print("[red]error:[/red] the token is unknown, malformed or revoked")
+    """Sign off a handoff as the owner your token (an issued token, or a JWT from your
+    identity provider when OIDC is configured) is bound to."""
+    settings = settings_of(ctx)
+    gate = auth.Gate(
+        tokens=TokenStore(settings.home),
+        anonymous=auth.NOBODY,
+        oidc=OidcVerifier(settings.oidc) if settings.oidc else None,
+    )
+    principal = gate.principal_of({"authorization": f"Bearer {token}"})
+    if not principal.authenticated:
+        err.print("[red]error:[/red] the token is unknown, malformed, expired or revoked")
         raise typer.Exit(2)
     decision = Decision.REJECT if reject else Decision.APPROVE
     with opened(ctx) as store:
