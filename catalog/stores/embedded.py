@@ -20,6 +20,7 @@ from catalog.domain import FACT, Assertion, NodeKind, NodeRef
 from catalog.errors import QueryTimeout
 from catalog.ledger import Change, LedgerEntry
 from catalog.stores import migrations
+from catalog.stores.common import as_of_seq, breadth_first, merged_views
 from catalog.stores.protocol import (
     AssertionChange,
     Direction,
@@ -37,9 +38,6 @@ DEFAULT_READ_TIMEOUT = 30.0
 """Seconds a single read may run (`BATON_QUERY_TIMEOUT`); writes are not interrupted."""
 _PROGRESS_STEPS = 10_000
 """SQLite virtual-machine steps between deadline checks."""
-
-NOW = 2**62
-"""`as_of` meaning "the present": later than any ledger sequence."""
 
 _VALID = "a.from_seq <= :as_of AND (a.to_seq IS NULL OR a.to_seq > :as_of)"
 
@@ -100,10 +98,6 @@ UNION SELECT to_seq FROM assertions WHERE object_id = {_ENTITY}
 _LEDGER_COLUMNS = (
     "l.seq, l.at, l.actor, l.source, l.reason, l.changes, l.entities, l.prev_hash, l.hash"
 )
-
-
-def _as_of(as_of: int | None) -> int:
-    return NOW if as_of is None else as_of
 
 
 def _ledger_entry(row: sqlite3.Row) -> LedgerEntry:
@@ -361,18 +355,9 @@ class EmbeddedStore:
             WHERE n.key IN (SELECT value FROM json_each(:keys)) AND {_VALID}
             ORDER BY a.from_seq, a.id
             """,  # noqa: S608 -- only fixed fragments are interpolated
-            {"keys": json.dumps(list(keys)), "as_of": _as_of(as_of)},
+            {"keys": json.dumps(list(keys)), "as_of": as_of_seq(as_of)},
         )
-        merged: dict[str, tuple[dict[str, Any], list[str]]] = {}
-        for key, source, attrs in rows:
-            node_attrs, sources = merged.setdefault(key, ({}, []))
-            node_attrs.update(json.loads(attrs))
-            sources.append(source)
-        return [
-            NodeView(NodeRef.from_key(key), merged[key][0], tuple(merged[key][1]))
-            for key in keys
-            if key in merged
-        ]
+        return merged_views(keys, rows)
 
     def find_nodes(
         self,
@@ -408,7 +393,7 @@ class EmbeddedStore:
                 "pattern": pattern,
                 "name": name,
                 "limit": limit,
-                "as_of": _as_of(as_of),
+                "as_of": as_of_seq(as_of),
             },
         )
         return self._node_views([key for (key,) in rows], as_of)
@@ -430,23 +415,16 @@ class EmbeddedStore:
         """
         seed_keys = [s.key for s in seeds]
         key_of: dict[int, str] = dict(self._query(_IDS_OF, (json.dumps(seed_keys),)))
-        depth_of = dict.fromkeys(key_of, 0)
-        frontier, edges, truncated = list(key_of), [], False
-        params = {"kinds": json.dumps(list(kinds)), "as_of": _as_of(as_of)}
-        for hop in range(1, depth + 1):
-            if not frontier:
-                break
+        params = {"kinds": json.dumps(list(kinds)), "as_of": as_of_seq(as_of)}
+        far_at = _FAR[direction]
+
+        def hop(frontier: list[int]) -> Iterator[tuple[int, Any]]:
             rows = self._query(_HOP_SQL[direction], {**params, "frontier": json.dumps(frontier)})
-            frontier = []
             for row in rows:
-                far = row[_FAR[direction]]
-                if far not in depth_of:
-                    if len(depth_of) >= limit:
-                        truncated = True
-                        continue
-                    depth_of[far], key_of[far] = hop, row[-1]
-                    frontier.append(far)
-                edges.append(row[:-1])
+                key_of[row[far_at]] = row[-1]
+                yield row[far_at], row[:-1]
+
+        depth_of, edges, truncated = breadth_first(key_of, hop, depth=depth, limit=limit)
         return Subgraph(
             depth_of={key_of[node]: hops for node, hops in depth_of.items()},
             edges=self._edge_views(edges, key_of),

@@ -20,10 +20,11 @@ from neo4j.exceptions import AuthError, ClientError, ServiceUnavailable, Session
 
 import catalog
 from catalog.config import Neo4jSettings
-from catalog.domain import Assertion, JsonObject, NodeKind, NodeRef
+from catalog.domain import Assertion, NodeKind, NodeRef
 from catalog.errors import BatonError, QueryTimeout
 from catalog.ledger import LedgerEntry
 from catalog.stores import migrations
+from catalog.stores.common import as_of_seq, breadth_first, merged_views
 from catalog.stores.neo4j import cypher, rows
 from catalog.stores.neo4j.cypher import Statement
 from catalog.stores.protocol import (
@@ -38,8 +39,6 @@ from catalog.stores.protocol import (
 )
 
 T = TypeVar("T")
-NOW = 2**62
-"""`as_of` meaning "the present": later than any ledger sequence."""
 BATCH_ROWS = 5_000
 """Rows per UNWIND statement: large enough to amortize round trips, small enough to keep
 each statement's memory on the server modest."""
@@ -188,17 +187,8 @@ class Neo4jStore:
 
     def nodes(self, refs: Sequence[NodeRef], as_of: int | None = None) -> list[NodeView]:
         keys = [r.key for r in refs]
-        found = self._read(cypher.NODE_FACTS, keys=keys, as_of=_as_of(as_of))
-        merged: dict[str, tuple[JsonObject, list[str]]] = {}
-        for record in found:
-            attrs, sources = merged.setdefault(record["key"], ({}, []))
-            attrs.update(rows.json_object(record["attrs"]))
-            sources.append(record["source"])
-        return [
-            NodeView(NodeRef.from_key(k), merged[k][0], tuple(merged[k][1]))
-            for k in keys
-            if k in merged
-        ]
+        found = self._read(cypher.NODE_FACTS, keys=keys, as_of=as_of_seq(as_of))
+        return merged_views(keys, ((r["key"], r["source"], r["attrs"]) for r in found))
 
     def find_nodes(
         self,
@@ -219,7 +209,7 @@ class Neo4jStore:
             name=name,
             search=search.lower() if search else None,
             limit=limit,
-            as_of=_as_of(as_of),
+            as_of=as_of_seq(as_of),
         )
         return self.nodes([NodeRef.from_key(r["key"]) for r in found], as_of)
 
@@ -235,25 +225,17 @@ class Neo4jStore:
     ) -> Subgraph:
         """Hop by hop over the whole frontier, each node visited once: never enumerating
         paths, which explodes on real lineage graphs."""
-        hop = cypher.HOP_DOWNSTREAM if direction is Direction.DOWNSTREAM else cypher.HOP_UPSTREAM
+        step = cypher.HOP_DOWNSTREAM if direction is Direction.DOWNSTREAM else cypher.HOP_UPSTREAM
         present = self._read(cypher.NODES_PRESENT, keys=[s.key for s in seeds])
-        depth_of = {r["key"]: 0 for r in present}
-        frontier, found, truncated = list(depth_of), [], False
-        for distance in range(1, depth + 1):
-            if not frontier:
-                break
-            records = self._read(hop, frontier=frontier, kinds=list(kinds), as_of=_as_of(as_of))
-            frontier = []
-            for record in records:
-                far = record["far"]
-                if far not in depth_of:
-                    if len(depth_of) >= limit:
-                        truncated = True
-                        continue
-                    depth_of[far] = distance
-                    frontier.append(far)
-                found.append(record)
-        return Subgraph(depth_of=depth_of, edges=self._edge_views(found), truncated=truncated)
+
+        def hop(frontier: list[str]) -> Iterator[tuple[str, neo4j.Record]]:
+            found = self._read(step, frontier=frontier, kinds=list(kinds), as_of=as_of_seq(as_of))
+            return ((record["far"], record) for record in found)
+
+        depth_of, edges, truncated = breadth_first(
+            (r["key"] for r in present), hop, depth=depth, limit=limit
+        )
+        return Subgraph(depth_of=depth_of, edges=self._edge_views(edges), truncated=truncated)
 
     def edge_history(self, ref: NodeRef) -> list[EdgeView]:
         return self._edge_views(self._read(cypher.EDGE_HISTORY, key=ref.key))
@@ -329,7 +311,3 @@ class Neo4jStore:
     def seq_at(self, at: datetime) -> int:
         found = self._read(cypher.SEQ_AT, at=at.isoformat())
         return int(found[0]["seq"]) if found else 0
-
-
-def _as_of(as_of: int | None) -> int:
-    return NOW if as_of is None else as_of

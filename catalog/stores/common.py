@@ -1,0 +1,64 @@
+"""What every store backend shares: the meaning of "now" for validity, merging a node's
+facts across sources, and the breadth-first walk (each backend supplies one hop)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from catalog.domain import NodeRef
+from catalog.stores.protocol import NodeView
+
+K = TypeVar("K", bound=Hashable)
+R = TypeVar("R")
+
+NOW = 2**62
+"""`as_of` meaning "the present": later than any ledger sequence."""
+
+
+def as_of_seq(as_of: int | None) -> int:
+    return NOW if as_of is None else as_of
+
+
+def merged_views(keys: Sequence[str], facts: Iterable[tuple[str, str, str]]) -> list[NodeView]:
+    """Node views for `keys` from (key, source, attrs JSON) facts in assertion order: later
+    facts win attribute by attribute; nodes without facts are left out."""
+    merged: dict[str, tuple[dict[str, Any], list[str]]] = {}
+    for key, source, attrs in facts:
+        node_attrs, sources = merged.setdefault(key, ({}, []))
+        node_attrs.update(json.loads(attrs))
+        sources.append(source)
+    return [
+        NodeView(NodeRef.from_key(key), merged[key][0], tuple(merged[key][1]))
+        for key in keys
+        if key in merged
+    ]
+
+
+def breadth_first(
+    seeds: Iterable[K],
+    hop: Callable[[list[K]], Iterable[tuple[K, R]]],
+    *,
+    depth: int,
+    limit: int,
+) -> tuple[dict[K, int], list[R], bool]:
+    """Expand the whole frontier one hop at a time (`hop` gives each edge with its far
+    node), visiting each node once, for at most `depth` hops and `limit` nodes: returns
+    each node's hop distance, the edges walked, and whether the limit cut the walk."""
+    depth_of = dict.fromkeys(seeds, 0)
+    frontier, edges, truncated = list(depth_of), [], False
+    for distance in range(1, depth + 1):
+        if not frontier:
+            break
+        found = hop(frontier)
+        frontier = []
+        for far, edge in found:
+            if far not in depth_of:
+                if len(depth_of) >= limit:
+                    truncated = True
+                    continue
+                depth_of[far] = distance
+                frontier.append(far)
+            edges.append(edge)
+    return depth_of, edges, truncated
