@@ -198,26 +198,24 @@ NODES_PRESENT = _statement(
     "MATCH (n:Node) WHERE n.key IN $keys RETURN n.key AS key",
     keys=['["DATASET","ns","a"]'],
 )
-HOP_DOWNSTREAM = _statement(
-    "hop_downstream",
-    f"""MATCH (near:Node)-[r:ASSERTS]->(far:Node)
-        WHERE near.key IN $frontier AND r.kind IN $kinds AND {VALID.format(x="r")}
-        RETURN {_EDGE_COLUMNS.format(s="near", o="far")}, far.key AS far
-        ORDER BY r.from_seq, r.ord""",
-    frontier=['["DATASET","ns","a"]'],
-    kinds=["FEEDS"],
-    as_of=10,
-)
-HOP_UPSTREAM = _statement(
-    "hop_upstream",
-    f"""MATCH (far:Node)-[r:ASSERTS]->(near:Node)
-        WHERE near.key IN $frontier AND r.kind IN $kinds AND {VALID.format(x="r")}
-        RETURN {_EDGE_COLUMNS.format(s="far", o="near")}, far.key AS far
-        ORDER BY r.from_seq, r.ord""",
-    frontier=['["DATASET","ns","a"]'],
-    kinds=["FEEDS"],
-    as_of=10,
-)
+
+
+def _hop(label: str, subject: str, obj: str) -> Statement:
+    """One hop of a walk from the frontier (`near`) along edges to `far` nodes."""
+    return _statement(
+        label,
+        f"""MATCH ({subject}:Node)-[r:ASSERTS]->({obj}:Node)
+            WHERE near.key IN $frontier AND r.kind IN $kinds AND {VALID.format(x="r")}
+            RETURN {_EDGE_COLUMNS.format(s=subject, o=obj)}, far.key AS far
+            ORDER BY r.from_seq, r.ord""",
+        frontier=['["DATASET","ns","a"]'],
+        kinds=["FEEDS"],
+        as_of=10,
+    )
+
+
+HOP_DOWNSTREAM = _hop("hop_downstream", "near", "far")
+HOP_UPSTREAM = _hop("hop_upstream", "far", "near")
 EDGE_HISTORY = _statement(
     "edge_history",
     f"""MATCH (n:Node {{key: $key}})
