@@ -7,14 +7,12 @@ Needs the `read_ledger` permission (auditor, admin): 401 without a token, 403 wi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from catalog.api import auth
-from catalog.ledger import export_line
 from catalog.security import Permission
+from catalog.services import audit
 from catalog.stores.protocol import Store
 
 
@@ -30,13 +28,8 @@ def router(store: Store) -> APIRouter:
         refused = auth.refusal(request.state.principal, Permission.READ_LEDGER)
         if refused is not None:
             return refused
-
-        def lines() -> Iterator[str]:
-            for entry in store.ledger_entries():
-                yield export_line(entry) + "\n"
-
         return StreamingResponse(
-            lines(),
+            audit.export_lines(store),
             media_type="application/x-ndjson",
             headers={"Content-Disposition": 'attachment; filename="baton-ledger.jsonl"'},
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TextIO
 
@@ -75,10 +76,16 @@ def entry_detail(
     return EntryDetail(found[0], diffs[:first], len(diffs) > first or len(changes) > 2 * first)
 
 
-def export(store: Store, sink: TextIO) -> int:
-    """Write the whole ledger as JSON Lines (`ledger.export_line`); returns the count."""
-    count = 0
+def export_lines(store: Store) -> Iterator[str]:
+    """The whole ledger as JSON Lines (`ledger.export_line`), streamed, newline-terminated."""
     for entry in store.ledger_entries():
-        sink.write(export_line(entry) + "\n")
+        yield export_line(entry) + "\n"
+
+
+def export(store: Store, sink: TextIO) -> int:
+    """Write the whole ledger as JSON Lines to `sink`; returns the count."""
+    count = 0
+    for line in export_lines(store):
+        sink.write(line)
         count += 1
     return count
