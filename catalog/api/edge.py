@@ -20,7 +20,7 @@ access = logging.getLogger("baton.access")
 SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_GRAPHQL_BODY = 2 * 1024 * 1024
 """Largest GraphQL request: a contract document or SQL pair fits; a flood does not."""
-LOGGED = ("request_id", "method", "path", "status", "ms", "principal")
+LOGGED = ("request_id", "method", "path", "status", "ms", "principal", "code", "field")
 
 
 class JsonLines(logging.Formatter):

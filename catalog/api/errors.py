@@ -1,4 +1,8 @@
-"""Typed GraphQL errors: service errors keep their message and gain a code; others are masked."""
+"""Typed GraphQL errors: service errors keep their message and gain a code; others are masked.
+
+Each error is logged as one structured line (its code and the field it came from), never
+with the query's text or, for a client's mistake, a traceback: a query may hold literals
+the caller would not want in a log."""
 
 from __future__ import annotations
 
@@ -13,21 +17,43 @@ from catalog.errors import BatonError
 
 log = logging.getLogger("baton.api")
 
+INTERNAL = "INTERNAL"
+
+
+def error_code(error: GraphQLError) -> str:
+    original = error.original_error
+    if original is None:  # syntax, validation and limit errors
+        return str((error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED"))
+    if isinstance(original, BatonError):
+        return original.code
+    if isinstance(original, ValidationError):
+        return "INVALID_ARGUMENT"
+    return INTERNAL
+
+
+def log_errors(errors: list[GraphQLError]) -> None:
+    """One line per error; a traceback only for Baton's own failures."""
+    for error in errors:
+        code = error_code(error)
+        field = ".".join(str(part) for part in error.path or ()) or None
+        if code == INTERNAL:
+            log.error("graphql error", extra={"code": code, "field": field},
+                      exc_info=error.original_error)  # fmt: skip
+        else:
+            log.info("graphql error", extra={"code": code, "field": field})
+
 
 def _typed(error: GraphQLError) -> GraphQLError:
     original = error.original_error
-    if original is None:  # syntax, validation and limit errors: safe and useful as they are
-        code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
-        message = error.message
-    elif isinstance(original, BatonError):
-        code, message = original.code, str(original)
+    code = error_code(error)
+    if original is None or isinstance(original, BatonError):  # safe and useful as they are
+        message = str(original) if original is not None else error.message
     elif isinstance(original, ValidationError):  # an argument no domain value accepts
         first = original.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"]) or "value"
-        code, message = "INVALID_ARGUMENT", f"invalid {where}: {first['msg']}"
+        message = f"invalid {where}: {first['msg']}"
     else:
-        log.error("unexpected error in %s", error.path, exc_info=original)
-        code, message = "INTERNAL", "internal error; the server log has the details"
+        message = "internal error; the server log has the details"
     return GraphQLError(
         message,
         nodes=error.nodes,

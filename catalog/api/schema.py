@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any, cast
 
+import anyio.to_thread
 import strawberry
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-)
+from strawberry.extensions import DisableIntrospection, MaxTokensLimiter
 from strawberry.scalars import JSON
-from strawberry.types import Info
+from strawberry.types import ExecutionResult, Info
 
 from catalog import ledger as ledger_model
 from catalog.api.arguments import AsOf
@@ -24,15 +21,17 @@ from catalog.api.auth import Authorization, require
 from catalog.api.context import store_of
 from catalog.api.contract_schema import ContractMutation, ContractQuery
 from catalog.api.cost import CostLimit
-from catalog.api.errors import TypedErrors
+from catalog.api.errors import TypedErrors, log_errors
 from catalog.api.handoff_schema import HandoffMutation, HandoffQuery
 from catalog.api.impact_schema import ImpactQuery
+from catalog.api.limits import DocumentLimits
 from catalog.api.ownership_schema import OwnershipMutation, OwnershipQuery
 from catalog.domain import NodeRef, column_ref, dataset_ref
 from catalog.errors import InvalidArgument
 from catalog.security import Permission
 from catalog.services import audit, catalog, lineage
 from catalog.stores.protocol import EdgeView, LedgerQuery, NodeView
+from graphql import GraphQLError
 
 # -- helpers ------------------------------------------------------------------------------
 
@@ -538,19 +537,30 @@ class Mutation(ContractMutation, OwnershipMutation, HandoffMutation):
     pass
 
 
+class WorkerThreadSchema(strawberry.Schema):
+    """Runs each operation (validation, resolvers, store reads and writes) in a worker
+    thread: the event loop only moves bytes, so one slow operation never stalls the
+    server's other requests or its health probes."""
+
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        return await anyio.to_thread.run_sync(functools.partial(self.execute_sync, *args, **kwargs))
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        log_errors(errors)  # instead of strawberry's log line, which quotes the query
+
+
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     """The schema with its limits; without introspection for deployments that hide it."""
     extensions: list[Any] = [
         TypedErrors,
         Authorization,
-        lambda: QueryDepthLimiter(max_depth=12),
-        lambda: MaxAliasesLimiter(max_alias_count=20),
         lambda: MaxTokensLimiter(max_token_count=2_000),
+        DocumentLimits,
         CostLimit,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return WorkerThreadSchema(query=Query, mutation=Mutation, extensions=extensions)
 
 
 schema = build_schema()

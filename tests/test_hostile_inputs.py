@@ -1,0 +1,160 @@
+"""The hostile-input corpus: each input an adversarial probe of the server or the CLI found
+harmful, kept here so it stays harmless. Every test sends the real input to a real server
+(or the real CLI) and checks the answer is a clear refusal and the server keeps serving."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from catalog.api import auth
+from catalog.api.app import create_app
+from catalog.api.edge import JsonLines
+from catalog.api.limits import MAX_FIELDS, document_problem
+from catalog.security import Role, TokenStore
+from catalog.stores.embedded import EmbeddedStore
+from graphql import parse
+from tests.conftest import running
+
+
+def fragment_bomb(levels: int) -> str:
+    """Each fragment spreads the next twice: 2^levels fields from under 1 KB of text."""
+    chain = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels))
+    return f"{{ ...F0 }} {chain} fragment F{levels} on Query {{ __typename }}"
+
+
+@pytest.fixture(scope="module")
+def exposed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A server configured as if bound to 0.0.0.0 (anonymous callers may do nothing), and a
+    reader's token."""
+    home = tmp_path_factory.mktemp("exposed")
+    tokens = TokenStore(home)
+    _, reader = tokens.create("reader", [Role.READER])
+    store = EmbeddedStore(home / "baton.db")
+    store.migrate()
+    with running(create_app(store, gate=auth.Gate(tokens=tokens, anonymous=auth.NOBODY))) as url:
+        yield url, reader
+    store.close()
+
+
+def post_graphql(url: str, query: str, token: str | None = None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(f"{url}/graphql", json={"query": query}, headers=headers, timeout=60)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def healthz_while(action: Any) -> tuple[Any, float]:
+    """Run `action` in a thread, probing /healthz meanwhile; its result and the slowest probe."""
+    outcome: list[Any] = []
+    worker = threading.Thread(target=lambda: outcome.append(action()))
+    worker.start()
+    slowest = 0.0
+    while worker.is_alive():
+        slowest = max(slowest, probe_healthz())
+    worker.join()
+    return outcome[0], slowest
+
+
+def probe_healthz() -> float:
+    started = time.perf_counter()
+    assert httpx.get(f"{_probed}/healthz", timeout=30).status_code == 200
+    return time.perf_counter() - started
+
+
+_probed = ""
+
+
+# -- GraphQL documents that expand exponentially ----------------------------------------------
+
+
+def test_a_fragment_bomb_is_measured_without_expanding_it() -> None:
+    problem = document_problem(parse(fragment_bomb(60)))  # 2^60 fields if expanded
+    assert problem is not None and f"more than {MAX_FIELDS:,} fields" in problem
+
+
+def test_fragments_spread_many_times_count_every_time() -> None:
+    assert document_problem(parse(fragment_bomb(12))) is None  # 4,096 fields
+    assert document_problem(parse(fragment_bomb(13))) is not None  # 8,192 fields
+
+
+def test_graphiqls_introspection_query_is_within_every_bound() -> None:
+    from graphql import get_introspection_query
+
+    assert document_problem(parse(get_introspection_query(descriptions=True))) is None
+
+
+def test_an_anonymous_fragment_bomb_is_refused_before_any_validation(
+    exposed: tuple[str, str],
+) -> None:
+    url, _ = exposed
+    started = time.perf_counter()
+    body = post_graphql(url, fragment_bomb(24))
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert time.perf_counter() - started < 5  # minutes before the fix
+
+
+def test_a_readers_fragment_bomb_is_refused_and_the_server_keeps_answering(
+    exposed: tuple[str, str],
+) -> None:
+    global _probed
+    url, reader = exposed
+    _probed = url
+    body, slowest_probe = healthz_while(lambda: post_graphql(url, fragment_bomb(24), reader))
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "fields" in error["message"]
+    assert slowest_probe < 5
+
+
+def test_a_slow_operation_runs_off_the_event_loop(tmp_path: Path) -> None:
+    """While a resolver is blocked in the store, health probes still answer."""
+    global _probed
+    store = EmbeddedStore(tmp_path / "baton.db")
+    store.migrate()
+    release = threading.Event()
+    reading = threading.Event()
+    real_seq_at = store.seq_at
+
+    def blocked_seq_at(at: Any) -> int:
+        reading.set()
+        release.wait(timeout=30)
+        return real_seq_at(at)
+
+    store.seq_at = blocked_seq_at  # type: ignore[method-assign]
+    with running(create_app(store)) as url:
+        _probed = url
+        query = '{ dataset(namespace: "x://y", name: "t", asOf: "2026-01-01T00:00:00Z") { name } }'
+        worker = threading.Thread(target=lambda: post_graphql(url, query))
+        worker.start()
+        assert reading.wait(timeout=10)
+        assert probe_healthz() < 5  # the loop is free while the resolver waits
+        release.set()
+        worker.join()
+    store.close()
+
+
+# -- logs ---------------------------------------------------------------------------------------
+
+
+def test_a_refused_operation_is_logged_as_one_line_without_its_text(
+    exposed: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    url, reader = exposed
+    caplog.set_level(logging.DEBUG)
+    post_graphql(url, '{ dataset(namespace: "x://secret-literal", name: "t") { name } }', reader)
+    post_graphql(url, '{ nosuchfield(arg: "another-secret-literal") }', reader)
+    logged = [r for r in caplog.records if r.name.startswith(("baton", "strawberry"))]
+    text = "\n".join(JsonLines().format(r) for r in logged)
+    assert "secret-literal" not in text
+    assert not any(r.exc_info for r in logged)
+    errors = [r for r in logged if r.getMessage() == "graphql error"]
+    assert [r.code for r in errors] == ["NOT_FOUND", "GRAPHQL_VALIDATION_FAILED"]  # type: ignore[attr-defined]
