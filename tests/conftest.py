@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from click.testing import Result
 from fastapi import FastAPI
+from typer.testing import CliRunner
 
 from catalog.api.app import create_app
+from catalog.cli import app
 from catalog.config import Settings
 from catalog.domain import Batch, EdgeKind, SnapshotBuilder, SourceSnapshot, dataset_ref
 from catalog.handoffs import Decision, Move, Policy
@@ -197,6 +200,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with running(create_app(demo)) as url:
         yield url
     demo.close()
+
+
+def baton(home: Path, *args: str) -> Result:
+    """Run the real CLI on the data directory `home`."""
+    return CliRunner().invoke(app, ["--home", str(home), *args])
 
 
 def run_sql(database: Path, *statements: str) -> None:

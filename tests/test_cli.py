@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from catalog.cli import app
-from tests.conftest import EXAMPLES, PROJECT, run_sql
+from tests.conftest import EXAMPLES, PROJECT, baton, run_sql
 
 DEMO_ARGS = [
     "--namespace",
@@ -35,10 +35,6 @@ def project(tmp_path: Path) -> Path:
     copy = tmp_path / "warehouse"
     shutil.copytree(EXAMPLES, copy)
     return copy
-
-
-def baton(home: Path, *args: str) -> Result:
-    return CliRunner().invoke(app, ["--home", str(home), *args])
 
 
 def ingest(home: Path, *paths: Path) -> Result:

@@ -5,6 +5,7 @@ harmful, kept here so it stays harmless. Every test sends the real input to a re
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,10 @@ from catalog.api.limits import MAX_FIELDS, document_problem
 from catalog.security import Role, TokenStore
 from catalog.stores.embedded import EmbeddedStore
 from graphql import parse
-from tests.conftest import running
+from ingesters.documents import parse_yaml
+from ingesters.ownership import read_map
+from ingesters.policies import read_policy
+from tests.conftest import baton, running
 
 
 def fragment_bomb(levels: int) -> str:
@@ -158,3 +162,91 @@ def test_a_refused_operation_is_logged_as_one_line_without_its_text(
     assert not any(r.exc_info for r in logged)
     errors = [r for r in logged if r.getMessage() == "graphql error"]
     assert [r.code for r in errors] == ["NOT_FOUND", "GRAPHQL_VALIDATION_FAILED"]  # type: ignore[attr-defined]
+
+
+# -- YAML that expands exponentially or nests without end ---------------------------------------
+
+
+def billion_laughs(levels: int) -> str:
+    """Each anchor names a list of ten aliases to the one before: 10^levels strings."""
+    lines = ['l0: &l0 "lol"']
+    for i in range(1, levels + 1):
+        lines.append(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]")
+    return "\n".join(lines) + "\n"
+
+
+DEEP_YAML = "a: " + "[" * 20_000 + "]" * 20_000 + "\n"
+
+
+def test_a_billion_laughs_contract_is_refused_by_the_server_at_once(server: str) -> None:
+    global _probed
+    _probed = server
+    query = "query($d: String!) { impactOfContract(document: $d) { severity } }"
+
+    def send() -> dict[str, Any]:
+        response = httpx.post(
+            f"{server}/graphql", json={"query": query, "variables": {"d": billion_laughs(9)}}
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    body, slowest_probe = healthz_while(send)
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "INVALID_ARGUMENT"
+    assert "aliases count each time" in error["message"]
+    assert slowest_probe < 5
+
+
+def test_a_billion_laughs_contract_to_publish_is_rejected(server: str) -> None:
+    response = httpx.post(
+        f"{server}/graphql",
+        json={
+            "query": "mutation($d: String!) { publishContract(document: $d) { changed } }",
+            "variables": {"d": billion_laughs(9)},
+        },
+    )
+    assert response.json()["errors"][0]["extensions"]["code"] in {"UNAUTHENTICATED", "FORBIDDEN"}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ingest", "contracts"],
+        ["contract", "diff", "urn:x", "BOMB"],
+        ["impact", "--contract"],
+    ],
+)
+@pytest.mark.parametrize(("document", "reason"), [
+    (billion_laughs(9), "expands to more than"),
+    (DEEP_YAML, "nested deeper than"),
+])  # fmt: skip
+def test_the_cli_refuses_hostile_yaml_naming_file_and_line(
+    tmp_path: Path, command: list[str], document: str, reason: str
+) -> None:
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(document)
+    arguments = [str(bomb) if part == "BOMB" else part for part in command]
+    result = baton(tmp_path / "home", *arguments, str(bomb))
+    assert result.exit_code == 2, result.output
+    assert re.search(rf"{re.escape(bomb.as_posix())}:\d+: YAML", result.output), result.output
+    assert reason in result.output
+
+
+@pytest.mark.parametrize(("document", "reason"), [
+    (billion_laughs(9), "expands to more than"),
+    (DEEP_YAML, "nested deeper than"),
+])  # fmt: skip
+def test_ownership_maps_and_policies_refuse_hostile_yaml(
+    tmp_path: Path, document: str, reason: str
+) -> None:
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(document)
+    _, policy_errors = read_policy(bomb)
+    _, map_errors = read_map(bomb)
+    for errors in (policy_errors, map_errors):
+        assert reason in str(errors[0]) and errors[0].line is not None
+
+
+def test_aliases_within_the_bound_still_work() -> None:
+    document, errors = parse_yaml("base: &b {type: string}\ncolumns: [*b, *b]\n", "x.yaml")
+    assert not errors and document["columns"] == [{"type": "string"}] * 2

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 import strawberry
-import yaml
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -20,6 +19,7 @@ from catalog.errors import InvalidArgument
 from catalog.security import Permission
 from catalog.services import contracts
 from ingesters.contracts import odcs
+from ingesters.documents import parse_yaml
 
 MAX_CONTRACT_BYTES = 1_000_000
 
@@ -357,10 +357,9 @@ class ContractMutation:
 
 
 def _parse(document: str) -> model.ContractVersion:
-    try:
-        loaded: Any = yaml.safe_load(document)
-    except yaml.YAMLError as error:
-        raise contracts.ContractRejected([f"invalid YAML: {error}"]) from error
+    loaded, unreadable = parse_yaml(document, "document")
+    if unreadable:
+        raise contracts.ContractRejected([str(e) for e in unreadable])
     problems = odcs.problems(loaded)
     if problems:
         raise contracts.ContractRejected([f"{path}: {why}" for path, why in problems])

@@ -7,7 +7,6 @@ from enum import Enum
 from typing import Annotated, cast
 
 import strawberry
-import yaml
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -18,6 +17,7 @@ from catalog.errors import InvalidArgument
 from catalog.services import change_sets, contracts
 from catalog.services import impact as analysis
 from ingesters.contracts import odcs
+from ingesters.documents import parse_yaml
 from ingesters.sql.names import Defaults
 
 MAX_CHANGES = 100
@@ -268,10 +268,9 @@ class ImpactQuery:
         depth: Depth = analysis.DEFAULT_DEPTH,
         limit: Limit = analysis.DEFAULT_LIMIT,
     ) -> ImpactReport:
-        try:
-            loaded = yaml.safe_load(document)
-        except yaml.YAMLError as error:
-            raise InvalidArgument(f"invalid YAML: {error}") from error
+        loaded, unreadable = parse_yaml(document, "document")
+        if unreadable:
+            raise InvalidArgument("; ".join(str(e) for e in unreadable))
         problems = odcs.problems(loaded)
         if problems:
             raise contracts.ContractRejected([f"{path}: {why}" for path, why in problems])
