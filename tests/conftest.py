@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from click.testing import Result
 from fastapi import FastAPI
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from catalog.api.app import create_app
 from catalog.cli import app
