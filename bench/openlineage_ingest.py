@@ -1,11 +1,19 @@
 """Sustained OpenLineage ingestion over HTTP: concurrent clients, throughput, latency, loss.
 
     .venv/bin/python bench/openlineage_ingest.py --events 4000 --clients 8
+    .venv/bin/python bench/openlineage_ingest.py --events 2000 --clients 4 \
+        --during-dbt-ingest ../shared/fixtures/dbt/gitlab_snowflake/manifest.compiled.json.gz
 
 Starts `baton serve` on a free loopback port with a fresh store, sends START and COMPLETE
 events of distinct runs (each with inputs, an output, a schema and column lineage) from
 concurrent clients, then counts the runs back from the store: every event must have
 landed exactly once. Targets: >= 500 events/s and p99 <= 50 ms on the embedded store.
+
+With `--during-dbt-ingest MANIFEST`, a `baton ingest dbt` of that manifest runs in another
+process on the same store while the events are sent (it holds the store's write lock
+while it applies), and a prober reads `/healthz` and a GraphQL query all along. A client
+answered 503 waits the Retry-After it is given and sends again, as OpenLineage clients
+do; every answer's latency counts, and no event may be lost.
 """
 
 from __future__ import annotations
@@ -83,10 +91,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+PROBE_QUERY = "{ datasets(first: 5) { edges { node { name } } } }"
+
+
+def probe(url: str, probes: dict[str, list[float]], sending: threading.Event) -> None:
+    """Time /healthz and a small GraphQL read, alternately, while events are sent."""
+    with httpx.Client(timeout=60) as client:
+        while sending.is_set():
+            for name, call in (
+                ("/healthz", lambda: client.get(f"{url}/healthz")),
+                ("GraphQL read", lambda: client.post(f"{url}/graphql",
+                                                     json={"query": PROBE_QUERY})),
+            ):  # fmt: skip
+                started = time.perf_counter()
+                call().raise_for_status()
+                probes[name].append(time.perf_counter() - started)
+            time.sleep(0.01)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=4000)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--during-dbt-ingest", type=Path, default=None, metavar="MANIFEST")
     args = parser.parse_args()
     runs = args.events // 2
     events = [
@@ -113,6 +140,7 @@ def main() -> None:
                     time.sleep(0.1)
             latencies: list[float] = []
             failures: list[int] = []
+            busy: list[int] = []
             lock = threading.Lock()
             # Each client sends whole runs, START before COMPLETE, as a producer would.
             shards = [
@@ -130,24 +158,48 @@ def main() -> None:
                 headers = {"authorization": f"Bearer {TOKEN}", "content-type": "application/json"}
                 for item in shard:
                     body = json.dumps(item)
-                    started = time.perf_counter()
-                    connection.request("POST", "/api/v1/lineage", body, headers)
-                    response = connection.getresponse()
-                    response.read()
-                    elapsed = time.perf_counter() - started
-                    with lock:
-                        latencies.append(elapsed)
-                        if response.status != 201:
-                            failures.append(response.status)
+                    while True:
+                        started = time.perf_counter()
+                        connection.request("POST", "/api/v1/lineage", body, headers)
+                        response = connection.getresponse()
+                        response.read()
+                        elapsed = time.perf_counter() - started
+                        with lock:
+                            latencies.append(elapsed)
+                            if response.status == 503:
+                                busy.append(response.status)
+                            elif response.status != 201:
+                                failures.append(response.status)
+                        if response.status != 503:
+                            break
+                        time.sleep(float(response.getheader("Retry-After", "1")))
                 connection.close()
 
+            ingest = None
+            if args.during_dbt_ingest:
+                ingest = subprocess.Popen(
+                    [sys.executable, "-m", "catalog", "--home", home, "ingest", "dbt",
+                     str(args.during_dbt_ingest), "--namespace", "snowflake://bench"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+            probes: dict[str, list[float]] = {"/healthz": [], "GraphQL read": []}
+            sending = threading.Event()
+            prober = threading.Thread(target=probe, args=(url, probes, sending))
             threads = [threading.Thread(target=send, args=(s,)) for s in shards]
             started = time.perf_counter()
+            sending.set()
+            prober.start()
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
             wall = time.perf_counter() - started
+            sending.clear()
+            prober.join()
+            if ingest is not None:
+                ingest_code = ingest.wait()
+                print(f"concurrent dbt ingest finished (exit {ingest_code}) "
+                      f"{time.perf_counter() - started:.1f} s after the events began")  # fmt: skip
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -167,8 +219,16 @@ def main() -> None:
     )
     print(
         f"latency p50 {quantiles[49] * 1000:.1f} ms, p99 {quantiles[98] * 1000:.1f} ms "
-        f"(target <= 50 ms); non-201 responses: {len(failures)}"
+        f"(target <= 50 ms); 503 busy (then retried): {len(busy)}; "
+        f"other non-201 responses: {len(failures)}"
     )
+    for name, times in probes.items():
+        if len(times) >= 2:
+            cut = statistics.quantiles(times, n=100)
+            print(
+                f"{name} while sending: {len(times)} probes, p50 {cut[49] * 1000:.1f} ms, "
+                f"p99 {cut[98] * 1000:.1f} ms, max {max(times) * 1000:.1f} ms"
+            )
     print(
         f"counted back: {landed} runs of {runs}, {moments} run events of {len(events)} "
         f"({'none lost or duplicated' if moments == len(events) else 'MISMATCH'})"

@@ -28,6 +28,9 @@ class Settings:
     """Bearer token that authorizes writes over HTTP (`BATON_API_TOKEN`); none: no writes."""
     query_timeout: float = 30.0
     """Seconds one store read may run before it is stopped (`BATON_QUERY_TIMEOUT`)."""
+    write_wait: float = 5.0
+    """Seconds a write waits for another write to finish before it is refused as busy
+    (`BATON_WRITE_WAIT`; HTTP 503 with Retry-After)."""
     store: str = "embedded"
     """`embedded` (SQLite in `home`) or `neo4j` (`BATON_STORE`)."""
     neo4j: Neo4jSettings | None = None
@@ -41,7 +44,8 @@ class Settings:
         return cls(
             home=home or Path(os.environ.get("BATON_HOME", ".baton")),
             api_token=os.environ.get("BATON_API_TOKEN") or None,
-            query_timeout=_seconds(os.environ.get("BATON_QUERY_TIMEOUT", "30")),
+            query_timeout=_seconds("BATON_QUERY_TIMEOUT", "30"),
+            write_wait=_seconds("BATON_WRITE_WAIT", "5"),
             store=_store_from_env(),
             neo4j=_neo4j_from_env(),
             oidc=_oidc_from_env(),
@@ -71,13 +75,14 @@ def _oidc_from_env() -> OidcSettings | None:
 _OIDC_KEYS = ("ISSUER", "AUDIENCE", "JWKS", "ROLES_CLAIM", "OWNER_CLAIM")
 
 
-def _seconds(text: str) -> float:
+def _seconds(variable: str, default: str) -> float:
+    text = os.environ.get(variable, default)
     try:
         value = float(text)
     except ValueError:
         value = 0.0
-    if not value > 0:
-        raise InvalidArgument(f"BATON_QUERY_TIMEOUT must be a positive number of seconds: {text!r}")
+    if not 0 < value < float("inf"):
+        raise InvalidArgument(f"{variable} must be a positive number of seconds: {text!r}")
     return value
 
 

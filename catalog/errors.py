@@ -19,6 +19,24 @@ class LimitExceeded(BatonError):
     code = "LIMIT_EXCEEDED"
 
 
+class StoreUnavailable(BatonError):
+    """The store cannot take the request now; nothing was written."""
+
+    code = "UNAVAILABLE"
+
+
+class StoreBusy(StoreUnavailable):
+    """Another write held the store's write lock for longer than the caller may wait."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DiskFull(StoreUnavailable):
+    """The store's disk is full: the write was rolled back whole."""
+
+
 class QueryTimeout(BatonError):
     """A store query ran past its time budget and was stopped."""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.errors import BatonError, InvalidArgument
+from catalog.files import write_atomically
 
 
 class Role(StrEnum):
@@ -113,11 +113,7 @@ class TokenStore:
         body = json.dumps(
             [{**r.__dict__, "roles": [x.value for x in r.roles]} for r in records], indent=2
         )
-        temporary = self.path.with_suffix(".tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(body)
-        temporary.replace(self.path)  # atomic: a reader never sees half a file
+        write_atomically(self.path, lambda sink: sink.write(body), mode=0o600)
         self._cached = None
 
     def create(

@@ -18,12 +18,12 @@ from neo4j.exceptions import AuthError, ClientError, Neo4jError, ServiceUnavaila
 
 from catalog.config import Neo4jSettings
 from catalog.domain import FACT, Assertion, EdgeKind, dataset_ref
-from catalog.errors import QueryTimeout
+from catalog.errors import QueryTimeout, StoreUnavailable
 from catalog.ledger import GENESIS_HASH, Change, ChangeOp, LedgerDraft, seal, verify
 from catalog.stores import migrations
 from catalog.stores.neo4j import cypher, rows
 from catalog.stores.neo4j.lint_manifest import manifest
-from catalog.stores.neo4j.store import Neo4jStore, StoreUnavailable, translated_errors
+from catalog.stores.neo4j.store import Neo4jStore, translated_errors
 from tests.conftest import PROJECT
 
 A, B = dataset_ref("pg://db", "a"), dataset_ref("pg://db", "b")

@@ -68,8 +68,11 @@ def create_app(
     def readyz() -> JSONResponse:
         try:
             store.seq_at(datetime.now(UTC))
+            problem = store.unready()
         except Exception as error:  # any store failure means "not ready"
             return JSONResponse({"status": "unavailable", "reason": type(error).__name__}, 503)
+        if problem is not None:
+            return JSONResponse({"status": "unavailable", "reason": problem}, 503)
         return JSONResponse({"status": "ready"})
 
     return app

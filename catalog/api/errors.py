@@ -13,7 +13,7 @@ from graphql.error import GraphQLError
 from pydantic import ValidationError
 from strawberry.extensions import SchemaExtension
 
-from catalog.errors import BatonError
+from catalog.errors import BatonError, StoreBusy, StoreUnavailable
 
 log = logging.getLogger("baton.api")
 
@@ -65,10 +65,30 @@ def _typed(error: GraphQLError) -> GraphQLError:
     )
 
 
+def unavailable_status(errors: list[GraphQLError]) -> tuple[int, dict[str, str]] | None:
+    """HTTP 503 (with Retry-After when the store was busy) if the store could not take
+    the operation: a client retries those, and a proxy sees them as failures."""
+    originals = [e.original_error for e in errors]
+    busy = [o.retry_after for o in originals if isinstance(o, StoreBusy)]
+    if busy:
+        return 503, {"Retry-After": str(max(busy))}
+    if any(isinstance(o, StoreUnavailable) for o in originals):
+        return 503, {}
+    return None
+
+
 class TypedErrors(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
+        context = self.execution_context
+        result = context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
+            status = unavailable_status(errors)
+            response = (
+                context.context.get("response") if isinstance(context.context, dict) else None
+            )
+            if status is not None and response is not None:
+                response.status_code = status[0]
+                response.headers.update(status[1])
             result.errors = [_typed(e) for e in errors]

@@ -9,15 +9,18 @@ body is too large.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import zlib
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from catalog.api import auth
+from catalog.errors import StoreBusy, StoreUnavailable
 from catalog.security import Permission
 from catalog.services.ingestion import ingest_openlineage_event
 from catalog.stores.protocol import Store
@@ -41,11 +44,23 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid bearer token."},
     403: {"description": "The token may not write."},
     413: {"description": "The body, or the inflated body, is too large."},
+    503: {
+        "description": "The store is busy with another write (retry after `Retry-After` "
+        "seconds) or its disk is full; nothing was stored."
+    },
 }
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def unavailable_response(unavailable: StoreUnavailable) -> JSONResponse:
+    """503, with Retry-After when the store was only busy."""
+    response = _error(503, str(unavailable), code=unavailable.code)
+    if isinstance(unavailable, StoreBusy):
+        response.headers["Retry-After"] = str(unavailable.retry_after)
+    return response
 
 
 async def _bounded_body(request: Request) -> bytes | None:
@@ -92,14 +107,17 @@ def router(store: Store) -> APIRouter:
         except (ValueError, gzip.BadGzipFile, zlib.error) as error:
             return _error(400, "the body is not a JSON event", problems=[f"$: {error}"])
         try:
-            # Inline, not in a worker thread: writes are serialized anyway, and handing each
-            # event to the thread pool cost half the throughput (bench/openlineage_ingest.py:
-            # 295 -> 615 events/s). An event is bounded by MAX_EVENT_BYTES.
-            result = ingest_openlineage_event(store, event, actor=actor)
+            # In a worker thread: the event loop must stay free for other requests (and
+            # health probes) while this one validates, or waits for another write.
+            result = await anyio.to_thread.run_sync(
+                functools.partial(ingest_openlineage_event, store, event, actor=actor)
+            )
         except InvalidEvent as invalid:
             return _error(
                 400, "the event does not match the OpenLineage spec", problems=invalid.problems
             )
+        except StoreUnavailable as unavailable:
+            return unavailable_response(unavailable)
         return JSONResponse(
             {
                 "accepted": True,

@@ -447,7 +447,11 @@ def token_create(
 ) -> None:
     """Create an API token; its secret is printed once and never stored."""
     bound = owner_key(owner_named(owner)) if owner else None
-    record, secret = TokenStore(settings_of(ctx).home).create(name, role, owner=bound)
+    try:
+        record, secret = TokenStore(settings_of(ctx).home).create(name, role, owner=bound)
+    except BatonError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from error
     err.print(f"token {record.id} for {name} ({', '.join(r.value for r in record.roles)}):")
     sys.stdout.write(secret + "\n")
 

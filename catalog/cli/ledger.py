@@ -17,6 +17,7 @@ from rich.table import Table
 from catalog.cli.common import JSON_OPTION, err, ledger_app, opened, out, print_json
 from catalog.contracts import contract_ref
 from catalog.domain import column_ref, owner_named
+from catalog.files import write_atomically
 from catalog.ledger import LedgerEntry, Verification, verify_export
 from catalog.services import audit, catalog
 from catalog.stores.protocol import LedgerQuery, Store
@@ -67,10 +68,7 @@ def ledger_export(
         if str(output) == "-":
             count = audit.export(store, sys.stdout)
         else:
-            temporary = output.with_name(output.name + ".partial")
-            with temporary.open("w", encoding="utf-8") as sink:
-                count = audit.export(store, sink)
-            temporary.replace(output)  # a reader never sees half an export
+            count = write_atomically(output, lambda sink: audit.export(store, sink))
     err.print(f"exported {count} entries")
 
 

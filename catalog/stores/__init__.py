@@ -16,7 +16,9 @@ def open_store(settings: Settings, *, migrate: bool = True) -> Store:
         assert settings.neo4j is not None
         store = Neo4jStore(settings.neo4j, read_timeout=settings.query_timeout)
     else:
-        store = EmbeddedStore(settings.database, read_timeout=settings.query_timeout)
+        store = EmbeddedStore(
+            settings.database, read_timeout=settings.query_timeout, write_wait=settings.write_wait
+        )
     if migrate:
         store.migrate()
     return store

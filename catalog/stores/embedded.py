@@ -8,6 +8,7 @@ walking direction.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import threading
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from catalog.domain import FACT, Assertion, NodeKind, NodeRef
-from catalog.errors import QueryTimeout
+from catalog.errors import DiskFull, QueryTimeout, StoreBusy
 from catalog.ledger import Change, LedgerEntry
 from catalog.stores import migrations
 from catalog.stores.common import as_of_seq, breadth_first, merged_views
@@ -36,6 +37,10 @@ T = TypeVar("T")
 
 DEFAULT_READ_TIMEOUT = 30.0
 """Seconds a single read may run (`BATON_QUERY_TIMEOUT`); writes are not interrupted."""
+DEFAULT_WRITE_WAIT = 5.0
+"""Seconds a write waits for another to finish before it is refused (`BATON_WRITE_WAIT`)."""
+MIN_FREE_BYTES = 16 * 2**20
+"""Free disk below which the store reports itself unready: a write could not complete."""
 _PROGRESS_STEPS = 10_000
 """SQLite virtual-machine steps between deadline checks."""
 
@@ -248,9 +253,18 @@ class EmbeddedStore:
 
     backend = "embedded"
 
-    def __init__(self, path: Path, *, read_timeout: float = DEFAULT_READ_TIMEOUT) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        write_wait: float = DEFAULT_WRITE_WAIT,
+    ) -> None:
         self.path = path
         self.read_timeout = read_timeout
+        self.write_wait = write_wait
+        self.last_write_failure: str | None = None
+        """Why the last write failed for want of disk, until a write succeeds (readiness)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -262,14 +276,27 @@ class EmbeddedStore:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA busy_timeout = 10000")
+            try:
+                conn = self._connect()
+            except sqlite3.OperationalError as error:
+                raise self._translated(error) from error
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            # Another process's write (a CLI ingest beside the server) is waited for this
+            # long; then the write is refused as busy. Readers never wait (WAL).
+            conn.execute(f"PRAGMA busy_timeout = {int(self.write_wait * 1000)}")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def _query(self, sql: str, params: Any = ()) -> list[Any]:
@@ -288,6 +315,14 @@ class EmbeddedStore:
             raise
         finally:
             conn.set_progress_handler(None, 0)
+
+    def unready(self) -> str | None:
+        if self._disk_nearly_full():
+            return f"disk full: less than {MIN_FREE_BYTES // 2**20} MiB free for the store"
+        return self.last_write_failure
+
+    def _disk_nearly_full(self) -> bool:
+        return shutil.disk_usage(self.path.parent).free < MIN_FREE_BYTES
 
     def close(self) -> None:
         with self._lock:
@@ -317,7 +352,8 @@ class EmbeddedStore:
                     (migration.version, migration.name, migration.checksum),
                 )
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
             names.append(f"{migration.version:04d}_{migration.name}")
@@ -328,19 +364,47 @@ class EmbeddedStore:
     def write(self, unit: Callable[[_SqliteWriteTx], T]) -> T:
         # One writer at a time in this process: queueing on a lock is fair and prompt,
         # where SQLite's own busy handler sleeps in growing steps (long tail latency).
-        with self._write_lock:
-            return self._write(unit)
+        if not self._write_lock.acquire(timeout=self.write_wait):
+            raise self._busy()
+        try:
+            result = self._write(unit)
+        except sqlite3.OperationalError as error:
+            raise self._translated(error) from error
+        finally:
+            self._write_lock.release()
+        self.last_write_failure = None
+        return result
 
     def _write(self, unit: Callable[[_SqliteWriteTx], T]) -> T:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
             result = unit(_SqliteWriteTx(conn))
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may already have rolled back (disk full)
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
         return result
+
+    def _busy(self) -> StoreBusy:
+        return StoreBusy(
+            f"another write held the store for more than {self.write_wait:g} s; "
+            "nothing was written, try again",
+            retry_after=max(1, round(self.write_wait)),
+        )
+
+    def _translated(self, error: sqlite3.OperationalError) -> Exception:
+        """SQLite's conditions a caller can act on, said plainly; others unchanged."""
+        code = getattr(error, "sqlite_errorcode", 0) & 0xFF  # primary code of an extended one
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return self._busy()
+        # SQLite says "disk I/O error" when its shared-memory or log file cannot grow
+        out_of_disk = code == sqlite3.SQLITE_IOERR and self._disk_nearly_full()
+        if code == sqlite3.SQLITE_FULL or out_of_disk:
+            self.last_write_failure = f"disk full: the store at {self.path} cannot grow"
+            return DiskFull(f"{self.last_write_failure}; the write was rolled back whole")
+        return error
 
     # -- reads ----------------------------------------------------------------------------
 

@@ -160,4 +160,8 @@ class Store(Protocol):
     def seq_at(self, at: datetime) -> int:
         """The last ledger sequence written at or before `at` (0 before the first)."""
 
+    def unready(self) -> str | None:
+        """Why the store cannot take writes now (its disk is full, say), or None; `/readyz`
+        reports it. Whether it answers reads is checked by reading."""
+
     def close(self) -> None: ...

@@ -21,7 +21,7 @@ from neo4j.exceptions import AuthError, ClientError, ServiceUnavailable, Session
 import catalog
 from catalog.config import Neo4jSettings
 from catalog.domain import Assertion, NodeKind, NodeRef
-from catalog.errors import BatonError, QueryTimeout
+from catalog.errors import QueryTimeout, StoreUnavailable
 from catalog.ledger import LedgerEntry
 from catalog.stores import migrations
 from catalog.stores.common import as_of_seq, breadth_first, merged_views
@@ -43,10 +43,6 @@ BATCH_ROWS = 5_000
 """Rows per UNWIND statement: large enough to amortize round trips, small enough to keep
 each statement's memory on the server modest."""
 LEDGER_PAGE = 1_000
-
-
-class StoreUnavailable(BatonError):
-    code = "UNAVAILABLE"
 
 
 @contextmanager
@@ -173,6 +169,9 @@ class Neo4jStore:
         """Delete every node and relationship (the schema stays): for test databases only."""
         with translated_errors(self.read_timeout), self._session() as session:
             session.run(cypher.ERASE_EVERYTHING.text).consume()
+
+    def unready(self) -> str | None:
+        return None  # the server manages its own disk; reads tell whether it is up
 
     def _session(self) -> neo4j.Session:
         return self._driver.session(database=self.settings.database)
