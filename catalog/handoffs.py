@@ -86,7 +86,7 @@ class CriterionSpec(_Strict):
             allowed = ", ".join(accepted) or "none"
             raise ValueError(f"{self.name.value} takes no parameter {unknown} (accepts: {allowed})")
         roles = self.parameters.get("roles", [])
-        if not isinstance(roles, list) or not set(roles) <= set(OWNERSHIP_ROLES):
+        if not isinstance(roles, list) or not all(r in OWNERSHIP_ROLES for r in roles):
             raise ValueError(f"roles must be a list of {', '.join(OWNERSHIP_ROLES)}")
         return self
 

@@ -4,6 +4,8 @@ harmful, kept here so it stays harmless. Every test sends the real input to a re
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 import re
 import threading
@@ -21,10 +23,12 @@ from catalog.api.edge import JsonLines
 from catalog.api.limits import MAX_FIELDS, document_problem
 from catalog.security import Role, TokenStore
 from catalog.stores.embedded import EmbeddedStore
+from catalog.strict_json import dump_json
 from graphql import parse
 from ingesters.documents import parse_yaml
+from ingesters.openlineage import read_events
 from ingesters.ownership import read_map
-from ingesters.policies import read_policy
+from ingesters.policies import parse_policy, read_policy
 from tests.conftest import baton, running
 
 
@@ -250,3 +254,141 @@ def test_ownership_maps_and_policies_refuse_hostile_yaml(
 def test_aliases_within_the_bound_still_work() -> None:
     document, errors = parse_yaml("base: &b {type: string}\ncolumns: [*b, *b]\n", "x.yaml")
     assert not errors and document["columns"] == [{"type": "string"}] * 2
+
+
+# -- malformed bodies and values: a 400 or a typed error naming the field, never a 500 ---------
+
+DEEP_VARIABLES = b'{"query": "{ __typename }", "variables": ' + b'{"a":' * 5000 + b"1" + b"}" * 5001
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (b"5", "JSON object"),
+    (b"null", "JSON object"),
+    (b'"{ __typename }"', "JSON object"),
+    (b"[]", "JSON object"),
+    (DEEP_VARIABLES, "nested deeper than 64"),
+    (b'{"query": "{ __typename }", "variables": {"a": NaN}}', "NaN is not a JSON number"),
+    (b'{"query": "{ __typename }", "variables": {"a": -Infinity}}', "not a JSON number"),
+    (b'{"query": "{ __typename }", "variables": {"a": 1e999}}', "too large"),
+    (b'{"query": "{ __typename }", "variables": {"a": "\\ud800"}}', "$.variables.a: holds a lone"),
+])  # fmt: skip
+def test_a_graphql_body_that_is_not_an_acceptable_json_object_is_a_400(
+    server: str, body: bytes, reason: str
+) -> None:
+    response = httpx.post(
+        f"{server}/graphql", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert reason in response.text
+
+
+def event_with(**changes: Any) -> bytes:
+    event: dict[str, Any] = {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-11-30T00:00:00Z",
+        "producer": "https://example.com/hostile",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": "01937f3e-0000-7000-8000-000000000001"},
+        "job": {"namespace": "jobs", "name": "load"},
+        "inputs": [{"namespace": "postgres://db", "name": "public.a"}],
+        "outputs": [{"namespace": "postgres://db", "name": "public.b"}],
+    }
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        target = event
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]  # type: ignore[index]
+        target[int(last) if last.isdigit() else last] = value  # type: ignore[index]
+    return json.dumps(event).encode()
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    store = EmbeddedStore(tmp_path_factory.mktemp("hostile-ol") / "baton.db")
+    store.migrate()
+    with running(create_app(store, api_token=TOKEN)) as url:
+        yield url
+    store.close()
+
+
+TOKEN = "hostile-token"
+
+
+@pytest.mark.parametrize(("body", "problem"), [
+    (event_with(job__name=""), "$.job.name: must not be empty"),
+    (event_with(job__namespace=" "), "$.job.namespace: must not be empty"),
+    (event_with(inputs__0__name=""), "$.inputs[0].name: must not be empty"),
+    (event_with(outputs__0__namespace=""), "$.outputs[0].namespace: must not be empty"),
+    (event_with(job__name="load\ud800"), "$.job.name: holds a lone UTF-16 surrogate"),
+    (event_with(run__facets={"x\udfff": {}}), "holds a lone UTF-16 surrogate"),
+    (event_with(job__facets={"custom": {"_producer": "p", "_schemaURL": "https://x/y",
+                                        "score": float("nan")}}), "NaN is not a JSON number"),
+    (event_with(job__facets={"custom": {"v": float("inf")}}), "Infinity is not a JSON number"),
+    (b'{"a":' * 5000 + b"1" + b"}" * 5000, "nested deeper than 64"),
+    (event_with().decode().encode("utf-16"), "not a JSON event"),
+    (event_with().decode().encode("utf-32"), "not a JSON event"),
+])  # fmt: skip
+def test_a_malformed_openlineage_event_is_a_400_naming_the_field(
+    endpoint: str, body: bytes, problem: str
+) -> None:
+    response = httpx.post(
+        f"{endpoint}/api/v1/lineage",
+        content=body,
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert problem in response.text
+
+
+def test_a_gzipped_event_with_junk_after_its_member_is_a_400(endpoint: str) -> None:
+    response = httpx.post(
+        f"{endpoint}/api/v1/lineage",
+        content=gzip.compress(event_with()) + b"junk",
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Encoding": "gzip"},
+    )
+    assert response.status_code == 400, response.text
+    assert "after the gzip" in response.text
+
+
+def test_events_files_with_hostile_values_are_errors_naming_file_and_line(tmp_path: Path) -> None:
+    events = tmp_path / "events.ndjson"
+    events.write_bytes(event_with(job__name="x\ud800") + b"\n" + b'{"a": NaN}\n')
+    found = list(read_events(events))
+    assert [(line, type(e).__name__) for line, e in found] == [
+        (1, "IngestError"), (2, "IngestError"),
+    ]  # fmt: skip
+    assert "lone UTF-16 surrogate" in str(found[0][1]) and "NaN" in str(found[1][1])
+
+
+def test_a_50k_character_search_is_a_typed_error(server: str) -> None:
+    body = httpx.post(
+        f"{server}/graphql",
+        json={
+            "query": "query($s: String!) { datasets(search: $s) { edges { cursor } } }",
+            "variables": {"s": "a" * 50_000},
+        },
+    ).json()
+    assert body["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
+    assert "search length" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("roles", ["[[steward]]", "[{a: b}]", "steward"])
+def test_a_policy_whose_roles_are_not_a_list_of_names_is_invalid(roles: str) -> None:
+    policy = f"name: p\nversion: 1\ncriteria: [{{owners: {{roles: {roles}}}}}]\n"
+    policy += "signoffs: [{name: e, role: engineer}]\n"
+    parsed, errors = parse_policy(policy, "policy.yaml")
+    assert parsed is None
+    assert "roles must be a list of" in str(errors[0])
+
+
+def test_json_out_never_holds_nan() -> None:
+    assert dump_json({"a": float("nan"), "b": [float("inf"), 1.5]}) == '{"a":null,"b":[null,1.5]}'
+
+
+def test_every_request_has_its_access_line_even_a_failing_one(
+    server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="baton.access")
+    httpx.post(f"{server}/graphql", content=b"5", headers={"Content-Type": "application/json"})
+    [line] = [r for r in caplog.records if r.name == "baton.access"]
+    assert line.status == 400  # type: ignore[attr-defined]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
+from cross_web import HTTPException
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
@@ -15,19 +15,30 @@ from catalog.api import auth, ledger_export, openlineage
 from catalog.api.edge import Edge
 from catalog.api.schema import build_schema, schema
 from catalog.stores.protocol import Store
+from catalog.strict_json import JsonRejected, dump_json, load_json
 
 
-class Utf8GraphQLRouter(GraphQLRouter[dict[str, Any], None]):
-    """JSON bodies are UTF-8 (RFC 8259): anything else is a 400, not a decoding crash
-    (the standard library would also guess UTF-16 or UTF-32 from the first bytes)."""
+class StrictJsonGraphQLRouter(GraphQLRouter[dict[str, Any], None]):
+    """Request bodies are one JSON object in UTF-8 (RFC 8259), read by `load_json`'s
+    rules: anything else is a 400 saying why, never a decoding crash (the standard
+    library would also guess UTF-16 or UTF-32 from the first bytes)."""
 
     def decode_json(self, data: str | bytes) -> object:
         try:
             text = data.decode("utf-8") if isinstance(data, bytes) else data
+            body = load_json(text)
         except UnicodeDecodeError as error:
-            # strawberry answers a JSONDecodeError with 400 "Unable to parse request body"
-            raise json.JSONDecodeError("not UTF-8", "", error.start) from error
-        return json.loads(text)
+            raise HTTPException(400, "the body is not UTF-8") from error
+        except JsonRejected as rejected:
+            raise HTTPException(400, f"the body is not acceptable JSON: {rejected}") from rejected
+        except ValueError as error:
+            raise HTTPException(400, "the body is not JSON") from error
+        if not isinstance(body, dict):
+            raise HTTPException(400, "the body must be a JSON object with a `query`")
+        return body
+
+    def encode_json(self, data: object) -> str:
+        return dump_json(data)
 
 
 def create_app(
@@ -55,7 +66,7 @@ def create_app(
         }
 
     served = schema if introspection else build_schema(introspection=False)
-    app.include_router(Utf8GraphQLRouter(served, context_getter=context), prefix="/graphql")
+    app.include_router(StrictJsonGraphQLRouter(served, context_getter=context), prefix="/graphql")
     app.include_router(openlineage.router(store))
     app.include_router(ledger_export.router(store))
     app.add_middleware(Edge, gate=gate)

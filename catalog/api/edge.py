@@ -65,22 +65,24 @@ class Edge:
             await send(message)
 
         refusal = _refusal(scope, headers)
-        if refusal is not None:
-            status_code, error = refusal
-            await _respond(send_with_id, status_code, {"error": error})
-        else:
-            await self.app(scope, receive, send_with_id)
-        access.info(
-            "request",
-            extra={
-                "request_id": request_id,
-                "method": scope["method"],
-                "path": scope["path"],
-                "status": status,
-                "ms": round((time.perf_counter() - started) * 1000, 1),
-                "principal": principal.name,
-            },
-        )
+        try:
+            if refusal is not None:
+                status_code, error = refusal
+                await _respond(send_with_id, status_code, {"error": error})
+            else:
+                await self.app(scope, receive, send_with_id)
+        finally:  # every request has its line, those that failed included
+            access.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                    "principal": principal.name,
+                },
+            )
 
 
 def _refusal(scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:

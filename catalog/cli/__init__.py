@@ -427,6 +427,10 @@ def serve(
             store, gate=gate, introspection=loopback if introspection is None else introspection
         )
         # Baton logs each request itself (structured, with a request id, without tokens).
+        # Operations run in worker threads; a short GIL switch interval lets the event loop
+        # take its turn promptly while they compute (bench/openlineage_ingest.py: p99 of a
+        # GraphQL read during event ingestion 90 -> 24 ms, events/s +15%).
+        sys.setswitchinterval(0.0005)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 

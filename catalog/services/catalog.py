@@ -34,6 +34,8 @@ def find_datasets(
     limits: Limits = DEFAULT_LIMITS,
 ) -> Page:
     check_range("first", first, limits.max_page_size)
+    if search is not None:
+        check_range("search length", len(search), limits.max_search_length, minimum=0)
     found = store.find_nodes(NodeKind.DATASET, search=search, after=after, limit=first + 1)
     return Page(items=found[:first], has_next=len(found) > first)
 

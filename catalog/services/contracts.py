@@ -14,11 +14,14 @@ from catalog.contracts import ContractVersion, contract_ref
 from catalog.domain import Batch, EdgeKind, NodeKind, NodeRef, SnapshotBuilder
 from catalog.errors import BatonError, InvalidArgument, NotFound
 from catalog.services import catalog
+from catalog.services.limits import check_range
 from catalog.stores.protocol import Direction, NodeView, Store
 from catalog.write_path import WriteRequest, WriteResult, write_batch
 from ingesters import contracts as contract_ingester
 
 _FIELDS = frozenset(ContractVersion.model_fields)
+MAX_CONTRACT_ID_LENGTH = 1_000
+"""Longer ids are refused before the store is searched (SQLite bounds LIKE patterns)."""
 
 
 class ContractRejected(BatonError):
@@ -39,6 +42,7 @@ def versions(
     store: Store, contract_id: str, as_of: datetime | None = None
 ) -> list[ContractVersion]:
     """Every version of a contract published (by `as_of`), oldest semantic version first."""
+    check_range("contract id length", len(contract_id), MAX_CONTRACT_ID_LENGTH)
     seq = store.seq_at(as_of) if as_of else None
     found = store.find_nodes(NodeKind.CONTRACT, search=contract_id, limit=10_000, as_of=seq)
     published = [

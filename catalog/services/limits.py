@@ -13,6 +13,8 @@ class Limits:
     max_lineage_nodes: int = 5_000
     max_page_size: int = 500
     max_detail_changes: int = 10_000
+    max_search_length: int = 200
+    """Characters of a search text: names are shorter; SQLite refuses long LIKE patterns."""
 
 
 DEFAULT_LIMITS = Limits()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from catalog.domain import Batch, IngestError
+from catalog.strict_json import JsonRejected, load_json
 from ingesters.openlineage.events import to_batch
 from ingesters.openlineage.validate import problems
 
@@ -40,17 +40,21 @@ def read_events(path: Path) -> Iterator[tuple[int, Any | IngestError]]:
     stripped = text.lstrip()
     if stripped.startswith("[") or (stripped.startswith("{") and "\n{" not in stripped.rstrip()):
         try:
-            loaded = json.loads(text)
-        except json.JSONDecodeError as error:
-            yield error.lineno, IngestError(source=source, line=error.lineno, message=str(error))
+            loaded = load_json(text)
+        except JsonRejected as rejected:
+            yield 0, IngestError(source=source, field=rejected.path, message=rejected.reason)
+            return
+        except ValueError as error:
+            line = getattr(error, "lineno", None)
+            yield line or 0, IngestError(source=source, line=line, message=str(error))
             return
         yield from enumerate(loaded if isinstance(loaded, list) else [loaded], 1)
         return
     for number, line in enumerate(text.splitlines(), 1):
         if line.strip():
             try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as error:
+                yield number, load_json(line)
+            except ValueError as error:  # not JSON, or JSON Baton refuses
                 yield number, IngestError(source=source, line=number, message=str(error))
 
 

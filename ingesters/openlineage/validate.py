@@ -24,6 +24,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 
+from catalog.strict_json import JsonRejected, check_json_value
+
 SPEC = Path(__file__).with_name("spec")
 
 # Which facets objects of an event a facet schema applies to, by the end of its file name.
@@ -140,16 +142,37 @@ def problems(event: Any) -> list[str]:
     """Every way `event` breaks the spec, as 'JSON path: reason'; empty when it is valid."""
     if not isinstance(event, dict):
         return ["$: an event is a JSON object"]
+    try:
+        check_json_value(event)  # before the validators, which recurse
+    except JsonRejected as rejected:
+        return [str(rejected)]
     if _passes_fast(event):
-        return []
+        return _empty_names(event)
     events, facets = _thorough()
     error = best_match(events[_kind(event)].iter_errors(event))
     if error is not None:
-        return [f"{error.json_path}: {error.message}"]
+        return [f"{error.json_path}: {error.message}", *_empty_names(event)]
     found = [
         f"{path}{e.json_path[1:]}: {e.message}"
         for container, path, key, value in _facets(event)
         if (validator := facets.get(container, {}).get(key)) is not None
         for e in validator.iter_errors(value)
     ]
-    return found or ["$: the event does not match the OpenLineage schema"]
+    return found or _empty_names(event) or ["$: the event does not match the OpenLineage schema"]
+
+
+def _empty_names(event: dict[str, Any]) -> list[str]:
+    """Names that identify jobs and datasets must say something: the spec allows "", but
+    an empty name would key every such job or dataset as one."""
+    named = [("$.job", event.get("job")), ("$.dataset", event.get("dataset"))]
+    for side in ("inputs", "outputs"):
+        items = event.get(side)
+        if isinstance(items, list):
+            named += [(f"$.{side}[{i}]", item) for i, item in enumerate(items)]
+    return [
+        f"{path}.{field}: must not be empty"
+        for path, item in named
+        if isinstance(item, dict)
+        for field in ("namespace", "name")
+        if isinstance(item.get(field), str) and not item[field].strip()
+    ]
