@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/openlineage_ingest.py --events 4000 --clients 8
     .venv/bin/python bench/openlineage_ingest.py --events 2000 --clients 4 \
-        --during-dbt-ingest ../shared/fixtures/dbt/gitlab_snowflake/manifest.compiled.json.gz
+        --during-dbt-ingest ../shared/fixtures/dbt/gitlab_snowflake/manifest.compiled.json.gz \
+        --events-after 30
 
 Starts `baton serve` on a free loopback port with a fresh store, sends START and COMPLETE
 events of distinct runs (each with inputs, an output, a schema and column lineage) from
@@ -114,6 +115,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=4000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--during-dbt-ingest", type=Path, default=None, metavar="MANIFEST")
+    parser.add_argument(
+        "--events-after", type=float, default=0.0, metavar="SECONDS",
+        help="start sending this long after the ingest, so events meet its write phase",
+    )  # fmt: skip
     args = parser.parse_args()
     runs = args.events // 2
     events = [
@@ -182,6 +187,7 @@ def main() -> None:
                      str(args.during_dbt_ingest), "--namespace", "snowflake://bench"],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )  # fmt: skip
+                time.sleep(args.events_after)
             probes: dict[str, list[float]] = {"/healthz": [], "GraphQL read": []}
             sending = threading.Event()
             prober = threading.Thread(target=probe, args=(url, probes, sending))

@@ -11,13 +11,17 @@ import yaml
 from pydantic import ValidationError
 
 from catalog.domain import IngestError
+from catalog.files import read_bounded_text
+
+MAX_YAML_FILE_BYTES = 16 * 2**20
+"""Contracts, ownership maps and policies are kilobytes; more is refused unread."""
 
 
 def read_yaml(path: Path) -> tuple[Any, list[IngestError]]:
     """The document in `path`, or None and why it cannot be read or parsed."""
     source = path.as_posix()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded_text(path, MAX_YAML_FILE_BYTES)
     except (OSError, UnicodeDecodeError) as error:
         return None, [IngestError(source=source, message=f"cannot read: {error}")]
     return parse_yaml(text, source)

@@ -7,7 +7,10 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,10 +28,13 @@ from catalog.security import Role, TokenStore
 from catalog.stores.embedded import EmbeddedStore
 from catalog.strict_json import dump_json
 from graphql import parse
+from ingesters.dbt import artifacts
 from ingesters.documents import parse_yaml
 from ingesters.openlineage import read_events
 from ingesters.ownership import read_map
 from ingesters.policies import parse_policy, read_policy
+from ingesters.sql import SqlOptions, read_sql_files
+from ingesters.sql import parse as parse_sql
 from tests.conftest import baton, running
 
 
@@ -392,3 +398,89 @@ def test_every_request_has_its_access_line_even_a_failing_one(
     httpx.post(f"{server}/graphql", content=b"5", headers={"Content-Type": "application/json"})
     [line] = [r for r in caplog.records if r.name == "baton.access"]
     assert line.status == 400  # type: ignore[attr-defined]
+
+
+# -- files that never end, and artifacts that do not say what they are ------------------------
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "fifo"])
+def test_a_sql_path_to_a_device_or_fifo_is_refused_at_once(tmp_path: Path, target: str) -> None:
+    if target == "fifo":
+        os.mkfifo(tmp_path / "pipe")
+        target = str(tmp_path / "pipe")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "endless.sql").symlink_to(target)
+    texts, errors = read_sql_files([tmp_path / "models"])
+    assert texts == {}
+    assert "not a regular file" in str(errors[0])
+
+
+def test_a_gzipped_manifest_inflating_past_the_bound_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(artifacts, "MAX_ARTIFACT_BYTES", 10 * 2**20)
+    bomb = tmp_path / "manifest.json.gz"
+    bomb.write_bytes(gzip.compress(b"{" + b" " * (64 * 2**20) + b"}"))  # 64 MB of spaces
+    with pytest.raises(artifacts.ArtifactError, match="inflates to more than 10,485,760"):
+        artifacts.load(artifacts.Manifest, bomb)
+
+
+def test_a_manifest_of_an_unknown_schema_version_is_refused(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({
+        "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v99.json"},
+        "nodes": {},
+    }))  # fmt: skip
+    with pytest.raises(artifacts.ArtifactError, match=r"v99\.json' is not one Baton reads"):
+        artifacts.load(artifacts.Manifest, manifest)
+
+
+def test_a_quoted_name_holding_a_dot_is_not_the_three_part_name(tmp_path: Path) -> None:
+    (tmp_path / "m.sql").write_text('INSERT INTO public."a.b" SELECT x FROM public.a.b')
+    texts, _ = read_sql_files([tmp_path / "m.sql"])
+    batch = parse_sql(texts, SqlOptions(dialect="postgres", namespace="postgres://db"))
+    names = {a.subject.name for s in batch.snapshots for a in s.assertions} | {
+        a.object.name for s in batch.snapshots for a in s.assertions if a.object
+    }
+    assert {'public."a.b"', "public.a.b"} <= names
+
+
+def worker_pids(parent: int) -> set[int]:
+    children = set()
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            children.add(int(stat_file.parent.name))
+    return children
+
+
+def test_killing_a_dbt_ingest_ends_its_worker_processes(
+    tmp_path: Path, shared_fixtures: Path
+) -> None:
+    manifest = shared_fixtures / "dbt" / "gitlab_snowflake" / "manifest.compiled.json.gz"
+    ingest = subprocess.Popen(
+        [sys.executable, "-m", "catalog", "--home", str(tmp_path), "ingest", "dbt",
+         str(manifest), "--namespace", "snowflake://x"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    workers: set[int] = set()
+    while len(workers) < 2 and time.monotonic() < deadline and ingest.poll() is None:
+        time.sleep(0.2)
+        workers = worker_pids(ingest.pid)
+    assert len(workers) >= 2, "the ingest never started its worker processes"
+    ingest.kill()
+    ingest.wait()
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    survivors = [
+        pid
+        for pid in workers
+        if Path(f"/proc/{pid}/stat").exists()
+        and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    ]
+    assert survivors == []

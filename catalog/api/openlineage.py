@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gzip
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,6 +20,7 @@ from fastapi.responses import JSONResponse
 
 from catalog.api import auth
 from catalog.errors import StoreBusy, StoreUnavailable
+from catalog.files import TooLarge, UnreadableFile, inflate_bounded
 from catalog.security import Permission
 from catalog.services.ingestion import ingest_openlineage_event
 from catalog.stores.protocol import Store
@@ -86,15 +86,7 @@ async def _bounded_body(request: Request) -> bytes | None:
 def _decompressed(body: bytes, encoding: str) -> bytes:
     if encoding.strip().lower() != "gzip":
         return body
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    data = inflater.decompress(body, MAX_EVENT_BYTES + 1)
-    if len(data) > MAX_EVENT_BYTES or inflater.unconsumed_tail:
-        raise OverflowError
-    if not inflater.eof:
-        raise ValueError("the gzip stream ends early")
-    if inflater.unused_data:
-        raise ValueError("bytes after the gzip member (one member, nothing after it)")
-    return data
+    return inflate_bounded(body, MAX_EVENT_BYTES, "the body")
 
 
 def router(store: Store) -> APIRouter:
@@ -111,11 +103,11 @@ def router(store: Store) -> APIRouter:
             return _error(413, f"body larger than {MAX_BODY_BYTES} bytes")
         try:
             event = load_json(_decompressed(body, request.headers.get("content-encoding", "")))
-        except OverflowError:
+        except TooLarge:
             return _error(413, f"event larger than {MAX_EVENT_BYTES} bytes")
         except JsonRejected as rejected:
             return _error(400, "the body is not an acceptable JSON event", problems=[str(rejected)])
-        except (ValueError, gzip.BadGzipFile, zlib.error) as error:
+        except (ValueError, UnreadableFile, zlib.error) as error:
             return _error(400, "the body is not a JSON event", problems=[f"$: {error}"])
         try:
             # Off the event loop: it must stay free for other requests (and health probes)

@@ -18,7 +18,7 @@ from catalog.stores.protocol import Store
 from ingesters import dbt
 from ingesters.dbt.compiled_sql import sql_lineage
 from ingesters.sql.dialects import known_dialect
-from ingesters.sql.names import Defaults, TableName
+from ingesters.sql.names import Defaults, TableName, dotted
 from ingesters.sql.script import analyse_script
 
 Outputs = dict[TableName, dict[str, frozenset[tuple[TableName | None, str]]]]
@@ -129,10 +129,10 @@ def _diff(before: Outputs, after: Outputs, namespace: str) -> list[ChangeRequest
     requests = []
     for table in sorted(before.keys() - after.keys()):
         requests.append(
-            ChangeRequest(ChangeKind.DROP_DATASET, dataset_ref(namespace, ".".join(table)))
+            ChangeRequest(ChangeKind.DROP_DATASET, dataset_ref(namespace, dotted(table)))
         )
     for table in sorted(before.keys() & after.keys()):
-        name = ".".join(table)
+        name = dotted(table)
         old, new = before[table], after[table]
         added = {c: s for c, s in new.items() if c not in old}
         for column in sorted(old.keys() - new.keys()):
@@ -181,7 +181,7 @@ def from_manifests(
                 new.compiled_code,
                 relations.dialect,
                 relations.namespace,
-                target=".".join(table),
+                target=dotted(table),
                 defaults=Defaults(new.database, new.schema_),
                 schema={**documented, **authoritative},
             )

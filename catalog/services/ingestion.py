@@ -11,7 +11,7 @@ from catalog.services import catalog
 from catalog.stores.protocol import Store
 from catalog.write_path import WriteRequest, WriteResult, write_batch
 from ingesters import dbt, openlineage, sql
-from ingesters.sql.names import TableName
+from ingesters.sql.names import TableName, dotted
 
 
 def ingest_sql(
@@ -55,7 +55,7 @@ def catalog_columns(store: Store, namespace: str) -> sql.KnownColumns:
     def lookup(tables: set[TableName]) -> dict[TableName, dict[str, str]]:
         known = {}
         for table in tables:
-            columns = catalog.columns(store, dataset_ref(namespace, ".".join(table)))
+            columns = catalog.columns(store, dataset_ref(namespace, dotted(table)))
             if columns:
                 known[table] = {
                     str(c.ref.column): str(c.attrs.get("data_type", "UNKNOWN")) for c in columns

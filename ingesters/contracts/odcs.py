@@ -37,7 +37,7 @@ from catalog.contracts import (
 )
 from catalog.domain import canonical_json, dataset_ref
 from ingesters.sql.dialects import dialect_of
-from ingesters.sql.names import normalized_column, normalized_table
+from ingesters.sql.names import dotted, normalized_column, normalized_table
 
 Problem = tuple[str, str]
 """(JSON path, reason)."""
@@ -135,7 +135,7 @@ def _dataset(
     if not table.args.get("catalog") and server is not None:
         database = server.database or server.project or server.catalog
         table.set("catalog", exp.to_identifier(database) if database else None)
-    ref = dataset_ref(namespace, ".".join(normalized_table(table, dialect)))
+    ref = dataset_ref(namespace, dotted(normalized_table(table, dialect)))
     return ContractDataset(
         ref=ref,
         object_name=str(obj.name),

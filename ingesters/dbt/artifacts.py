@@ -8,12 +8,21 @@ access) are optional. Unknown fields are ignored, so newer dbt releases keep par
 
 from __future__ import annotations
 
-import gzip
+import re
 import zlib
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from catalog.files import inflate_bounded, read_bounded
 
 JsonObject = dict[str, Any]
 
@@ -149,6 +158,10 @@ class Group(_Artifact):
     owner: Owner = Field(default_factory=Owner)
 
 
+MANIFEST_SCHEMA = re.compile(r"https://schemas\.getdbt\.com/dbt/manifest/v(\d+)\.json")
+SUPPORTED_MANIFEST_VERSIONS = range(2, 13)
+
+
 class ManifestMetadata(_Artifact):
     dbt_schema_version: str
     dbt_version: str | None = None
@@ -169,6 +182,18 @@ class Manifest(_Artifact):
     def schema_version(self) -> str:
         """`v12` and the like, from the schema URL."""
         return self.metadata.dbt_schema_version.rsplit("/", 1)[-1].removesuffix(".json")
+
+    @field_validator("metadata")
+    @classmethod
+    def _known_schema(cls, metadata: ManifestMetadata) -> ManifestMetadata:
+        """A manifest of a schema Baton was not written for could mean anything."""
+        found = MANIFEST_SCHEMA.fullmatch(metadata.dbt_schema_version)
+        if found is None or int(found[1]) not in SUPPORTED_MANIFEST_VERSIONS:
+            raise ValueError(
+                f"manifest schema {metadata.dbt_schema_version!r} is not one Baton reads "
+                f"(v{min(SUPPORTED_MANIFEST_VERSIONS)} to v{max(SUPPORTED_MANIFEST_VERSIONS)})"
+            )
+        return metadata
 
 
 class CatalogColumn(_Artifact):
@@ -273,15 +298,19 @@ class ArtifactError(ValueError):
 A = TypeVar("A", bound=BaseModel)
 
 
+MAX_ARTIFACT_BYTES = 2**30
+"""Largest artifact read, plain or inflated: 20 times GitLab's compiled manifest (54 MB)."""
+
+
 def load(model: type[A], file: Path) -> A:
     """Read and validate one artifact (plain or gzipped JSON); every failure is an
     `ArtifactError` naming the file and the JSON path where the content went wrong."""
     name = file.as_posix()
     try:
-        data = file.read_bytes()
+        data = read_bounded(file, MAX_ARTIFACT_BYTES)
         if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as error:
+            data = inflate_bounded(data, MAX_ARTIFACT_BYTES, "inflated")
+    except (OSError, zlib.error) as error:
         raise ArtifactError(name, "$", f"cannot read: {error}") from error
     try:
         return model.model_validate_json(data)

@@ -23,6 +23,7 @@ from ingesters.dbt.relations import Relations
 from ingesters.sql.lineage import Coverage, StatementLineage, statement_lineage
 from ingesters.sql.names import Defaults, TableName
 from ingesters.sql.script import StatementError, parse_statements
+from ingesters.workers import die_with_parent
 
 Columns = Mapping[str, str]
 """Column name -> type ("UNKNOWN" where no type is known)."""
@@ -93,14 +94,16 @@ def _executor(workers: int, dialect: str, base: dict[TableName, Columns]) -> Ite
     if workers <= 1:
         yield lambda tasks: (_analyse(task, dialect, base) for task in tasks)
         return
-    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(dialect, base)) as pool:
+    started = (os.getpid(), dialect, base)
+    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=started) as pool:
         yield lambda tasks: pool.map(_analyse_in_worker, tasks, chunksize=8)
 
 
 _worker_state: dict[str, object] = {}
 
 
-def _start_worker(dialect: str, base: dict[TableName, Columns]) -> None:
+def _start_worker(parent: int, dialect: str, base: dict[TableName, Columns]) -> None:
+    die_with_parent(parent)  # a killed `baton ingest dbt` leaves no worker behind
     _worker_state.update(dialect=dialect, base=base)
 
 

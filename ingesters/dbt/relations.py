@@ -11,7 +11,7 @@ from sqlglot.errors import SqlglotError
 
 from catalog.domain import NodeRef, dataset_ref
 from ingesters.dbt.artifacts import Manifest, ManifestNode, SourceDefinition
-from ingesters.sql.names import TableName, normalized_column, normalized_table
+from ingesters.sql.names import TableName, dotted, normalized_column, normalized_table
 
 RELATION_TYPES = frozenset({"model", "seed", "snapshot"})
 """Manifest node types that are warehouse relations (sources are listed apart)."""
@@ -41,7 +41,7 @@ class Relations:
         return None if table is None else self.dataset_of(table)
 
     def dataset_of(self, table: TableName) -> NodeRef:
-        return dataset_ref(self.namespace, ".".join(table))
+        return dataset_ref(self.namespace, dotted(table))
 
     def column(self, name: str) -> str:
         return normalized_column(name, self.dialect)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.domain import Batch, IngestError
+from catalog.files import read_bounded_text
 from catalog.strict_json import JsonRejected, load_json
 from ingesters.openlineage.events import to_batch
 from ingesters.openlineage.validate import problems
@@ -28,12 +29,16 @@ def parse_event(event: Any) -> Batch:
     return to_batch(event)
 
 
+MAX_EVENTS_FILE_BYTES = 2**30
+"""An events file read at once must fit in memory: larger ones are split first."""
+
+
 def read_events(path: Path) -> Iterator[tuple[int, Any | IngestError]]:
     """Events of a file transport's output: one JSON event per line (ndjson), or a file
     holding one event or a list of them. Yields (line or position, event or error)."""
     source = path.as_posix()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded_text(path, MAX_EVENTS_FILE_BYTES)
     except (OSError, UnicodeDecodeError) as error:
         yield 0, IngestError(source=source, message=f"cannot read: {error}")
         return

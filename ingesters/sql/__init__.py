@@ -26,8 +26,9 @@ from catalog.domain import (
     dataset_ref,
     job_ref,
 )
+from catalog.files import read_bounded_text
 from ingesters.sql.lineage import StatementLineage, statement_lineage, target_and_reads
-from ingesters.sql.names import Defaults, Schema, TableName
+from ingesters.sql.names import Defaults, Schema, TableName, dotted
 from ingesters.sql.script import StatementError, expressions_of, parse_statements
 from ingesters.sql.statements import Statement
 from ingesters.sql.steps import StepTracker, collapse_steps
@@ -63,6 +64,10 @@ def default_namespace(dialect: str) -> str:
     return f"{dialect}://default"
 
 
+MAX_SQL_FILE_BYTES = 64 * 2**20
+"""A SQL file longer than this is refused (statements are bounded on their own too)."""
+
+
 def read_sql_files(paths: Iterable[Path]) -> tuple[dict[str, str], list[IngestError]]:
     """The text of every `.sql` file under `paths` (folders recursively), keyed by path."""
     texts: dict[str, str] = {}
@@ -71,7 +76,7 @@ def read_sql_files(paths: Iterable[Path]) -> tuple[dict[str, str], list[IngestEr
         files = sorted(root.rglob("*.sql")) if root.is_dir() else [root]
         for file in files:
             try:
-                texts[file.as_posix()] = file.read_text(encoding="utf-8")
+                texts[file.as_posix()] = read_bounded_text(file, MAX_SQL_FILE_BYTES)
             except (OSError, UnicodeDecodeError) as error:
                 errors.append(IngestError(source=file.as_posix(), message=f"cannot read: {error}"))
     return texts, errors
@@ -211,7 +216,7 @@ def _in_dependency_order(parsed: list[_Parsed]) -> list[_Parsed]:
 
 
 def _dataset(namespace: str, name: TableName) -> NodeRef:
-    return dataset_ref(namespace, ".".join(name))
+    return dataset_ref(namespace, dotted(name))
 
 
 def _assert_columns(builder: SnapshotBuilder, target: NodeRef, result: StatementLineage) -> None:

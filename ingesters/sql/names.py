@@ -24,6 +24,15 @@ class Defaults:
     schema: str | None = None
 
 
+def dotted(name: TableName) -> str:
+    """A table's dataset name: its parts joined by dots, a part that itself holds a dot or
+    a double quote written quoted (`public."a.b"`), so two tables never share a name."""
+    return ".".join(
+        f'"{part.replace(chr(34), chr(34) * 2)}"' if "." in part or '"' in part else part
+        for part in name
+    )
+
+
 def table_name(table: exp.Table) -> TableName:
     return tuple(part.name for part in table.parts)
 

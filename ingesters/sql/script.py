@@ -18,7 +18,7 @@ from sqlglot.tokenizer_core import TokenType
 
 from ingesters.sql.columns import Indirect, Transformation, stronger
 from ingesters.sql.lineage import StatementLineage, statement_lineage
-from ingesters.sql.names import Defaults, Schema, TableName, prepare
+from ingesters.sql.names import Defaults, Schema, TableName, dotted, prepare
 from ingesters.sql.statements import ScriptError, Statement, split_statements
 from ingesters.sql.steps import ColumnRef, StepTracker, collapse_steps
 
@@ -79,7 +79,7 @@ class ScriptLineage:
 
 
 def _dotted(name: TableName | None) -> str:
-    return ".".join(name or ())
+    return dotted(name or ())
 
 
 def _column(ref: ColumnRef) -> str:
