@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import cached_property, lru_cache
 from typing import Any
@@ -70,6 +71,11 @@ def canonical_json(value: Any) -> str:
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def attrs_json(attrs: Mapping[str, Any]) -> str:
+    """An assertion's attributes as stored and digested."""
+    return canonical_json(attrs) if attrs else "{}"
 
 
 class NodeRef(BaseModel):
@@ -186,7 +192,7 @@ class Assertion(BaseModel):
 
     @cached_property
     def attrs_json(self) -> str:
-        return canonical_json(self.attrs) if self.attrs else "{}"
+        return attrs_json(self.attrs)
 
     @cached_property
     def attrs_digest(self) -> str:

@@ -15,6 +15,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from catalog.checkpoints import SignedCheckpoint, checkpoint_problem, key_id
 from catalog.domain import canonical_json, sha256_hex
 
 GENESIS_HASH = "0" * 64
@@ -105,26 +108,50 @@ def _imported(line: str) -> LedgerEntry:
     )
 
 
-def verify_export(lines: Iterable[str]) -> Verification:
-    """Verify an export (JSON Lines of `export_line`) without any store, streaming."""
+def verify_export(lines: Iterable[str], public_key: Ed25519PublicKey | None = None) -> Verification:
+    """Verify an export (JSON Lines of `export_line`, then its checkpoint lines) without
+    any store, streaming; with `public_key`, also against the checkpoints it signed."""
     unreadable: list[str] = []
+    signed: list[SignedCheckpoint] = []
+    hashes: dict[int, str] = {}
 
     def entries() -> Iterator[LedgerEntry]:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
-                yield _imported(line)
+                if line.startswith('{"checkpoint":'):
+                    signed.append(SignedCheckpoint.from_line(line))
+                    continue
+                entry = _imported(line)
             except (ValueError, KeyError, TypeError, AssertionError) as error:
                 unreadable.append(f"line {number} is not a ledger entry ({error})")
                 return
+            hashes[entry.seq] = entry.hash
+            yield entry
 
     checked = verify(entries())
     if checked.ok and unreadable:
         return replace(
             checked, ok=False, first_bad_seq=checked.entries_checked + 1, problem=unreadable[0]
         )
+    if checked.ok and public_key is not None:
+        return against_checkpoints(checked, signed, hashes, public_key)
     return checked
+
+
+def against_checkpoints(
+    checked: Verification,
+    signed: list[SignedCheckpoint],
+    hashes: dict[int, str],
+    public_key: Ed25519PublicKey,
+) -> Verification:
+    """`checked` (an intact chain of `hashes`) held against the checkpoints `public_key`
+    signed: a deleted end or a rewritten chain fails, naming the checkpoint."""
+    if not any(s.checkpoint.key_id == key_id(public_key) for s in signed):
+        return replace(checked, ok=False, problem="no checkpoint signed by this key to check")
+    problem = checkpoint_problem(signed, hashes, public_key)
+    return replace(checked, ok=False, problem=problem) if problem else checked
 
 
 def entry_hash(entry: LedgerEntry) -> str:

@@ -14,6 +14,7 @@ import catalog
 from catalog.api import auth, ledger_export, openlineage
 from catalog.api.edge import Edge
 from catalog.api.schema import build_schema, schema
+from catalog.checkpoints import CheckpointLog
 from catalog.stores.protocol import Store
 from catalog.strict_json import JsonRejected, dump_json, load_json
 
@@ -47,6 +48,7 @@ def create_app(
     api_token: str | None = None,
     gate: auth.Gate | None = None,
     introspection: bool = True,
+    checkpoints: CheckpointLog | None = None,
 ) -> FastAPI:
     """The HTTP API over `store`. `gate` decides who calls (default: the static
     `api_token` may write, anonymous loopback callers may read); `introspection` off
@@ -68,7 +70,7 @@ def create_app(
     served = schema if introspection else build_schema(introspection=False)
     app.include_router(StrictJsonGraphQLRouter(served, context_getter=context), prefix="/graphql")
     app.include_router(openlineage.router(store))
-    app.include_router(ledger_export.router(store))
+    app.include_router(ledger_export.router(store, checkpoints))
     app.add_middleware(Edge, gate=gate)
 
     @app.get("/healthz", summary="Liveness: the process is up.")

@@ -1,7 +1,8 @@
 """`GET /api/v1/ledger/export`: the whole ledger as JSON Lines, streamed, for auditors.
 
-Each line holds an entry's hashed content and its hash (`catalog.ledger.export_line`), so
-`baton ledger verify --export FILE` checks a download with no access to the server.
+Each line holds an entry's hashed content and its hash (`catalog.ledger.export_line`), and
+the signed checkpoints follow, so `baton ledger verify --export FILE [--public-key PUB]`
+checks a download with no access to the server.
 Needs the `read_ledger` permission (auditor, admin): 401 without a token, 403 without it.
 """
 
@@ -11,12 +12,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from catalog.api import auth
+from catalog.checkpoints import CheckpointLog
 from catalog.security import Permission
 from catalog.services import audit
 from catalog.stores.protocol import Store
 
 
-def router(store: Store) -> APIRouter:
+def router(store: Store, checkpoints: CheckpointLog | None = None) -> APIRouter:
     routes = APIRouter()
 
     @routes.get(
@@ -29,7 +31,7 @@ def router(store: Store) -> APIRouter:
         if refused is not None:
             return refused
         return StreamingResponse(
-            audit.export_lines(store),
+            audit.export_lines(store, checkpoints),
             media_type="application/x-ndjson",
             headers={"Content-Disposition": 'attachment; filename="baton-ledger.jsonl"'},
         )

@@ -520,9 +520,20 @@ class Query(ContractQuery, OwnershipQuery, ImpactQuery, HandoffQuery):
         )
 
     @strawberry.field(description="Recompute the ledger's hash chain and report the first break.")
-    def ledger_verification(self, info: Info) -> LedgerVerification:
+    def ledger_verification(
+        self,
+        info: Info,
+        deep: Annotated[
+            bool,
+            strawberry.argument(
+                description="Also replay every entry and check the store holds exactly the "
+                "assertions, with the attributes, the ledger records (slower: the whole graph)."
+            ),
+        ] = False,
+    ) -> LedgerVerification:
         require(info.context, Permission.READ_LEDGER)
-        result = audit.verify_ledger(store_of(info))
+        store = store_of(info)
+        result = audit.verify_graph(store) if deep else audit.verify_ledger(store)
         return LedgerVerification(
             ok=result.ok,
             entries_checked=result.entries_checked,

@@ -14,6 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from catalog.api import auth
+from catalog.checkpoints import CheckpointLog
 from catalog.cli import contracts as _contract_commands  # noqa: F401  (registers them)
 from catalog.cli import handoffs as _handoff_commands  # noqa: F401  (registers them)
 from catalog.cli import impact as _impact_commands  # noqa: F401  (registers them)
@@ -424,7 +425,10 @@ def serve(
         out.print(f"Baton serving GraphQL at http://{host}:{port}/graphql")
         loopback = gate.anonymous is auth.LOCAL_ANONYMOUS
         app = create_app(
-            store, gate=gate, introspection=loopback if introspection is None else introspection
+            store,
+            gate=gate,
+            introspection=loopback if introspection is None else introspection,
+            checkpoints=CheckpointLog(settings.home),
         )
         # Baton logs each request itself (structured, with a request id, without tokens).
         # Operations run in worker threads; a short GIL switch interval lets the event loop

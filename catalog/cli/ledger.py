@@ -11,12 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.markup import escape
 from rich.table import Table
 
-from catalog.cli.common import JSON_OPTION, err, ledger_app, opened, out, print_json
+from catalog.checkpoints import CheckpointLog, load_private_key, load_public_key, new_key_pair
+from catalog.cli.common import (
+    JSON_OPTION,
+    err,
+    ledger_app,
+    opened,
+    out,
+    print_json,
+    settings_of,
+)
 from catalog.contracts import contract_ref
 from catalog.domain import column_ref, owner_named
+from catalog.errors import BatonError
 from catalog.files import write_atomically
 from catalog.ledger import LedgerEntry, Verification, verify_export
 from catalog.services import audit, catalog
@@ -33,6 +44,8 @@ def _report(result: Verification, as_json: bool) -> None:
         print_json(asdict(result))
     elif result.ok:
         out.print(f"ledger intact: {result.entries_checked} entries, head {result.head_hash}")
+    elif result.first_bad_seq is None:
+        err.print(f"[red]store differs from the ledger:[/red] {result.problem}")
     else:
         err.print(f"[red]ledger broken at entry {result.first_bad_seq}:[/red] {result.problem}")
     if not result.ok:
@@ -45,16 +58,81 @@ def ledger_verify(
     export_file: Path | None = typer.Option(
         None, "--export", help="Verify this export (JSON Lines) alone, without any store."
     ),
+    deep: bool = typer.Option(
+        False,
+        "--deep",
+        help="Also prove the graph: replay every entry and check the store "
+        "holds exactly the assertions (and attributes) the ledger records.",
+    ),
+    public_key: Path | None = typer.Option(
+        None,
+        "--public-key",
+        help="Also check the checkpoints this Ed25519 public key signed (in the export, or "
+        "in the data directory): a deleted end or a rewritten chain then fails.",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Recompute the hash chain; exit 1 naming the first altered, missing or moved entry."""
+    """Recompute the hash chain; exit 1 naming the first altered, missing or moved entry
+    (with --deep, or the first assertion the store holds differently from the ledger)."""
+    key = _public_key(public_key)
     if export_file is not None:
-        with export_file.open(encoding="utf-8") as lines:
-            _report(verify_export(lines), as_json)
+        try:
+            with export_file.open(encoding="utf-8") as lines:
+                result = verify_export(lines, key)
+        except (OSError, UnicodeDecodeError) as error:  # exit 1 would mean "tampered"
+            err.print(f"[red]error:[/red] cannot read {export_file}: {error}")
+            raise typer.Exit(2) from error
+        _report(result, as_json)
         return
     with opened(ctx) as store:
-        result = audit.verify_ledger(store)
+        result = audit.verify_graph(store) if deep else audit.verify_ledger(store)
+        if key is not None:
+            log = CheckpointLog(settings_of(ctx).home)
+            result = audit.verify_against_checkpoints(store, result, log, key)
     _report(result, as_json)
+
+
+def _public_key(path: Path | None) -> Ed25519PublicKey | None:
+    if path is None:
+        return None
+    try:
+        return load_public_key(path)
+    except BatonError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from error
+
+
+@ledger_app.command("keygen")
+def ledger_keygen(
+    private_key: Path = typer.Argument(
+        ..., help="Where to write the private key (PEM); the public key goes beside it (.pub)."
+    ),
+) -> None:
+    """Create the Ed25519 key pair that signs checkpoints. Keep the private key away from
+    the store (another host or a secrets manager); give auditors the public key."""
+    public_key = private_key.with_name(private_key.name + ".pub")
+    if private_key.exists() or public_key.exists():
+        err.print(f"[red]error:[/red] {private_key} or {public_key} exists; not overwritten")
+        raise typer.Exit(2)
+    private_pem, public_pem = new_key_pair()
+    write_atomically(private_key, lambda sink: sink.write(private_pem.decode()), mode=0o600)
+    write_atomically(public_key, lambda sink: sink.write(public_pem.decode()))
+    out.print(f"private key {private_key} (keep it secret), public key {public_key}")
+
+
+@ledger_app.command("checkpoint")
+def ledger_checkpoint(
+    ctx: typer.Context,
+    key: Path = typer.Option(..., "--key", help="The Ed25519 private key (`ledger keygen`)."),
+) -> None:
+    """Sign the head of the (verified) ledger and append the checkpoint to the data
+    directory's checkpoints.jsonl; the line is printed too, to publish elsewhere."""
+    with opened(ctx) as store:
+        signed = audit.checkpoint(
+            store, load_private_key(key), CheckpointLog(settings_of(ctx).home)
+        )
+    sys.stdout.write(signed.line() + "\n")
+    err.print(f"checkpoint of entry {signed.checkpoint.seq} signed")
 
 
 @ledger_app.command("export")
@@ -65,10 +143,11 @@ def ledger_export(
     """Export the whole ledger with its hash chain, for auditors: every line holds an
     entry's hashed content and hash, so `baton ledger verify --export` needs nothing else."""
     with opened(ctx) as store:
+        log = CheckpointLog(settings_of(ctx).home)
         if str(output) == "-":
-            count = audit.export(store, sys.stdout)
+            count = audit.export(store, sys.stdout, log)
         else:
-            count = write_atomically(output, lambda sink: audit.export(store, sink))
+            count = write_atomically(output, lambda sink: audit.export(store, sink, log))
     err.print(f"exported {count} entries")
 
 

@@ -570,6 +570,10 @@ class EmbeddedStore:
         for row in cursor:
             yield _ledger_entry(row)
 
+    def assertion_counts(self) -> tuple[int, int]:
+        (rows, ended), *_ = self._query("SELECT count(*), count(to_seq) FROM assertions")
+        return int(rows), int(ended)
+
     def seq_at(self, at: datetime) -> int:
         (seq,) = self._query(
             "SELECT coalesce(max(seq), 0) FROM ledger WHERE at <= ?", (at.isoformat(),)

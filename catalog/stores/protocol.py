@@ -160,6 +160,10 @@ class Store(Protocol):
     def seq_at(self, at: datetime) -> int:
         """The last ledger sequence written at or before `at` (0 before the first)."""
 
+    def assertion_counts(self) -> tuple[int, int]:
+        """How many assertions the store holds (open and ended), and how many have ended:
+        deep verification checks these against the ledger's totals."""
+
     def unready(self) -> str | None:
         """Why the store cannot take writes now (its disk is full, say), or None; `/readyz`
         reports it. Whether it answers reads is checked by reading."""

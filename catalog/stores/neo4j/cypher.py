@@ -305,6 +305,15 @@ ENTRY_CHANGES = _statement(
     seq=2,
     limit=1000,
 )
+ASSERTION_COUNTS = _statement(
+    "assertion_counts",
+    """CALL () {
+         MATCH (f:Fact) RETURN count(f) AS rows, count(f.to_seq) AS ended
+         UNION ALL
+         MATCH ()-[r:ASSERTS]->() RETURN count(r) AS rows, count(r.to_seq) AS ended
+       }
+       RETURN sum(rows) AS rows, sum(ended) AS ended""",
+)
 SEQ_AT = _statement(
     "seq_at",
     "MATCH (e:LedgerEntry) WHERE e.at <= $at RETURN coalesce(max(e.seq), 0) AS seq",

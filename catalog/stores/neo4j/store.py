@@ -307,6 +307,10 @@ class Neo4jStore:
                 return
             after = page[-1]["entry"]["seq"]
 
+    def assertion_counts(self) -> tuple[int, int]:
+        found = self._read(cypher.ASSERTION_COUNTS)
+        return int(found[0]["rows"]), int(found[0]["ended"])
+
     def seq_at(self, at: datetime) -> int:
         found = self._read(cypher.SEQ_AT, at=at.isoformat())
         return int(found[0]["seq"]) if found else 0
