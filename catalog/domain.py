@@ -150,8 +150,10 @@ _OWNER_PREFIXES = {"user": PERSON, "person": PERSON, "team": TEAM, "group": TEAM
 
 def owner_named(name: str) -> NodeRef:
     """An owner from how tools write one: `user:jdoe` / `team:data` (OpenLineage's URN
-    style), an email (a person, case-folded), or a bare name (a team)."""
-    prefix, _, rest = name.strip().partition(":")
+    style, or `team/data` as Baton displays owners), an email (a person, case-folded), or
+    a bare name (a team)."""
+    separator = ":" if ":" in name or "/" not in name else "/"
+    prefix, _, rest = name.strip().partition(separator)
     if rest and prefix.lower() in _OWNER_PREFIXES:
         namespace, name = _OWNER_PREFIXES[prefix.lower()], rest.strip()
     else:

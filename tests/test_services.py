@@ -73,7 +73,7 @@ def test_resolving_an_ambiguous_name_asks_for_the_namespace(store: Store, write:
     builder.node(dataset_ref("pg://one", "orders"))
     builder.node(dataset_ref("pg://two", "orders"))
     write(builder.build())
-    with pytest.raises(InvalidArgument, match="several namespaces"):
+    with pytest.raises(InvalidArgument, match="names several datasets"):
         catalog.resolve_dataset(store, "orders")
 
 

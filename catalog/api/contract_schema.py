@@ -238,7 +238,7 @@ class ContractQuery:
     def contract_versions(
         self, info: Info, contract_id: ContractId, as_of: AsOf = None
     ) -> list[Contract]:
-        return [Contract.of(v) for v in contracts.versions(store_of(info), contract_id, as_of)]
+        return [Contract.of(v) for v in contracts.published(store_of(info), contract_id, as_of)]
 
     @strawberry.field(description="The classified changes between two versions of a contract.")
     def contract_diff(

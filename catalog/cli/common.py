@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from catalog.config import Settings
 from catalog.errors import BatonError
@@ -39,8 +40,9 @@ handoff_app = typer.Typer(
 )
 app.add_typer(handoff_app, name="handoff")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(emoji=False)  # user text such as `team:a:` is never turned into an emoji
+err = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
+"""Errors are never wrapped inside a name (they are read, and grepped, whole)."""
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
@@ -56,12 +58,12 @@ def opened(ctx: typer.Context) -> Iterator[Store]:
     try:
         store = open_store(settings_of(ctx))
     except (MigrationError, BatonError) as error:
-        err.print(f"[red]error:[/red] {error}")
+        err.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(2) from error
     try:
         yield store
     except BatonError as error:
-        err.print(f"[red]error:[/red] {error}")
+        err.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(2) from error
     finally:
         store.close()

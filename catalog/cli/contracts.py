@@ -153,7 +153,7 @@ def contract_versions(
 ) -> None:
     """Published versions of a contract, oldest first."""
     with opened(ctx) as store:
-        found = contracts.versions(store, contract_id)
+        found = contracts.published(store, contract_id)
     if as_json:
         print_json([v.model_dump(mode="json") for v in found])
         return

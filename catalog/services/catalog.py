@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from catalog.domain import EdgeKind, NodeKind, NodeRef, dataset_ref
-from catalog.errors import InvalidArgument, NotFound
+from catalog.errors import InvalidArgument
 from catalog.ledger import LedgerEntry
+from catalog.services import suggestions
 from catalog.services.limits import DEFAULT_LIMITS, Limits, check_range
 from catalog.stores.protocol import Direction, EdgeView, LedgerQuery, NodeView, Store
 
@@ -21,8 +22,19 @@ class Page:
 def get_node(store: Store, ref: NodeRef, as_of: datetime | None = None) -> NodeView:
     found = store.nodes([ref], store.seq_at(as_of) if as_of else None)
     if not found:
-        raise NotFound(f"no {ref.kind.value.lower()} {ref} in the catalog")
+        raise suggestions.unknown(store, ref)
     return found[0]
+
+
+def _by_suffix(store: Store, suffix: str, namespace: str | None) -> list[NodeRef]:
+    """Datasets whose name ends in `.suffix`, compared case-insensitively."""
+    wanted = "." + suffix.lower()
+    return [
+        v.ref
+        for v in store.find_nodes(NodeKind.DATASET, search=suffix, limit=1_000)
+        if ("." + v.ref.name.lower()).endswith(wanted)
+        and (namespace is None or v.ref.namespace == namespace)
+    ]
 
 
 def find_datasets(
@@ -41,15 +53,28 @@ def find_datasets(
 
 
 def resolve_dataset(store: Store, name: str, namespace: str | None = None) -> NodeRef:
-    """A dataset by exact name; the namespace may be omitted when the name is unique."""
+    """A dataset by exact name, or else by a unique dotted suffix of its name in any case
+    (`fct_orders` for `analytics.marts.fct_orders`); the namespace may be omitted when
+    the name is unique. Several candidates are an error listing them."""
     if namespace is not None:
-        return get_node(store, dataset_ref(namespace, name)).ref
-    candidates = [v.ref for v in store.find_nodes(NodeKind.DATASET, name=name, limit=100)]
+        found = store.nodes([dataset_ref(namespace, name)])
+        if found:
+            return found[0].ref
+    candidates = [
+        v.ref
+        for v in store.find_nodes(NodeKind.DATASET, name=name, limit=100)
+        if namespace is None or v.ref.namespace == namespace
+    ]
     if not candidates:
-        raise NotFound(f"no dataset named {name!r} in the catalog")
+        candidates = _by_suffix(store, name, namespace)
+    if not candidates and namespace is not None:
+        raise suggestions.unknown(store, dataset_ref(namespace, name))
+    if not candidates:
+        near = suggestions.near_nodes(store, NodeKind.DATASET, name)
+        raise suggestions.not_found(f"no dataset named {name!r} in the catalog", near)
     if len(candidates) > 1:
-        spaces = ", ".join(sorted(c.namespace for c in candidates))
-        raise InvalidArgument(f"{name!r} exists in several namespaces ({spaces}); name one")
+        listed = ", ".join(sorted(str(c) for c in candidates)[:10])
+        raise InvalidArgument(f"{name!r} names several datasets ({listed}); name one")
     return candidates[0]
 
 

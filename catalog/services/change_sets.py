@@ -37,13 +37,28 @@ SLA) are promises, reported by the contract diff."""
 
 
 def from_contract(store: Store, proposed: ContractVersion) -> list[ChangeRequest]:
-    """The shape changes a proposed version makes to the latest published one below it."""
+    """The shape changes a proposed version makes to the latest published one below it;
+    NOT_FOUND for a contract never published, INVALID_ARGUMENT when every published
+    version is this one or newer (there is nothing to compare it with)."""
+    known = contracts.published(store, proposed.contract_id)
+    if not any(v.semver < proposed.semver for v in known):
+        raise InvalidArgument(
+            f"contract {proposed.contract_id} has no published version older than "
+            f"{proposed.version} (published: {', '.join(v.version for v in known)}): "
+            "nothing to compare it with"
+        )
+    return since_previous(store, proposed)
+
+
+def since_previous(store: Store, version: ContractVersion) -> list[ChangeRequest]:
+    """The shape changes `version` makes to the latest published version below it; none
+    for a contract's first version."""
     published = [
-        v for v in contracts.versions(store, proposed.contract_id) if v.semver < proposed.semver
+        v for v in contracts.versions(store, version.contract_id) if v.semver < version.semver
     ]
     if not published:
         return []
-    current = published[-1]
+    proposed, current = version, published[-1]
     tables = {d.object_name: d for d in current.datasets}
     requests = []
     for change in compatibility.diff(current, proposed):

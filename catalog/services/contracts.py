@@ -13,7 +13,7 @@ from catalog.compatibility import Change
 from catalog.contracts import ContractVersion, contract_ref
 from catalog.domain import Batch, EdgeKind, NodeKind, NodeRef, SnapshotBuilder
 from catalog.errors import BatonError, InvalidArgument, NotFound
-from catalog.services import catalog
+from catalog.services import catalog, suggestions
 from catalog.services.limits import check_range
 from catalog.stores.protocol import Direction, NodeView, Store
 from catalog.write_path import WriteRequest, WriteResult, write_batch
@@ -51,6 +51,17 @@ def versions(
     return sorted(published, key=lambda v: v.semver)
 
 
+def published(
+    store: Store, contract_id: str, as_of: datetime | None = None
+) -> list[ContractVersion]:
+    """`versions`, or NOT_FOUND (with the nearest ids) for a contract never published."""
+    found = versions(store, contract_id, as_of)
+    if not found:
+        near = suggestions.near_contracts(store, contract_id)
+        raise suggestions.not_found(f"no contract {contract_id} in the catalog", near)
+    return found
+
+
 def version(
     store: Store, contract_id: str, number: str | None = None, as_of: datetime | None = None
 ) -> ContractVersion:
@@ -62,10 +73,7 @@ def version(
         if not found or "version" not in found[0].attrs:
             raise NotFound(f"no version {number} of contract {contract_id}")
         return _version_of(found[0])
-    known = versions(store, contract_id, as_of)
-    if not known:
-        raise NotFound(f"no contract {contract_id} in the catalog")
-    return known[-1]
+    return published(store, contract_id, as_of)[-1]
 
 
 def of_dataset(

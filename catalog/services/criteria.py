@@ -34,7 +34,7 @@ def facts_about(store: Store, datasets: tuple[NodeRef, ...]) -> ProductFacts:
     owners = ownership.owners_of_many(store, list(datasets))
     latest = {d.key: latest_versions(contracts.of_dataset(store, d)) for d in datasets}
     distinct = {(v.contract_id, v.version): v for vs in latest.values() for v in vs}
-    requests = [r for v in distinct.values() for r in change_sets.from_contract(store, v)]
+    requests = [r for v in distinct.values() for r in change_sets.since_previous(store, v)]
     return ProductFacts(datasets, owners, latest, impact.analyse(store, requests))
 
 

@@ -28,7 +28,7 @@ from catalog.impact import (
     OwnerToNotify,
     Severity,
 )
-from catalog.services import catalog, contracts, ownership
+from catalog.services import catalog, contracts, ownership, suggestions
 from catalog.services.limits import check_range
 from catalog.stores.protocol import Direction, EdgeView, Store
 
@@ -90,6 +90,9 @@ def analyse(
     depth: int = DEFAULT_DEPTH,
     limit: int = DEFAULT_LIMIT,
 ) -> ImpactReport:
+    """The impact of `requests`; NOT_FOUND, naming each and the nearest names, when a
+    change names something the catalog does not hold (an unknown thing is not SAFE)."""
+    _require_known(store, requests)
     changes = [_change(store, r) for r in requests]
     walk = traverse(store, requests, depth=depth, limit=limit)
     affected = _affected(walk)
@@ -110,6 +113,33 @@ def analyse(
         limit=limit,
         truncated=bool(walk.truncated_at),
         truncated_at=tuple(sorted(set(walk.truncated_at))),
+    )
+
+
+def _require_known(store: Store, requests: Sequence[ChangeRequest]) -> None:
+    targets = {r.target.key: r.target for r in requests}
+    known = {view.ref.key for view in store.nodes(list(targets.values()))}
+    missing = [
+        ref for key, ref in targets.items() if key not in known and not _columns_unknown(store, ref)
+    ]
+    if len(missing) == 1:
+        raise suggestions.unknown(store, missing[0])
+    if missing:
+        reasons = "; ".join(str(suggestions.unknown(store, ref)) for ref in missing[:10])
+        raise NotFound(
+            f"{len(missing)} of the {len(targets)} changed things are not in the catalog "
+            f"(wrong namespace or name?): {reasons}"
+        )
+
+
+def _columns_unknown(store: Store, ref: NodeRef) -> bool:
+    """A column of a dataset the catalog holds without any columns (read by `SELECT *`
+    from an undescribed source, say): the column may well exist, and the walk reports
+    table-level impact as possible."""
+    return (
+        ref.kind is NodeKind.COLUMN
+        and bool(store.nodes([ref.dataset]))
+        and not catalog.columns(store, ref.dataset)
     )
 
 
@@ -432,11 +462,23 @@ def resolve_target(store: Store, spec: str, namespace: str | None = None) -> Nod
     that exists wins, so dots in names are fine)."""
     try:
         return catalog.resolve_dataset(store, spec, namespace)
-    except NotFound:
+    except NotFound as as_dataset:
         name, _, column = spec.rpartition(".")
         if not name:
             raise
-        dataset = catalog.resolve_dataset(store, name, namespace)
-        return NodeRef(
+        try:
+            dataset = catalog.resolve_dataset(store, name, namespace)
+        except NotFound:  # neither a dataset nor a column of one: suggest for both readings
+            near = suggestions.near_nodes(store, NodeKind.DATASET, spec)
+            near += suggestions.near_nodes(store, NodeKind.DATASET, name)
+            raise suggestions.not_found(
+                f"no dataset {spec!r} nor a dataset {name!r} with a column {column!r} "
+                "in the catalog",
+                list(dict.fromkeys(near))[: suggestions.MAX_SUGGESTIONS],
+            ) from as_dataset
+        ref = NodeRef(
             kind=NodeKind.COLUMN, namespace=dataset.namespace, name=dataset.name, column=column
         )
+        if not store.nodes([ref]) and not _columns_unknown(store, ref):
+            raise suggestions.unknown(store, ref) from None
+        return ref

@@ -20,6 +20,7 @@ from catalog.domain import (
     owner_named,
 )
 from catalog.errors import BatonError, InvalidArgument
+from catalog.services import suggestions
 from catalog.stores.protocol import Direction, EdgeView, NodeView, Store
 from catalog.write_path import WriteRequest, WriteResult, write_batch
 from ingesters import ownership as maps
@@ -197,7 +198,10 @@ def _supersedes(newer: Ownership, older: Ownership) -> bool:
 def owned_by(
     store: Store, owner: NodeRef, at: date | None = None, as_of: datetime | None = None
 ) -> list[Ownership]:
-    """Everything `owner` holds a role on, on `at` (default today), as recorded at `as_of`."""
+    """Everything `owner` holds a role on, on `at` (default today), as recorded at `as_of`;
+    NOT_FOUND for an owner the catalog has never heard of."""
+    if not store.nodes([owner]):
+        raise suggestions.unknown(store, owner, "owner")
     sub = store.subgraph(
         [owner], kinds=[EdgeKind.OWNS.value], direction=Direction.DOWNSTREAM, depth=1,
         limit=100_000, as_of=store.seq_at(as_of) if as_of else None,
