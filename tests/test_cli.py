@@ -93,7 +93,7 @@ def test_editing_a_file_ends_the_edge_it_no_longer_asserts(home: Path, project: 
             home, "ledger", "log", "--entity", "analytics.intermediate.int_order_payments", "--json"
         ).stdout
     )
-    assert [e["seq"] for e in log] == [1, 2]
+    assert [e["seq"] for e in log] == [2, 1]  # newest first
 
 
 def test_a_bad_file_is_reported_by_line_and_the_rest_is_ingested(home: Path, project: Path) -> None:
@@ -203,3 +203,40 @@ def test_an_unknown_dialect_is_a_usage_error_not_a_traceback(tmp_path: Path) -> 
     result = CliRunner().invoke(app, ["sql", "lineage", "--dialect", "bogus"], input="select 1")
     assert result.exit_code == 2
     assert "unknown SQL dialect 'bogus'" in result.output
+
+
+def test_a_read_on_a_store_that_does_not_exist_says_so_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "typo"
+    result = baton(missing, "lineage", "analytics.marts.fct_orders")
+    assert result.exit_code == 2
+    assert f"no Baton store at {missing / 'baton.db'}" in result.output
+    assert not missing.exists()
+
+
+def test_info_names_the_store_in_use(home: Path, project: Path) -> None:
+    ingest(home, project)
+    facts = json.loads(baton(home, "info", "--json").stdout)
+    assert facts["location"] == str((home / "baton.db").resolve())
+    assert facts["exists"] is True and facts["ledger_entries"] == 1
+    assert json.loads(baton(home / "nowhere", "info", "--json").stdout)["exists"] is False
+
+
+def test_the_ledger_log_shows_the_newest_first_and_how_to_page_back(
+    home: Path, project: Path
+) -> None:
+    ingest(home, project)
+    (project / "marts" / "extra.sql").write_text(
+        "CREATE TABLE analytics.marts.extra AS SELECT 1 AS x"
+    )
+    ingest(home, project)
+    newest = baton(home, "ledger", "log", "--first", "1")
+    assert "older entries follow: --before 2" in newest.output
+    older = json.loads(baton(home, "ledger", "log", "--before", "2", "--json").stdout)
+    assert [e["seq"] for e in older] == [1]
+
+
+def test_the_version_is_printed() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("baton ")

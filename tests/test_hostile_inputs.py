@@ -236,6 +236,7 @@ def test_the_cli_refuses_hostile_yaml_naming_file_and_line(
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text(document)
     arguments = [str(bomb) if part == "BOMB" else part for part in command]
+    assert baton(tmp_path / "home", "migrate").exit_code == 0
     result = baton(tmp_path / "home", *arguments, str(bomb))
     assert result.exit_code == 2, result.output
     assert re.search(rf"{re.escape(bomb.as_posix())}:\d+: YAML", result.output), result.output

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from catalog import __version__ as VERSION
 from catalog.api import auth
 from catalog.checkpoints import CheckpointLog
 from catalog.cli import contracts as _contract_commands  # noqa: F401  (registers them)
@@ -44,9 +45,16 @@ from catalog.security import Principal, Role, TokenStore
 from catalog.services import catalog, ingestion, lineage
 from catalog.stores import open_store
 from catalog.stores.migrations import MigrationError
+from catalog.stores.protocol import LedgerQuery
 from ingesters import dbt, sql
 from ingesters.sql.names import Defaults, normalize_schema
 from ingesters.sql.script import analyse_script
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        out.print(f"baton {VERSION}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -54,6 +62,9 @@ def main_options(
     ctx: typer.Context,
     home: Path | None = typer.Option(
         None, "--home", help="Data directory (default: $BATON_HOME or ./.baton)."
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
     ),
 ) -> None:
     try:
@@ -63,6 +74,34 @@ def main_options(
         raise typer.Exit(2) from error
     # sqlglot warns on stderr about syntax it falls back on; Baton reports those itself.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+
+@app.command()
+def info(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Which store this command line uses (from --home, BATON_HOME, BATON_STORE), whether it
+    exists, and its ledger head: the first thing to check when answers look empty."""
+    settings = settings_of(ctx)
+    where = settings.neo4j.uri if settings.store == "neo4j" and settings.neo4j else None
+    facts: dict[str, object] = {
+        "version": VERSION,
+        "store": settings.store,
+        "location": where or str(settings.database.resolve()),
+        "exists": True if where else settings.database.exists(),
+    }
+    if facts["exists"]:
+        with opened(ctx) as store:
+            newest = store.ledger(LedgerQuery(newest_first=True, limit=1))
+            head = newest[0] if newest else None
+            facts |= {
+                "ledger_entries": head.seq if head else 0,
+                "ledger_head": head.hash if head else None,
+                "last_write": head.at.isoformat() if head else None,
+            }
+    if as_json:
+        print_json(facts)
+        return
+    for key, value in facts.items():
+        out.print(f"{key}: {value}", highlight=False)
 
 
 @app.command()
@@ -104,7 +143,10 @@ def ingest_sql(
         job_namespace=job_namespace,
         defaults=Defaults(database=default_database, schema=default_schema),
     )
-    with opened(ctx) as store, Progress(console=err, transient=True, disable=as_json) as bar:
+    with (
+        opened(ctx, write=True) as store,
+        Progress(console=err, transient=True, disable=as_json) as bar,
+    ):
         task = bar.add_task("analysing statements", total=None)
         result = ingestion.ingest_sql(
             store,
@@ -177,7 +219,10 @@ def ingest_dbt(
     try:
         paths = _dbt_paths(path, catalog_file, run_results, semantic_manifest)
         options = dbt.DbtOptions(namespace, job_namespace, owner_role, column_lineage)
-        with opened(ctx) as store, Progress(console=err, transient=True, disable=as_json) as bar:
+        with (
+            opened(ctx, write=True) as store,
+            Progress(console=err, transient=True, disable=as_json) as bar,
+        ):
             task = bar.add_task("analysing models", total=None)
             result = ingestion.ingest_dbt(
                 store,
@@ -242,7 +287,7 @@ def ingest_openlineage(
 
     Exits 1 when some events were invalid (each error names file, line and JSON path).
     """
-    with opened(ctx) as store:
+    with opened(ctx, write=True) as store:
         read, results, errors = ingestion.ingest_openlineage_files(store, paths, actor=actor())
     changed = sum(1 for r in results if r.changed)
     messages = [str(e) for e in errors]
@@ -415,7 +460,9 @@ def serve(
     handler.setFormatter(JsonLines())
     logging.getLogger("baton").addHandler(handler)
     logging.getLogger("baton").setLevel(logging.INFO)
-    with opened(ctx) as store:  # (a configuration error here is reported like any other)
+    with opened(
+        ctx, write=True
+    ) as store:  # (a configuration error here is reported like any other)
         gate = auth.Gate(
             static_token=settings.api_token,
             tokens=TokenStore(settings.home),

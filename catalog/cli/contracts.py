@@ -47,7 +47,7 @@ def ingest_contracts(
     nothing is written.
     """
     versions = _read_or_exit(paths)
-    with opened(ctx) as store:
+    with opened(ctx, write=True) as store:
         try:
             result = contracts.publish(store, versions, actor=actor(), reason=reason)
         except contracts.ContractRejected as rejected:

@@ -95,7 +95,7 @@ def create(
         move, origin, target = Move.OWNER, from_owner, to_owner
     else:
         raise typer.BadParameter("give --from-stage and --to-stage, or --from-owner and --to-owner")
-    with opened(ctx) as store:
+    with opened(ctx, write=True) as store:
         product = [catalog.resolve_dataset(store, name, namespace) for name in datasets]
         handoff = handoffs.create(
             store, policy, product, move=move, from_=origin, to=target, roles=tuple(role),
@@ -170,7 +170,7 @@ def sign(
         err.print("[red]error:[/red] the token is unknown, malformed, expired or revoked")
         raise typer.Exit(2)
     decision = Decision.REJECT if reject else Decision.APPROVE
-    with opened(ctx) as store:
+    with opened(ctx, write=True) as store:
         record = handoffs.sign(
             store, handoff_id, signoff, decision=decision, comment=comment, principal=principal
         )
@@ -190,7 +190,7 @@ def complete(
     reason: str = typer.Option("handoff", help="Why: recorded in the ledger."),
 ) -> None:
     """Complete a handoff whose gate is open: records the new stage or owners."""
-    with opened(ctx) as store:
+    with opened(ctx, write=True) as store:
         evaluation = handoffs.complete(store, handoff_id, principal=_local(), reason=reason)
     handoff = evaluation.handoff
     out.print(f"completed {handoff.id}: {handoff.move.value} is now {escape(handoff.to)}")

@@ -188,15 +188,18 @@ def ledger_log(
     since: datetime | None = typer.Option(None, help="Only entries at or after (ISO 8601)."),
     until: datetime | None = typer.Option(None, help="Only entries at or before (ISO 8601)."),
     first: int = typer.Option(50, help="How many entries."),
+    before: int | None = typer.Option(None, help="Only entries before this sequence number."),
+    oldest_first: bool = typer.Option(False, "--oldest-first", help="Oldest entries first."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """List ledger entries, oldest first."""
+    """List ledger entries, newest first (`--before SEQ` pages back)."""
     with opened(ctx) as store:
         entity_key = _entity(store, entity, namespace, column, owner, contract)
         query = LedgerQuery(
-            entity=entity_key, actor=actor, source=source, since=since, until=until, limit=first
-        )
-        entries, _ = audit.ledger_page(store, query)
+            entity=entity_key, actor=actor, source=source, since=since, until=until,
+            before_seq=before, newest_first=not oldest_first, limit=first,
+        )  # fmt: skip
+        entries, more = audit.ledger_page(store, query)
     if as_json:
         print_json([entry_json(e) for e in entries])
         return
@@ -212,6 +215,10 @@ def ledger_log(
             changes,
         )
     out.print(table)
+    if more and not oldest_first:
+        err.print(f"older entries follow: --before {entries[-1].seq}")
+    elif more:
+        err.print("newer entries follow: raise --first, or page with --since")
 
 
 @ledger_app.command("show")

@@ -32,7 +32,7 @@ def ingest_ownership(
     An invalid map exits 2 listing every problem and writes nothing. Conflicts (two rules
     equally specific) are listed; the later rule wins.
     """
-    with opened(ctx) as store:
+    with opened(ctx, write=True) as store:
         try:
             result, conflicts = ownership.apply_map(store, path, actor=actor(), reason=reason)
         except ownership.InvalidMap as invalid:

@@ -524,10 +524,12 @@ class EmbeddedStore:
     # -- ledger ---------------------------------------------------------------------------
 
     def ledger(self, query: LedgerQuery) -> list[LedgerEntry]:
+        order = "DESC" if query.newest_first else "ASC"
         rows = self._query(
             f"""
             SELECT {_LEDGER_COLUMNS} FROM ledger l
             WHERE l.seq > :after_seq
+              AND (:before_seq IS NULL OR l.seq < :before_seq)
               AND (:actor IS NULL OR l.actor = :actor)
               AND (:since IS NULL OR l.at >= :since)
               AND (:until IS NULL OR l.at <= :until)
@@ -535,10 +537,11 @@ class EmbeddedStore:
               AND (:source IS NULL OR l.source = :source OR l.seq IN (
                     SELECT from_seq FROM assertions WHERE source = :source
                     UNION SELECT to_seq FROM assertions WHERE source = :source))
-            ORDER BY l.seq LIMIT :limit
+            ORDER BY l.seq {order} LIMIT :limit
             """,  # noqa: S608 -- only fixed fragments are interpolated
             {
                 "after_seq": query.after_seq,
+                "before_seq": query.before_seq,
                 "actor": query.actor,
                 "since": query.since.isoformat() if query.since else None,
                 "until": query.until.isoformat() if query.until else None,

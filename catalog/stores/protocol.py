@@ -89,6 +89,9 @@ class LedgerQuery:
     since: datetime | None = None
     until: datetime | None = None
     after_seq: int = 0
+    before_seq: int | None = None
+    newest_first: bool = False
+    """Descending sequence order (the newest entries first); ascending otherwise."""
     limit: int = 100
 
 

@@ -240,12 +240,16 @@ LEDGER_PAGE = _statement(
     "ledger_page",
     """MATCH (e:LedgerEntry)
        WHERE e.seq > $after_seq
+         AND ($before_seq IS NULL OR e.seq < $before_seq)
          AND ($actor IS NULL OR e.actor = $actor)
          AND ($since IS NULL OR e.at >= $since)
          AND ($until IS NULL OR e.at <= $until)
          AND ($seqs IS NULL OR e.seq IN $seqs)
-       RETURN e {.*} AS entry ORDER BY e.seq LIMIT $limit""",
+       RETURN e {.*} AS entry
+       ORDER BY CASE WHEN $newest_first THEN -e.seq ELSE e.seq END LIMIT $limit""",
     after_seq=0,
+    before_seq=None,
+    newest_first=False,
     actor=None,
     since=None,
     until="2026-01-01T00:00:00+00:00",

@@ -270,6 +270,8 @@ class Neo4jStore:
         found = self._read(
             cypher.LEDGER_PAGE,
             after_seq=query.after_seq,
+            before_seq=query.before_seq,
+            newest_first=query.newest_first,
             actor=query.actor,
             since=query.since.isoformat() if query.since else None,
             until=query.until.isoformat() if query.until else None,
