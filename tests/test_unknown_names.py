@@ -12,9 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from catalog.api import auth
 from catalog.api.app import create_app
 from catalog.domain import Batch, SnapshotBuilder, dataset_ref, owner_named
 from catalog.errors import InvalidArgument, NotFound
+from catalog.security import Role, TokenStore
 from catalog.services import catalog, change_sets, contracts, impact, ownership
 from catalog.services.ingestion import ingest_dbt
 from catalog.stores.embedded import EmbeddedStore
@@ -163,3 +165,21 @@ def test_the_published_versions_are_listed_by_the_service(home: Path) -> None:
     store = EmbeddedStore(home / "baton.db")
     assert [v.version for v in contracts.published(store, "urn:acme:contract:fct-orders")]
     store.close()
+
+
+# -- a client that authenticates ----------------------------------------------------------------
+
+
+def test_impact_against_a_server_sends_the_token_in_baton_token(
+    owned_warehouse: EmbeddedStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokens = TokenStore(tmp_path / "server")
+    _, reader = tokens.create("ci-impact", [Role.READER])
+    gate = auth.Gate(tokens=tokens, anonymous=auth.NOBODY)  # as if bound off loopback
+    drop = ["impact", "--drop-column", f"{ORDERS}.net_paid", "--namespace", NAMESPACE]
+    with running(create_app(owned_warehouse, gate=gate)) as url:
+        refused = baton(tmp_path / "client", *drop, "--server", url)
+        monkeypatch.setenv("BATON_TOKEN", reader)
+        answered = baton(tmp_path / "client", *drop, "--server", url)
+    assert refused.exit_code == 2 and "bearer token" in refused.output
+    assert answered.exit_code == 0, answered.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import urllib.request
@@ -141,7 +142,7 @@ def show_impact(
     server: str | None = typer.Option(
         None,
         help="A Baton server's URL: derive the change set here, analyse it there "
-        "(explicit changes then need --namespace).",
+        "(explicit changes then need --namespace); the token in $BATON_TOKEN is sent.",
     ),
 ) -> None:
     """What a change breaks downstream, from explicit changes, a proposed contract version,
@@ -212,7 +213,11 @@ def _remote(
         {"query": REMOTE_QUERY, "variables": {"changes": changes, "depth": depth, "limit": limit}}
     ).encode()
     url = server.rstrip("/") + "/graphql"
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    token = os.environ.get("BATON_TOKEN")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, body, headers)
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             answer = json.loads(response.read())
