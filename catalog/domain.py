@@ -241,6 +241,14 @@ class SourceSnapshot(BaseModel):
         return self
 
 
+class Scope(BaseModel):
+    """Every source under `prefix` that exists now is in `present` (read or not): any
+    other source under it is gone, and what it asserted ends."""
+
+    prefix: str = Field(min_length=1)
+    present: frozenset[str] = frozenset()
+
+
 class Batch(BaseModel):
     """What an ingester returns: snapshots to write, errors to report, and counts (e.g.
     statements seen and understood) for the ingest summary."""
@@ -248,6 +256,9 @@ class Batch(BaseModel):
     snapshots: list[SourceSnapshot] = Field(default_factory=list)
     errors: list[IngestError] = Field(default_factory=list)
     counts: dict[str, int] = Field(default_factory=dict)
+    scopes: list[Scope] = Field(default_factory=list)
+    """What the batch speaks for whole (a folder ingested): a source in a scope that no
+    longer exists (a deleted file) is retired."""
 
     @model_validator(mode="after")
     def _one_snapshot_per_source(self) -> Batch:

@@ -119,14 +119,27 @@ def _touched_entities(diff: Diff) -> list[str]:
     return sorted(ref.key for ref in touched if ref.kind in entity_kinds)
 
 
+def _retired(tx: WriteTx, batch: Batch) -> list[SourceSnapshot]:
+    """An empty, complete snapshot for each source of the batch's scopes that is gone: what
+    it said ends, with history."""
+    gone = {
+        source
+        for scope in batch.scopes
+        for source in tx.open_sources(scope.prefix)
+        if source not in scope.present
+    }
+    return [SourceSnapshot(source=s, assertions=[], complete=True) for s in sorted(gone)]
+
+
 def write_batch(
     store: Store, batch: Batch, request: WriteRequest, *, clock: Clock = utc_now
 ) -> WriteResult:
     """Apply a batch atomically; report its errors and the ledger entry (None: no changes)."""
 
     def unit(tx: WriteTx) -> LedgerEntry | None:
-        current = tx.open_assertions([s.source for s in batch.snapshots])
-        diff = diff_snapshots(batch.snapshots, current)
+        snapshots = batch.snapshots + _retired(tx, batch)
+        current = tx.open_assertions([s.source for s in snapshots])
+        diff = diff_snapshots(snapshots, current)
         if not diff:
             return None
         changes = _changes(diff)

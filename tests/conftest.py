@@ -105,7 +105,8 @@ def chain_snapshot(source: str, *names: str, complete: bool = True) -> SourceSna
 
 
 def demo_batch() -> Batch:
-    texts, errors = sql.read_sql_files([EXAMPLES])
+    files = sql.read_sql_files([EXAMPLES])
+    texts, errors = files.texts, files.errors
     assert not errors
     return sql.parse(texts, DEMO_OPTIONS)
 

@@ -411,7 +411,8 @@ def test_a_sql_path_to_a_device_or_fifo_is_refused_at_once(tmp_path: Path, targe
         target = str(tmp_path / "pipe")
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "endless.sql").symlink_to(target)
-    texts, errors = read_sql_files([tmp_path / "models"])
+    files = read_sql_files([tmp_path / "models"])
+    texts, errors = files.texts, files.errors
     assert texts == {}
     assert "not a regular file" in str(errors[0])
 
@@ -438,7 +439,7 @@ def test_a_manifest_of_an_unknown_schema_version_is_refused(tmp_path: Path) -> N
 
 def test_a_quoted_name_holding_a_dot_is_not_the_three_part_name(tmp_path: Path) -> None:
     (tmp_path / "m.sql").write_text('INSERT INTO public."a.b" SELECT x FROM public.a.b')
-    texts, _ = read_sql_files([tmp_path / "m.sql"])
+    texts = read_sql_files([tmp_path / "m.sql"]).texts
     batch = parse_sql(texts, SqlOptions(dialect="postgres", namespace="postgres://db"))
     names = {a.subject.name for s in batch.snapshots for a in s.assertions} | {
         a.object.name for s in batch.snapshots for a in s.assertions if a.object

@@ -83,9 +83,7 @@ def test_each_hop_names_the_statement_that_creates_it(warehouse: EmbeddedStore) 
     [status] = [a for a in report.affected if a.label.endswith("fct_orders.status")]
     [hop] = status.path
     assert (hop.kind, hop.detail) == ("DERIVES", "IDENTITY")
-    assert hop.where is not None and hop.where.endswith(
-        "examples/warehouse/marts/fct_orders.sql:14"
-    )
+    assert hop.where == "warehouse:marts/fct_orders.sql:14"
     assert hop.job is not None and hop.job.endswith("fct_orders.sql#analytics.marts.fct_orders")
 
 

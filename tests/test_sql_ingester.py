@@ -144,7 +144,8 @@ def test_a_bad_statement_is_reported_with_file_and_line_and_the_rest_is_kept() -
 
 def test_unreadable_files_are_errors_naming_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.sql").write_bytes(b"\xff\xfe select")
-    texts, errors = sql.read_sql_files([tmp_path])
+    files = sql.read_sql_files([tmp_path])
+    texts, errors = files.texts, files.errors
     assert texts == {}
     assert errors[0].source.endswith("bad.sql")
 
@@ -155,7 +156,7 @@ def test_each_file_is_its_own_source() -> None:
 
 
 def test_the_result_does_not_depend_on_file_order() -> None:
-    texts, _ = sql.read_sql_files([EXAMPLES])
+    texts = sql.read_sql_files([EXAMPLES]).texts
     forward = sql.parse(texts, OPTIONS)
     backward = sql.parse(dict(reversed(texts.items())), OPTIONS)
 
@@ -168,7 +169,7 @@ def test_the_result_does_not_depend_on_file_order() -> None:
 
 
 def test_tpch_queries_parse_without_errors(shared_fixtures: Path) -> None:
-    texts, _ = sql.read_sql_files([shared_fixtures / "sql" / "tpch"])
+    texts = sql.read_sql_files([shared_fixtures / "sql" / "tpch"]).texts
     batch = sql.parse(texts, OPTIONS)
     assert len(texts) == 22
     assert batch.errors == []
@@ -176,7 +177,7 @@ def test_tpch_queries_parse_without_errors(shared_fixtures: Path) -> None:
 
 def test_real_snowflake_models_mostly_parse(shared_fixtures: Path) -> None:
     folder = shared_fixtures / "sql" / "mattermost_analytics"
-    texts, _ = sql.read_sql_files([folder])
+    texts = sql.read_sql_files([folder]).texts
     batch = sql.parse(texts, sql.SqlOptions(dialect="snowflake", namespace="snowflake://acct"))
     assert len(texts) > 200
     assert len(batch.errors) <= len(texts) // 50, [str(e) for e in batch.errors]

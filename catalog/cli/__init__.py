@@ -42,7 +42,7 @@ from catalog.domain import NodeRef, column_ref, owner_key, owner_named
 from catalog.errors import BatonError
 from catalog.oidc import OidcVerifier
 from catalog.security import Principal, Role, TokenStore
-from catalog.services import catalog, ingestion, lineage
+from catalog.services import catalog, ingestion, lineage, source_identity
 from catalog.stores import open_store
 from catalog.stores.migrations import MigrationError
 from catalog.stores.protocol import LedgerQuery
@@ -110,11 +110,14 @@ def migrate(ctx: typer.Context) -> None:
     try:
         store = open_store(settings_of(ctx), migrate=False)
         applied = store.migrate()
+        moved = source_identity.migrate(store, actor=actor())
     except (MigrationError, BatonError) as error:
         err.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from error
     store.close()
     out.print(f"applied {', '.join(applied)}" if applied else "schema is up to date")
+    if moved is not None and moved.entry is not None:
+        out.print(f"SQL sources renamed to project identities: ledger entry {moved.entry.seq}")
 
 
 @ingest_app.command("sql")
@@ -131,9 +134,15 @@ def ingest_sql(
     default_database: str | None = typer.Option(None, help="Database of unqualified tables."),
     default_schema: str | None = typer.Option(None, help="Schema of unqualified tables."),
     reason: str = typer.Option("sql ingestion", help="Why: recorded in the ledger."),
+    project: str | None = typer.Option(
+        None,
+        help="The project the files belong to (default: the folder's name). Files are "
+        "known by project and path inside it, so any checkout is the same source.",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Extract table- and column-level lineage from SQL files and write it.
+    """Extract table- and column-level lineage from SQL files and write it. A folder is
+    ingested whole: lineage of a file no longer in it is retired.
 
     Exits 1 when some statements had errors (the rest is still written), 0 otherwise.
     """
@@ -155,6 +164,7 @@ def ingest_sql(
             actor=actor(),
             reason=reason,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            project=project,
         )
     errors = [str(e) for e in result.errors]
     if as_json:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.domain import IngestError, dataset_ref
-from catalog.services import catalog
+from catalog.services import catalog, source_identity
 from catalog.stores.protocol import Store
 from catalog.write_path import WriteRequest, WriteResult, write_batch
 from ingesters import dbt, openlineage, sql
@@ -22,13 +22,19 @@ def ingest_sql(
     actor: str,
     reason: str,
     progress: sql.Progress | None = None,
+    project: str | None = None,
 ) -> WriteResult:
-    texts, read_errors = sql.read_sql_files(paths)
+    """Lineage of the SQL files under `paths`, each named by its project (the folder's
+    name, or `project`) and its path inside it, so another checkout is the same source;
+    a file gone from a folder ingested before has its lineage retired."""
+    source_identity.migrate(store, actor=actor)  # lineage written before, under typed paths
+    files = sql.read_sql_files(paths, project)
     parsed = sql.parse(
-        texts, options, progress, known_columns=catalog_columns(store, options.namespace)
+        files.texts, options, progress, known_columns=catalog_columns(store, options.namespace)
     )
-    batch = parsed.model_copy(update={"errors": [*read_errors, *parsed.errors]})
-    source = "sql " + " ".join(p.as_posix() for p in paths)
+    errors = [*files.errors, *(files.located(e) for e in parsed.errors)]
+    batch = parsed.model_copy(update={"errors": errors, "scopes": files.scopes})
+    source = "sql " + " ".join(sorted({s.prefix for s in files.scopes} or files.texts))
     return write_batch(store, batch, WriteRequest(actor=actor, source=source, reason=reason))
 
 

@@ -140,6 +140,17 @@ class _SqliteWriteTx:
         )
         return {(source, (kind, subj, obj)): dig for source, kind, subj, obj, dig in rows}
 
+    def open_sources(self, prefix: str) -> list[str]:
+        # A range over the (source, from_seq) index: every string with the prefix sorts
+        # at or after it and before the prefix with its last character incremented.
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
+        rows = self._conn.execute(
+            "SELECT DISTINCT source FROM assertions"
+            " WHERE source >= ? AND source < ? AND to_seq IS NULL",
+            (prefix, end),
+        )
+        return [source for (source,) in rows]
+
     def ledger_head(self) -> LedgerHead | None:
         row = self._conn.execute(
             "SELECT seq, hash, at FROM ledger ORDER BY seq DESC LIMIT 1"

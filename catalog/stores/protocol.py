@@ -101,6 +101,9 @@ class WriteTx(Protocol):
     def open_assertions(self, sources: Sequence[str]) -> dict[SourcedIdentity, str]:
         """Currently valid assertions of these sources, mapped to their attrs digests."""
 
+    def open_sources(self, prefix: str) -> list[str]:
+        """Sources starting with `prefix` that hold a currently valid assertion."""
+
     def ledger_head(self) -> LedgerHead | None: ...
 
     def commit(

@@ -8,9 +8,8 @@ it (that is how `SELECT *` over an upstream model still gets column lineage).
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlglot import exp
@@ -26,14 +25,12 @@ from catalog.domain import (
     dataset_ref,
     job_ref,
 )
-from catalog.files import read_bounded_text
+from ingesters.sql.files import SOURCE_PREFIX, SqlFiles, read_sql_files
 from ingesters.sql.lineage import StatementLineage, statement_lineage, target_and_reads
 from ingesters.sql.names import Defaults, Schema, TableName, dotted
 from ingesters.sql.script import StatementError, expressions_of, parse_statements
 from ingesters.sql.statements import Statement
 from ingesters.sql.steps import StepTracker, collapse_steps
-
-SOURCE_PREFIX = "sql:"
 
 
 @dataclass(frozen=True)
@@ -62,24 +59,6 @@ class _Parsed:
 
 def default_namespace(dialect: str) -> str:
     return f"{dialect}://default"
-
-
-MAX_SQL_FILE_BYTES = 64 * 2**20
-"""A SQL file longer than this is refused (statements are bounded on their own too)."""
-
-
-def read_sql_files(paths: Iterable[Path]) -> tuple[dict[str, str], list[IngestError]]:
-    """The text of every `.sql` file under `paths` (folders recursively), keyed by path."""
-    texts: dict[str, str] = {}
-    errors: list[IngestError] = []
-    for root in paths:
-        files = sorted(root.rglob("*.sql")) if root.is_dir() else [root]
-        for file in files:
-            try:
-                texts[file.as_posix()] = read_bounded_text(file, MAX_SQL_FILE_BYTES)
-            except (OSError, UnicodeDecodeError) as error:
-                errors.append(IngestError(source=file.as_posix(), message=f"cannot read: {error}"))
-    return texts, errors
 
 
 Progress = Callable[[int, int], None]
@@ -312,6 +291,7 @@ def _source_column(
 __all__ = [
     "KnownColumns",
     "Progress",
+    "SqlFiles",
     "SqlOptions",
     "assert_column_lineage",
     "default_namespace",

@@ -103,6 +103,18 @@ OPEN_EDGES = _statement(
               r.digest AS digest""",
     sources=["sql:a.sql"],
 )
+OPEN_SOURCES = _statement(
+    "open_sources",
+    """CALL () {
+         MATCH (f:Fact) WHERE f.source STARTS WITH $prefix AND f.to_seq IS NULL
+         RETURN f.source AS source
+         UNION
+         MATCH ()-[r:ASSERTS]->() WHERE r.source STARTS WITH $prefix AND r.to_seq IS NULL
+         RETURN r.source AS source
+       }
+       RETURN DISTINCT source""",
+    prefix="sql:warehouse:",
+)
 LEDGER_HEAD = _statement(
     "ledger_head",
     """MATCH (e:LedgerEntry)

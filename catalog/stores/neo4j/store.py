@@ -85,6 +85,9 @@ class _Neo4jWriteTx:
         edges = [r.data() for r in self._run(cypher.OPEN_EDGES, sources=list(sources))]
         return rows.open_identities(facts, edges)
 
+    def open_sources(self, prefix: str) -> list[str]:
+        return [r["source"] for r in self._run(cypher.OPEN_SOURCES, prefix=prefix)]
+
     def ledger_head(self) -> LedgerHead | None:
         found = self._run(cypher.LEDGER_HEAD)
         if not found:
