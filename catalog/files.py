@@ -31,6 +31,8 @@ def write_atomically(path: Path, fill: Callable[[TextIO], T], *, mode: int = 0o6
         temporary.unlink(missing_ok=True)
         if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFull(f"disk full: cannot write {path}; it is unchanged") from error
+        if isinstance(error, OSError):
+            raise OSError(error.errno, f"cannot write {path}: {error.strerror}") from error
         raise
     return result
 

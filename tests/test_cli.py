@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -240,3 +241,45 @@ def test_the_ledger_log_shows_the_newest_first_and_how_to_page_back(
 def test_the_version_is_printed() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("baton ")
+
+
+def run_baton(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """The real `baton` entry point in its own process (the top-level error handling)."""
+    return subprocess.run(
+        [sys.executable, "-m", "catalog", *args],
+        input=stdin, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_a_missing_input_file_is_one_line_and_exit_2(home: Path, project: Path) -> None:
+    ingest(home, project)
+    result = run_baton("--home", str(home), "impact", "--old-sql", "/nope.sql", "--new-sql", "/x")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: No such file or directory: /nope.sql"
+
+
+def test_an_export_to_a_missing_folder_is_one_line_and_exit_2(home: Path, project: Path) -> None:
+    ingest(home, project)
+    target = home / "no" / "such" / "ledger.jsonl"
+    result = run_baton("--home", str(home), "ledger", "export", str(target))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"cannot write {target}" in result.stderr
+
+
+def test_serve_on_a_busy_port_fails_before_claiming_to_serve(home: Path, project: Path) -> None:
+    ingest(home, project)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = run_baton("--home", str(home), "serve", "--port", port)
+    assert result.returncode == 2
+    assert "serving" not in result.stdout
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_sql_lineage_exits_1_when_it_understood_nothing_and_says_why_in_words() -> None:
+    result = run_baton("sql", "lineage", "--dialect", "postgres", stdin="SELECT FROM (")
+    assert result.returncode == 1
+    [error] = json.loads(result.stdout)["errors"]
+    assert error["message"] == "cannot parse: Expected table name but got the end of the statement"

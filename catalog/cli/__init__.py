@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -326,7 +327,8 @@ def sql_lineage(
     default_schema: str | None = typer.Option(None, help="Schema of unqualified tables."),
 ) -> None:
     """Print the table and column lineage of SQL as JSON (in_tables, out_tables,
-    column_lineage with kind and subtype, errors)."""
+    column_lineage with kind and subtype, errors). Exits 1 when it understood none of
+    the statements, as `ingest sql` does when some were not understood."""
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
         tables = json.loads(schema.read_text(encoding="utf-8")) if schema else {}
@@ -335,7 +337,10 @@ def sql_lineage(
         raise typer.Exit(2) from error
     defaults = Defaults(database=default_database, schema=default_schema)
     result = analyse_script(text, dialect, normalize_schema(tables, dialect, defaults), defaults)
-    print_json(result.as_json())
+    answer = result.as_json()
+    print_json(answer)
+    if answer["statements"] and not answer["understood"]:
+        raise typer.Exit(1)
 
 
 @app.command("lineage")
@@ -479,7 +484,8 @@ def serve(
             anonymous=_anonymous(host, anonymous_read),
             oidc=OidcVerifier(settings.oidc) if settings.oidc else None,
         )
-        out.print(f"Baton serving GraphQL at http://{host}:{port}/graphql")
+        listener = _listening(host, port)  # a busy port fails here, before any claim
+        out.print(f"Baton serving GraphQL at http://{host}:{port}/graphql ({settings.database})")
         loopback = gate.anonymous is auth.LOCAL_ANONYMOUS
         app = create_app(
             store,
@@ -492,7 +498,21 @@ def serve(
         # take its turn promptly while they compute (bench/openlineage_ingest.py: p99 of a
         # GraphQL read during event ingestion 90 -> 24 ms, events/s +15%).
         sys.setswitchinterval(0.0005)
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        config = uvicorn.Config(app, log_level="warning", access_log=False)
+        uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    """A socket bound to `host:port`; `OSError` naming both when it cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise OSError(error.errno, f"cannot listen on {host}:{port}: {error.strerror}") from None
+    return listener
 
 
 def _anonymous(host: str, allow_read: bool) -> Principal:
@@ -550,7 +570,15 @@ def token_revoke(ctx: typer.Context, token_id: str = typer.Argument(..., help="T
 
 
 def main() -> None:
-    app()
+    """`baton`: a file that cannot be read or written is the user's to fix, so it is one
+    line and exit 2, not a traceback (Baton's own failures still show theirs)."""
+    try:
+        app()
+    except OSError as error:
+        where = f": {error.filename}" if error.filename else ""
+        reason = f"{error.strerror}{where}" if error.strerror else str(error)
+        err.print(f"[red]error:[/red] {escape(reason)}")
+        raise SystemExit(2) from None
 
 
 __all__ = ["app", "main"]

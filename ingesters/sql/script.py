@@ -7,6 +7,7 @@ flows through them are composed, so `x -> #tmp -> y` reads as `x -> y`.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -119,6 +120,19 @@ def expressions_of(
     ]
 
 
+_TOKEN = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+.*?>")
+_CLASS = re.compile(r"<class 'sqlglot\.[\w.]+\.(\w+)'>")
+
+
+def readable(description: object) -> str:
+    """sqlglot's parse error with its token and class objects written as SQL words."""
+    text = _TOKEN.sub(
+        lambda m: "the end of the statement" if m[1] == "SENTINEL" else repr(m[2]),
+        str(description),
+    )
+    return _CLASS.sub(lambda m: m[1].upper(), text)
+
+
 def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> list[exp.Expr]:
     """Parse one statement, with two fallbacks when it does not parse as a whole.
 
@@ -140,15 +154,11 @@ def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> 
     except ParseError as error:
         first = error.errors[0] if error.errors else {}
         line = statement.line + int(first.get("line", 1)) - 1
-        expression, problem = (
-            None,
-            StatementError(line, f"cannot parse: {first.get('description', error)}", True),
-        )
+        reason = readable(first.get("description", error))
+        expression, problem = None, StatementError(line, f"cannot parse: {reason}", True)
     except (SqlglotError, RecursionError) as error:
-        expression, problem = (
-            None,
-            StatementError(statement.line, f"cannot parse: {error}", True),
-        )
+        reason = readable(error)
+        expression, problem = None, StatementError(statement.line, f"cannot parse: {reason}", True)
     if expression is None or isinstance(expression, exp.Command) or _is_routine(expression):
         body = _after_begin(statement, dialect)
         if body is not None:
