@@ -115,6 +115,7 @@ def ledger_keygen(
         err.print(f"[red]error:[/red] {private_key} or {public_key} exists; not overwritten")
         raise typer.Exit(2)
     private_pem, public_pem = new_key_pair()
+    private_key.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_atomically(private_key, lambda sink: sink.write(private_pem.decode()), mode=0o600)
     write_atomically(public_key, lambda sink: sink.write(public_pem.decode()))
     out.print(f"private key {private_key} (keep it secret), public key {public_key}")
