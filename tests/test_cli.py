@@ -283,3 +283,27 @@ def test_sql_lineage_exits_1_when_it_understood_nothing_and_says_why_in_words() 
     assert result.returncode == 1
     [error] = json.loads(result.stdout)["errors"]
     assert error["message"] == "cannot parse: Expected table name but got the end of the statement"
+
+
+def test_help_shows_flags_without_a_value() -> None:
+    result = CliRunner().invoke(app, ["ledger", "verify", "--help"], env={"COLUMNS": "80"})
+    assert "--deep " in result.stdout and "<bool>" not in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_lineage_text_says_which_node_feeds_which_without_cutting_names(
+    home: Path, project: Path
+) -> None:
+    ingest(home, project)
+    result = baton(home, "lineage", "fct_orders", "--direction", "UPSTREAM", "--depth", "1")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "lineage of analytics.marts.fct_orders  in postgres://warehouse:5432"
+    assert "  analytics.staging.stg_orders -> analytics.marts.fct_orders  (feeds)" in lines
+    assert "…" not in result.stdout
+
+
+def test_the_ledger_log_never_cuts_what_an_entry_did(home: Path, project: Path) -> None:
+    ingest(home, project)
+    result = baton(home, "ledger", "log")
+    assert "…" not in result.stdout and "added:HAS_COLUMN" in result.stdout

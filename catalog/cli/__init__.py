@@ -46,7 +46,7 @@ from catalog.security import Principal, Role, TokenStore
 from catalog.services import catalog, ingestion, lineage, source_identity
 from catalog.stores import open_store
 from catalog.stores.migrations import MigrationError
-from catalog.stores.protocol import LedgerQuery
+from catalog.stores.protocol import EdgeView, LedgerQuery
 from ingesters import dbt, sql
 from ingesters.sql.names import Defaults, normalize_schema
 from ingesters.sql.script import analyse_script
@@ -378,12 +378,40 @@ def show_lineage(
             }
         )
         return
-    table = Table("depth", "node", title=f"lineage of {result.root}")
-    for node in result.nodes:
-        table.add_row(str(node.depth), str(node.node.ref))
-    out.print(table)
+    out.print(lineage_text(result), highlight=False, soft_wrap=True)
     if result.truncated:
         err.print("[yellow]truncated:[/yellow] the node limit was reached")
+
+
+def lineage_text(result: lineage.LineageResult) -> str:
+    """Which node feeds which, nearest first, names without the root's namespace (said
+    once in the header) so none is cut at 80 columns."""
+    namespace = result.root.namespace
+    depth_of = {n.node.ref.key: n.depth for n in result.nodes}
+
+    def short(ref: NodeRef) -> str:
+        name = ref.name + (f".{ref.column}" if ref.column else "")
+        return name if ref.namespace == namespace else str(ref)
+
+    def line(edge: EdgeView) -> str:
+        how = edge.attrs.get("transformation") or edge.attrs.get("subtype")
+        kind = edge.kind.lower() + (f", {str(how).lower()}" if how else "")
+        return f"  {short(edge.subject)} -> {short(edge.object)}  ({kind})"
+
+    lines = [f"lineage of {short(result.root)}  in {namespace}"]
+    sides = [
+        ("upstream (what it derives from)",
+         [e for e in result.edges if depth_of.get(e.object.key, 0) <= 0]),
+        ("downstream (what derives from it)",
+         [e for e in result.edges if depth_of.get(e.subject.key, 0) >= 0]),
+    ]  # fmt: skip
+    for title, edges in sides:
+        if edges:
+            edges.sort(key=lambda e: (abs(depth_of.get(e.subject.key, 0)), short(e.subject)))
+            lines += [title + ":", *(line(e) for e in edges)]
+    if len(lines) == 1:
+        lines.append("  nothing feeds it and it feeds nothing (within the depth asked)")
+    return "\n".join(lines)
 
 
 @app.command("history")

@@ -20,25 +20,24 @@ from catalog.stores.migrations import MigrationError
 from catalog.stores.protocol import Store
 from ingesters.sql.dialects import known_dialect
 
-app = typer.Typer(
-    help="Baton: metadata catalog and lineage graph for data handoffs.", no_args_is_help=True
-)
-ingest_app = typer.Typer(help="Ingest metadata from a source.", no_args_is_help=True)
-ledger_app = typer.Typer(help="Browse and verify the audit ledger.", no_args_is_help=True)
-schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
-sql_app = typer.Typer(help="SQL lineage without touching the store.", no_args_is_help=True)
-app.add_typer(ingest_app, name="ingest")
-app.add_typer(ledger_app, name="ledger")
-app.add_typer(schema_app, name="schema")
-app.add_typer(sql_app, name="sql")
-contract_app = typer.Typer(help="Data contracts: versions, diffs, drift.", no_args_is_help=True)
-app.add_typer(contract_app, name="contract")
-token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
-app.add_typer(token_app, name="token")
-handoff_app = typer.Typer(
-    help="Handoffs: create, evaluate, sign off, complete.", no_args_is_help=True
-)
-app.add_typer(handoff_app, name="handoff")
+
+def _group(help_text: str) -> typer.Typer:
+    # Plain help: flags without a `<bool>` value, and text that fits 80 columns.
+    return typer.Typer(help=help_text, no_args_is_help=True, rich_markup_mode=None)
+
+
+app = _group("Baton: metadata catalog and lineage graph for data handoffs.")
+ingest_app = _group("Ingest metadata from a source.")
+ledger_app = _group("Browse and verify the audit ledger.")
+schema_app = _group("The GraphQL schema.")
+sql_app = _group("SQL lineage without touching the store.")
+contract_app = _group("Data contracts: versions, diffs, drift.")
+token_app = _group("API tokens: create, list, revoke.")
+handoff_app = _group("Handoffs: create, evaluate, sign off, complete.")
+for name, group in [("ingest", ingest_app), ("ledger", ledger_app), ("schema", schema_app),
+                    ("sql", sql_app), ("contract", contract_app), ("token", token_app),
+                    ("handoff", handoff_app)]:  # fmt: skip
+    app.add_typer(group, name=name)
 
 out = Console(emoji=False)  # user text such as `team:a:` is never turned into an emoji
 err = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)

@@ -13,7 +13,6 @@ from typing import Any
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.markup import escape
-from rich.table import Table
 
 from catalog.checkpoints import CheckpointLog, load_private_key, load_public_key, new_key_pair
 from catalog.cli.common import (
@@ -204,18 +203,11 @@ def ledger_log(
     if as_json:
         print_json([entry_json(e) for e in entries])
         return
-    table = Table("seq", "at", "actor", "source", "reason", "changes")
-    for entry in entries:
+    for entry in entries:  # two lines each: nothing cut at 80 columns
         changes = ", ".join(f"{n} {label}" for label, n in entry.summary.items())
-        table.add_row(
-            str(entry.seq),
-            entry.at.isoformat(timespec="seconds"),
-            entry.actor,
-            entry.source,
-            entry.reason,
-            changes,
-        )
-    out.print(table)
+        at = entry.at.strftime("%Y-%m-%d %H:%M:%S")
+        out.print(f"{entry.seq}  {at}  {entry.actor}  {entry.reason}", highlight=False)
+        out.print(f"    from {entry.source}: {changes}", highlight=False, soft_wrap=True)
     if more and not oldest_first:
         err.print(f"older entries follow: --before {entries[-1].seq}")
     elif more:
