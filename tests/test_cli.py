@@ -14,6 +14,7 @@ from typer.testing import CliRunner, Result
 
 from catalog.cli import app
 from tests.conftest import EXAMPLES, PROJECT, baton, run_sql
+from tests.conftest import OWNERSHIP_MAP as OWNERSHIP
 
 DEMO_ARGS = [
     "--namespace",
@@ -307,3 +308,28 @@ def test_the_ledger_log_never_cuts_what_an_entry_did(home: Path, project: Path) 
     ingest(home, project)
     result = baton(home, "ledger", "log")
     assert "…" not in result.stdout and "added:HAS_COLUMN" in result.stdout
+
+
+def test_lineage_json_names_jobs_instead_of_nesting_their_json_keys(
+    home: Path, project: Path
+) -> None:
+    ingest(home, project)
+    found = json.loads(baton(home, "lineage", "fct_orders", "--depth", "1", "--json").stdout)
+    jobs = {e["job"] for e in found["edges"] if "job" in e}
+    assert jobs and all(not job.startswith("[") for job in jobs)
+    assert "baton.sql/warehouse:marts/fct_orders.sql#analytics.marts.fct_orders" in jobs
+
+
+def test_every_ingest_reports_its_write_the_same_way(home: Path, project: Path) -> None:
+    sql_ingest = json.loads(ingest(home, project).stdout)
+    owners = json.loads(baton(home, "ingest", "ownership", str(OWNERSHIP), "--json").stdout)
+    for report in (sql_ingest, owners):
+        assert {"changed", "ledger_seq", "summary"} <= report.keys()
+    text = baton(home, "ingest", "ownership", str(OWNERSHIP)).stdout
+    assert text.strip() == "no changes"
+
+
+def test_impact_takes_json_like_every_command(home: Path, project: Path) -> None:
+    ingest(home, project)
+    report = baton(home, "impact", "--drop-column", "stg_orders.status", "--json")
+    assert json.loads(report.stdout)["severity"] == "breaking"

@@ -8,6 +8,7 @@ import socket
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -32,10 +33,12 @@ from catalog.cli.common import (
     opened,
     out,
     print_json,
+    print_written,
     schema_app,
     settings_of,
     sql_app,
     token_app,
+    written,
 )
 from catalog.cli.ledger import entry_json
 from catalog.config import Settings
@@ -169,15 +172,7 @@ def ingest_sql(
         )
     errors = [str(e) for e in result.errors]
     if as_json:
-        print_json(
-            {
-                "changed": result.changed,
-                "ledger_seq": result.ledger_seq,
-                "summary": result.summary,
-                "statements": result.counts,
-                "errors": errors,
-            }
-        )
+        print_json({**written(result), "statements": result.counts, "errors": errors})
     else:
         for message in errors:
             err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
@@ -185,11 +180,7 @@ def ingest_sql(
         out.print(
             f"{seen.get('understood', 0)} of {seen.get('statements', 0)} statements understood"
         )
-        if result.entry is None:
-            out.print("no changes")
-        else:
-            counts = ", ".join(f"{n} {label}" for label, n in result.summary.items())
-            out.print(f"ledger entry {result.entry.seq}: {counts}")
+        print_written(result)
     if errors:
         raise typer.Exit(1)
 
@@ -252,25 +243,13 @@ def ingest_dbt(
         raise typer.Exit(2) from error
     skipped = [str(e) for e in result.errors]
     if as_json:
-        print_json(
-            {
-                "changed": result.changed,
-                "ledger_seq": result.ledger_seq,
-                "summary": result.summary,
-                "counts": result.counts,
-                "without_column_lineage": skipped,
-            }
-        )
+        print_json({**written(result), "counts": result.counts, "without_column_lineage": skipped})
         return
     for message in skipped:
         err.print(f"[yellow]table lineage only:[/yellow] {escape(message)}", highlight=False)
     seen = result.counts
     out.print(", ".join(f"{n} {label.replace('_', ' ')}" for label, n in sorted(seen.items())))
-    if result.entry is None:
-        out.print("no changes")
-    else:
-        counts = ", ".join(f"{n} {label}" for label, n in result.summary.items())
-        out.print(f"ledger entry {result.entry.seq}: {counts}")
+    print_written(result)
 
 
 def _dbt_paths(
@@ -371,7 +350,7 @@ def show_lineage(
                         "to": str(e.object),
                         "kind": e.kind,
                         "source": e.source,
-                        **e.attrs,
+                        **_readable(e.attrs),
                     }
                     for e in result.edges
                 ],
@@ -381,6 +360,12 @@ def show_lineage(
     out.print(lineage_text(result), highlight=False, soft_wrap=True)
     if result.truncated:
         err.print("[yellow]truncated:[/yellow] the node limit was reached")
+
+
+def _readable(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Edge attributes for people and scripts: the job as its name, not its JSON key."""
+    job = attrs.get("job")
+    return {**attrs, "job": str(NodeRef.from_key(job))} if isinstance(job, str) else attrs
 
 
 def lineage_text(result: lineage.LineageResult) -> str:

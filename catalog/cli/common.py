@@ -18,6 +18,7 @@ from catalog.errors import BatonError
 from catalog.stores import open_store
 from catalog.stores.migrations import MigrationError
 from catalog.stores.protocol import Store
+from catalog.write_path import WriteResult
 from ingesters.sql.dialects import known_dialect
 
 
@@ -68,6 +69,20 @@ def opened(ctx: typer.Context, *, write: bool = False) -> Iterator[Store]:
         raise typer.Exit(2) from error
     finally:
         store.close()
+
+
+def written(result: WriteResult) -> dict[str, Any]:
+    """What every ingest reports in `--json` about its write."""
+    return {"changed": result.changed, "ledger_seq": result.ledger_seq, "summary": result.summary}
+
+
+def print_written(result: WriteResult) -> None:
+    """What every ingest says about its write: the ledger entry and what it changed."""
+    if result.entry is None:
+        out.print("no changes")
+        return
+    counts = ", ".join(f"{n} {label}" for label, n in result.summary.items())
+    out.print(f"ledger entry {result.entry.seq}: {counts}", highlight=False)
 
 
 def print_json(value: Any) -> None:

@@ -16,6 +16,8 @@ from catalog.cli.common import (
     opened,
     out,
     print_json,
+    print_written,
+    written,
 )
 from catalog.compatibility import Change, diff
 from catalog.contracts import ContractVersion
@@ -58,10 +60,10 @@ def ingest_contracts(
             raise typer.Exit(2) from rejected
     published = [f"{v.contract_id} {v.version}" for v in versions]
     if as_json:
-        print_json({"versions": published, "changed": result.changed, "summary": result.summary})
+        print_json({"versions": published, **written(result)})
         return
     out.print(f"{len(published)} contract versions read: {', '.join(published)}")
-    out.print(f"ledger entry {result.entry.seq}" if result.entry else "no changes")
+    print_written(result)
 
 
 def _version(ctx: typer.Context, contract_id: str, spec: str) -> ContractVersion:

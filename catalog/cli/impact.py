@@ -136,6 +136,7 @@ def show_impact(
     depth: int = typer.Option(impact.DEFAULT_DEPTH, help=f"Hops (1 to {impact.MAX_DEPTH})."),
     limit: int = typer.Option(impact.DEFAULT_LIMIT, help=f"Most nodes (max {impact.MAX_LIMIT})."),
     output: Format = typer.Option(Format.text, "--format", help="text, markdown or json."),
+    as_json: bool = typer.Option(False, "--json", help="The same as --format json."),
     fail_on: FailOn = typer.Option(
         FailOn.never, help="Exit 1 when the severity is at least this (a CI gate)."
     ),
@@ -150,6 +151,7 @@ def show_impact(
     affected columns, datasets, jobs and consumers with the lineage path and evidence of
     each, owners to notify, contracts broken, sign-offs needed, and a severity (breaking,
     risky, safe)."""
+    output = Format.json if as_json else output
     sql_versions = None
     if old_sql is not None and new_sql is not None:
         sql_versions = change_sets.SqlVersions(

@@ -9,7 +9,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from catalog.cli.common import JSON_OPTION, actor, app, err, ingest_app, opened, out, print_json
+from catalog.cli.common import (
+    JSON_OPTION,
+    actor,
+    app,
+    err,
+    ingest_app,
+    opened,
+    out,
+    print_json,
+    print_written,
+    written,
+)
 from catalog.domain import column_ref, owner_named
 from catalog.services import catalog, ownership
 from catalog.services.ownership import Ownership
@@ -43,21 +54,13 @@ def ingest_ownership(
             err.print(f"{len(invalid.errors)} problems; nothing was written")
             raise typer.Exit(2) from invalid
     if as_json:
-        print_json(
-            {
-                "changed": result.changed,
-                "summary": result.summary,
-                "conflicts": [str(c) for c in conflicts],
-            }
-        )
+        print_json({**written(result), "conflicts": [str(c) for c in conflicts]})
         return
     for conflict in conflicts:
         err.print(
             f"[yellow]conflict:[/yellow] {escape(str(conflict))}", highlight=False, soft_wrap=True
         )
-    out.print(
-        f"ledger entry {result.entry.seq}: {result.summary}" if result.entry else "no changes"
-    )
+    print_written(result)
 
 
 def _day(value: str | None) -> date | None:
