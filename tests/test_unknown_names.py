@@ -183,3 +183,19 @@ def test_impact_against_a_server_sends_the_token_in_baton_token(
         answered = baton(tmp_path / "client", *drop, "--server", url)
     assert refused.exit_code == 2 and "bearer token" in refused.output
     assert answered.exit_code == 0, answered.output
+
+
+def test_graphql_resolves_a_unique_suffix_within_the_namespace(endpoint: str) -> None:
+    query = 'query($ns: String!) { dataset(namespace: $ns, name: "FCT_ORDERS") { name } }'
+    body = httpx.post(f"{endpoint}/graphql", json={"query": query, "variables": {"ns": NAMESPACE}})
+    assert body.json()["data"]["dataset"]["name"] == ORDERS
+
+
+def test_graphql_lineage_of_a_misspelt_name_suggests_the_nearest(endpoint: str) -> None:
+    query = """query($ns: String!) { lineage(namespace: $ns, name: "analytics.marts.fct_ordrs")
+      { rootId } }"""
+    error = graphql_error(endpoint, query, ns=NAMESPACE)
+    assert error["extensions"] == {"code": "NOT_FOUND"}
+    assert "did you mean postgres://warehouse:5432/analytics.marts.fct_orders" in str(
+        error["message"]
+    )

@@ -14,7 +14,7 @@ from catalog.api.arguments import AsOf
 from catalog.api.context import store_of
 from catalog.domain import NodeRef, column_ref, dataset_ref, owner_named
 from catalog.security import Permission
-from catalog.services import ownership
+from catalog.services import catalog, ownership
 from catalog.stores.protocol import NodeView
 
 Namespace = Annotated[str, strawberry.argument(description="Namespace of the dataset.")]
@@ -133,8 +133,9 @@ class OwnershipQuery:
         at: At = None,
         as_of: AsOf = None,
     ) -> list[Ownership]:
-        target = _target(namespace, name, column)
-        found = ownership.owners_of(store_of(info), target, at, as_of)
+        store = store_of(info)
+        target = catalog.resolve_ref(store, namespace, name, column, as_of)
+        found = ownership.owners_of(store, target, at, as_of)
         return [Ownership.of(o) for o in found]
 
     @strawberry.field(description="Everything an owner (person or team) holds a role on.")

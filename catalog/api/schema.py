@@ -26,7 +26,7 @@ from catalog.api.handoff_schema import HandoffMutation, HandoffQuery
 from catalog.api.impact_schema import ImpactQuery
 from catalog.api.limits import DocumentLimits
 from catalog.api.ownership_schema import OwnershipMutation, OwnershipQuery
-from catalog.domain import NodeRef, column_ref, dataset_ref
+from catalog.domain import dataset_ref
 from catalog.errors import InvalidArgument
 from catalog.security import Permission
 from catalog.services import audit, catalog, lineage
@@ -65,10 +65,6 @@ First = Annotated[int, strawberry.argument(description="How many items (at most 
 After = Annotated[
     str | None, strawberry.argument(description="`pageInfo.endCursor` of the previous page.")
 ]
-
-
-def _node_ref(namespace: str, name: str, column: str | None) -> NodeRef:
-    return column_ref(namespace, name, column) if column else dataset_ref(namespace, name)
 
 
 # -- types --------------------------------------------------------------------------------
@@ -350,7 +346,10 @@ class History:
 class Query(ContractQuery, OwnershipQuery, ImpactQuery, HandoffQuery):
     @strawberry.field(description="One dataset by identity, as of now or a past instant.")
     def dataset(self, info: Info, namespace: Namespace, name: Name, as_of: AsOf = None) -> Dataset:
-        found = catalog.get_node(store_of(info), dataset_ref(namespace, name), as_of)
+        store = store_of(info)
+        found = catalog.get_node(
+            store, catalog.resolve_ref(store, namespace, name, None, as_of), as_of
+        )
         return Dataset.of(found, as_of)
 
     @strawberry.field(description="Datasets ordered by namespace and name, optionally searched.")
@@ -399,9 +398,10 @@ class Query(ContractQuery, OwnershipQuery, ImpactQuery, HandoffQuery):
         ] = None,
         as_of: AsOf = None,
     ) -> LineageGraph:
+        store = store_of(info)
         result = lineage.lineage(
-            store_of(info),
-            _node_ref(namespace, name, column),
+            store,
+            catalog.resolve_ref(store, namespace, name, column, as_of),
             direction=lineage.LineageDirection(direction.name),
             depth=depth,
             limit=limit,
@@ -435,7 +435,10 @@ class Query(ContractQuery, OwnershipQuery, ImpactQuery, HandoffQuery):
         column: ColumnName = None,
         first: First = 100,
     ) -> History:
-        found = catalog.history(store_of(info), _node_ref(namespace, name, column), first=first)
+        store = store_of(info)
+        found = catalog.history(
+            store, catalog.resolve_ref(store, namespace, name, column), first=first
+        )
         return History(
             entries=[LedgerEntry.of(e) for e in found.entries],
             edges=[LineageEdge.of(e) for e in found.edges],

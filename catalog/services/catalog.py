@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from catalog.domain import EdgeKind, NodeKind, NodeRef, dataset_ref
+from catalog.domain import EdgeKind, NodeKind, NodeRef, column_ref, dataset_ref
 from catalog.errors import InvalidArgument
 from catalog.ledger import LedgerEntry
 from catalog.services import suggestions
@@ -24,6 +24,22 @@ def get_node(store: Store, ref: NodeRef, as_of: datetime | None = None) -> NodeV
     if not found:
         raise suggestions.unknown(store, ref)
     return found[0]
+
+
+def resolve_ref(
+    store: Store,
+    namespace: str,
+    name: str,
+    column: str | None = None,
+    as_of: datetime | None = None,
+) -> NodeRef:
+    """A dataset (or one of its columns) as a person names it: the exact name, or a unique
+    dotted suffix in any case. Reads of the past take names as given (what existed then
+    may not exist now)."""
+    if as_of is None:
+        dataset = resolve_dataset(store, name, namespace)
+        namespace, name = dataset.namespace, dataset.name
+    return column_ref(namespace, name, column) if column else dataset_ref(namespace, name)
 
 
 def _by_suffix(store: Store, suffix: str, namespace: str | None) -> list[NodeRef]:

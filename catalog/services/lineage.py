@@ -7,7 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from catalog.domain import LINEAGE_EDGE_KINDS, NodeRef
-from catalog.errors import InvalidArgument, NotFound
+from catalog.errors import InvalidArgument
+from catalog.services import suggestions
 from catalog.services.limits import DEFAULT_LIMITS, Limits, check_range
 from catalog.stores.protocol import Direction, EdgeView, NodeView, Store
 
@@ -58,7 +59,7 @@ def lineage(
         raise InvalidArgument(f"lineage is kept for datasets and columns, not {root.kind.value}")
     as_of_seq = store.seq_at(as_of) if as_of else None
     if not store.nodes([root], as_of_seq):
-        raise NotFound(f"no {root.kind.value.lower()} {root} in the catalog")
+        raise suggestions.unknown(store, root)
 
     depth_of: dict[str, int] = {root.key: 0}
     edges: dict[tuple[str, str, str, str], EdgeView] = {}
