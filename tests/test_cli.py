@@ -333,3 +333,13 @@ def test_impact_takes_json_like_every_command(home: Path, project: Path) -> None
     ingest(home, project)
     report = baton(home, "impact", "--drop-column", "stg_orders.status", "--json")
     assert json.loads(report.stdout)["severity"] == "breaking"
+
+
+def test_owners_read_whole_at_80_columns(home: Path, project: Path) -> None:
+    ingest(home, project)
+    baton(home, "ingest", "ownership", str(OWNERSHIP))
+    shown = baton(home, "owners", "fct_orders", "--column", "net_paid").stdout
+    assert "  steward   team:finance-data" in shown and "…" not in shown
+    assert "(inherited from the dataset)" in shown
+    held = baton(home, "owned-by", "team:finance-data").stdout
+    assert "postgres://warehouse:5432/analytics.marts.fct_daily_revenue" in held

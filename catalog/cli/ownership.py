@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from catalog.cli.common import (
     JSON_OPTION,
@@ -21,7 +20,7 @@ from catalog.cli.common import (
     print_written,
     written,
 )
-from catalog.domain import column_ref, owner_named
+from catalog.domain import column_ref, owner_key, owner_named
 from catalog.services import catalog, ownership
 from catalog.services.ownership import Ownership
 
@@ -88,24 +87,26 @@ def _json(found: list[Ownership]) -> list[dict[str, object]]:
     ]
 
 
-def _table(title: str, found: list[Ownership]) -> Table:
-    table = Table(
-        "role", "owner", "on", "page / contact", "escalation", "from", "to", "via", title=title
-    )
+def _text(title: str, found: list[Ownership], targets: bool) -> str:
+    """One block per ownership, its details indented below it: nothing is cut at 80
+    columns. `targets`: name what is owned (an owner's holdings) instead of the owner."""
+    lines = [title]
     for o in found:
         attrs = o.owner.attrs
-        contact = attrs.get("pager") or attrs.get("email") or attrs.get("slack") or ""
-        table.add_row(
-            o.role + (" (inherited)" if o.inherited else ""),
-            str(o.owner.ref),
-            str(o.target),
-            str(contact),
-            ", ".join(attrs.get("escalation") or []),
-            o.effective_from or "",
-            o.effective_to or "",
-            o.via or o.source,
-        )
-    return table
+        head = f"  {o.role:<9} {o.target if targets else owner_key(o.owner.ref)}"
+        lines.append(head + (" (inherited from the dataset)" if o.inherited else ""))
+        contact = attrs.get("pager") or attrs.get("email") or attrs.get("slack")
+        details = {
+            "contact": contact,
+            "escalation": ", ".join(attrs.get("escalation") or []),
+            "runbook": attrs.get("runbook"),
+            "effective": " to ".join(d for d in (o.effective_from, o.effective_to) if d),
+            "via": o.via or o.source,
+        }
+        lines += [f"            {k} {v}" for k, v in details.items() if v]
+    if not found:
+        lines.append("  nobody holds a role here")
+    return "\n".join(lines)
 
 
 @app.command("owners")
@@ -126,7 +127,9 @@ def show_owners(
     if as_json:
         print_json(_json(found))
     else:
-        out.print(_table(str(target), found))
+        out.print(
+            _text(f"owners of {target}", found, targets=False), highlight=False, soft_wrap=True
+        )
 
 
 @app.command("owned-by")
@@ -143,7 +146,7 @@ def show_owned_by(
     if as_json:
         print_json(_json(found))
     else:
-        out.print(_table(owner, found))
+        out.print(_text(f"held by {owner}", found, targets=True), highlight=False, soft_wrap=True)
 
 
 @app.command("unowned")
