@@ -52,6 +52,7 @@ WEIGHTS = {
     "Query.impactOfContract": 200,
     "Query.unowned": 200,
     "Query.handoffs": 10,
+    "Query.search": 20,
     "Handoff.evaluation": 500,
     "Handoff.signOffs": 5,
     "Dataset.columns": 2,

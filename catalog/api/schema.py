@@ -26,7 +26,7 @@ from catalog.api.handoff_schema import HandoffMutation, HandoffQuery
 from catalog.api.impact_schema import ImpactQuery
 from catalog.api.limits import DocumentLimits
 from catalog.api.ownership_schema import OwnershipMutation, OwnershipQuery
-from catalog.domain import dataset_ref
+from catalog.domain import NodeKind, dataset_ref
 from catalog.errors import InvalidArgument
 from catalog.security import Permission
 from catalog.services import audit, catalog, lineage
@@ -93,6 +93,30 @@ class Column:
             data_type=view.attrs.get("data_type"),
             ordinal=view.attrs.get("ordinal"),
             sources=list(view.sources),
+        )
+
+
+@strawberry.type(description="One thing a search found.")
+class SearchHit:
+    id: strawberry.ID = strawberry.field(description="Opaque, stable identity.")
+    kind: str = strawberry.field(description="DATASET, COLUMN, JOB, CONSUMER, OWNER, ...")
+    namespace: str = strawberry.field(description="Where it lives (a contract's id).")
+    name: str = strawberry.field(description="Its name (a column's dataset, a version).")
+    column: str | None = strawberry.field(description="The column, for columns.")
+    label: str = strawberry.field(description="How Baton writes it: `namespace/name`.")
+    description: str | None = strawberry.field(description="Its description, if any.")
+
+    @classmethod
+    def of(cls, view: NodeView) -> SearchHit:
+        described = view.attrs.get("description")
+        return cls(
+            id=strawberry.ID(view.ref.key),
+            kind=view.ref.kind.value,
+            namespace=view.ref.namespace,
+            name=view.ref.name,
+            column=view.ref.column,
+            label=str(view.ref),
+            description=described if isinstance(described, str) else None,
         )
 
 
@@ -351,6 +375,32 @@ class Query(ContractQuery, OwnershipQuery, ImpactQuery, HandoffQuery):
             store, catalog.resolve_ref(store, namespace, name, None, as_of), as_of
         )
         return Dataset.of(found, as_of)
+
+    @strawberry.field(
+        description="Anything in the catalog (datasets, columns, jobs, consumers, owners, "
+        "contracts, handoffs) whose name, any part of it as you type (`fct_orders` finds "
+        "`analytics.marts.fct_orders`), description or tags hold the words of `text`, "
+        "case-insensitively; exact names first."
+    )
+    def search(
+        self,
+        info: Info,
+        text: Annotated[str, strawberry.argument(description="Words to look for.")],
+        kind: Annotated[
+            str | None, strawberry.argument(description="Only this kind, e.g. `DATASET`.")
+        ] = None,
+        namespace: Annotated[
+            str | None, strawberry.argument(description="Only this namespace.")
+        ] = None,
+        first: Annotated[int, strawberry.argument(description="Most hits (up to 100).")] = 20,
+    ) -> list[SearchHit]:
+        if kind is not None and kind not in NodeKind.__members__:
+            raise InvalidArgument(f"unknown kind {kind!r}; one of {', '.join(NodeKind)}")
+        found = catalog.search(
+            store_of(info), text,
+            kind=NodeKind(kind) if kind else None, namespace=namespace, limit=first,
+        )  # fmt: skip
+        return [SearchHit.of(view) for view in found]
 
     @strawberry.field(description="Datasets ordered by namespace and name, optionally searched.")
     def datasets(

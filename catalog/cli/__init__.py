@@ -42,14 +42,14 @@ from catalog.cli.common import (
 )
 from catalog.cli.ledger import entry_json
 from catalog.config import Settings
-from catalog.domain import NodeRef, column_ref, owner_key, owner_named
+from catalog.domain import NodeKind, NodeRef, column_ref, owner_key, owner_named
 from catalog.errors import BatonError
 from catalog.oidc import OidcVerifier
 from catalog.security import Principal, Role, TokenStore
 from catalog.services import catalog, ingestion, lineage, source_identity
 from catalog.stores import open_store
 from catalog.stores.migrations import MigrationError
-from catalog.stores.protocol import EdgeView, LedgerQuery
+from catalog.stores.protocol import EdgeView, LedgerQuery, NodeView
 from ingesters import dbt, sql
 from ingesters.sql.names import Defaults, normalize_schema
 from ingesters.sql.script import analyse_script
@@ -397,6 +397,35 @@ def lineage_text(result: lineage.LineageResult) -> str:
     if len(lines) == 1:
         lines.append("  nothing feeds it and it feeds nothing (within the depth asked)")
     return "\n".join(lines)
+
+
+@app.command("search")
+def search(
+    ctx: typer.Context,
+    text: str = typer.Argument(..., help="Words of a name, description or tag."),
+    kind: NodeKind | None = typer.Option(None, help="Only this kind (DATASET, COLUMN, ...)."),
+    namespace: str | None = typer.Option(None, help="Only this namespace."),
+    limit: int = typer.Option(20, help="Most results (up to 100)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Find anything in the catalog by any part of its name (`fct_orders` finds
+    analytics.marts.fct_orders), its description or tags; exact names first."""
+    with opened(ctx) as store:
+        found = catalog.search(store, text, kind=kind, namespace=namespace, limit=limit)
+    if as_json:
+        print_json([{"kind": v.ref.kind.value, "id": str(v.ref), **_described(v)} for v in found])
+        return
+    for view in found:
+        described = _described(view).get("description")
+        line = f"{view.ref.kind.value.lower():<9} {view.ref}"
+        out.print(line + (f"  ({described})" if described else ""), highlight=False, soft_wrap=True)
+    if not found:
+        err.print(f"nothing in the catalog matches {text!r}")
+        raise typer.Exit(1)
+
+
+def _described(view: NodeView) -> dict[str, Any]:
+    return {k: view.attrs[k] for k in ("description", "tags") if view.attrs.get(k)}
 
 
 @app.command("history")

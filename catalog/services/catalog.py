@@ -10,6 +10,7 @@ from catalog.errors import InvalidArgument
 from catalog.ledger import LedgerEntry
 from catalog.services import suggestions
 from catalog.services.limits import DEFAULT_LIMITS, Limits, check_range
+from catalog.stores.common import search_words
 from catalog.stores.protocol import Direction, EdgeView, LedgerQuery, NodeView, Store
 
 
@@ -51,6 +52,30 @@ def _by_suffix(store: Store, suffix: str, namespace: str | None) -> list[NodeRef
         if ("." + v.ref.name.lower()).endswith(wanted)
         and (namespace is None or v.ref.namespace == namespace)
     ]
+
+
+MAX_SEARCH_RESULTS = 100
+
+
+def search(
+    store: Store,
+    text: str,
+    *,
+    kind: NodeKind | None = None,
+    namespace: str | None = None,
+    limit: int = 20,
+    limits: Limits = DEFAULT_LIMITS,
+) -> list[NodeView]:
+    """Datasets, columns, jobs, consumers, owners, contracts and handoffs whose name (any
+    part of it, as you type), description or tags hold the words of `text`; exact names
+    first. A text with no word in it is an error, not an empty answer."""
+    check_range("search length", len(text), limits.max_search_length)
+    check_range("limit", limit, MAX_SEARCH_RESULTS)
+    if not search_words(text):
+        raise InvalidArgument(f"nothing to search for in {text!r}: give a word of a name")
+    found = store.search(text, kind=kind, namespace=namespace, limit=limit)
+    views = {view.ref.key: view for view in store.nodes(found)}
+    return [views[ref.key] for ref in found if ref.key in views]
 
 
 def find_datasets(

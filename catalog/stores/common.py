@@ -4,10 +4,11 @@ facts across sources, and the breadth-first walk (each backend supplies one hop)
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from catalog.domain import NodeRef
+from catalog.domain import NodeKind, NodeRef
 from catalog.stores.protocol import NodeView
 
 K = TypeVar("K", bound=Hashable)
@@ -15,6 +16,19 @@ R = TypeVar("R")
 
 NOW = 2**62
 """`as_of` meaning "the present": later than any ledger sequence."""
+
+
+SEARCHED = (
+    NodeKind.DATASET, NodeKind.COLUMN, NodeKind.JOB, NodeKind.CONSUMER,
+    NodeKind.OWNER, NodeKind.CONTRACT, NodeKind.HANDOFF,
+)  # fmt: skip
+"""What a search without a kind looks for, in the order equally good matches come."""
+
+
+def search_words(text: str) -> list[str]:
+    """The words a search matches, as the index splits names: runs of letters and digits
+    (`fct_orders` is `fct` and `orders`; dots and quotes separate too)."""
+    return re.findall(r"[^\W_]+", text.lower())
 
 
 def as_of_seq(as_of: int | None) -> int:

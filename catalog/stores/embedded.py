@@ -21,7 +21,7 @@ from catalog.domain import FACT, Assertion, NodeKind, NodeRef
 from catalog.errors import DiskFull, QueryTimeout, StoreBusy
 from catalog.ledger import Change, LedgerEntry
 from catalog.stores import migrations
-from catalog.stores.common import as_of_seq, breadth_first, merged_views
+from catalog.stores.common import SEARCHED, as_of_seq, breadth_first, merged_views, search_words
 from catalog.stores.protocol import (
     AssertionChange,
     Direction,
@@ -76,6 +76,33 @@ _HOP_SQL = {
 }
 _FAR = {Direction.DOWNSTREAM: 2, Direction.UPSTREAM: 1}
 """Index of the far node's id in an edge row, per walking direction."""
+
+_SEARCH_ROWS = """
+SELECT
+    n.name || coalesce('.' || n.column_name, ''),
+    (SELECT group_concat(json_extract(a.attrs, '$.description'), ' ') FROM assertions a
+     WHERE a.subject_id = n.id AND a.kind = 'FACT' AND a.to_seq IS NULL),
+    (SELECT group_concat(t.value, ' ') FROM assertions a, json_each(a.attrs, '$.tags') t
+     WHERE a.subject_id = n.id AND a.kind = 'FACT' AND a.to_seq IS NULL),
+    n.namespace, n.key, n.kind, n.namespace
+FROM nodes n
+WHERE n.key IN (SELECT value FROM json_each(:keys))
+  AND EXISTS (SELECT 1 FROM assertions a
+              WHERE a.subject_id = n.id AND a.kind = 'FACT' AND a.to_seq IS NULL)
+"""
+"""The search rows of some nodes as their valid facts make them (as migration 0003)."""
+
+_SEARCH = """
+SELECT key, kind, exact_namespace FROM node_search
+WHERE node_search MATCH :match
+  AND kind IN (SELECT value FROM json_each(:kinds))
+  AND (:namespace IS NULL OR exact_namespace = :namespace)
+ORDER BY lower(name) = :exact DESC, lower(name) LIKE :suffix ESCAPE '\\' DESC,
+         instr(:kinds, '"' || kind || '"'), bm25(node_search, 10.0, 2.0, 2.0, 1.0), name
+LIMIT :limit
+"""
+"""Exact names first, then names ending in the text; within each, kinds in the order
+asked (datasets before columns before jobs...), then by relevance."""
 
 _IDS_OF = "SELECT id, key FROM nodes WHERE key IN (SELECT value FROM json_each(?))"
 _KEYS_OF = "SELECT id, key FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
@@ -177,6 +204,28 @@ class _SqliteWriteTx:
                 for source, (kind, subj, obj) in ended
             ),
         )
+        self._insert_assertions(entry, added)
+        touched = {a.subject.key for _, a in added if a.kind == FACT}
+        touched.update(subject for _, (kind, subject, _) in ended if kind == FACT)
+        self._reindex(sorted(touched))
+
+    def _reindex(self, keys: list[str]) -> None:
+        """Search rows of `keys` rewritten from their valid facts, in the same transaction."""
+        if not keys:
+            return
+        chosen = json.dumps(keys)
+        self._conn.execute(
+            "DELETE FROM node_search WHERE key IN (SELECT value FROM json_each(?))", (chosen,)
+        )
+        self._conn.execute(
+            "INSERT INTO node_search"
+            " (name, description, tags, namespace, key, kind, exact_namespace)" + _SEARCH_ROWS,
+            {"keys": chosen},
+        )
+
+    def _insert_assertions(
+        self, entry: LedgerEntry, added: Sequence[tuple[str, Assertion]]
+    ) -> None:
         self._conn.executemany(
             """
             INSERT INTO assertions
@@ -583,6 +632,27 @@ class EmbeddedStore:
         )
         for row in cursor:
             yield _ledger_entry(row)
+
+    def search(
+        self, text: str, *, kind: NodeKind | None, namespace: str | None, limit: int
+    ) -> list[NodeRef]:
+        words = search_words(text)
+        if not words:
+            return []
+        folded = text.strip().lower()
+        escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._query(
+            _SEARCH,
+            {
+                "match": " ".join(f'"{word}"*' for word in words),  # words hold no quotes
+                "kinds": json.dumps([kind.value] if kind else [k.value for k in SEARCHED]),
+                "namespace": namespace,
+                "exact": folded,
+                "suffix": "%." + escaped,
+                "limit": limit,
+            },
+        )
+        return [NodeRef.from_key(key) for key, _, _ in rows]
 
     def assertion_counts(self) -> tuple[int, int]:
         (rows, ended), *_ = self._query("SELECT count(*), count(to_seq) FROM assertions")

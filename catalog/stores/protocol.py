@@ -166,6 +166,13 @@ class Store(Protocol):
     def seq_at(self, at: datetime) -> int:
         """The last ledger sequence written at or before `at` (0 before the first)."""
 
+    def search(
+        self, text: str, *, kind: NodeKind | None, namespace: str | None, limit: int
+    ) -> list[NodeRef]:
+        """Nodes valid now whose name (any dotted or underscored part), description or tags
+        hold every word of `text` as a prefix, case-insensitively: exact names first, then
+        names ending in `text`, then by relevance."""
+
     def assertion_counts(self) -> tuple[int, int]:
         """How many assertions the store holds (open and ended), and how many have ended:
         deep verification checks these against the ledger's totals."""

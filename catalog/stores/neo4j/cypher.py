@@ -205,6 +205,28 @@ FIND_NODES = _statement(
     limit=50,
     as_of=10,
 )
+SEARCH = _statement(
+    "search",
+    f"""MATCH (n:Node)
+        WHERE n.kind IN $kinds
+          AND ($namespace IS NULL OR n.namespace = $namespace)
+          AND all(word IN $words WHERE toLower(n.name) CONTAINS word
+                  OR toLower(coalesce(n.column, n.name)) CONTAINS word)
+          AND EXISTS {{ MATCH (f:Fact)-[:ABOUT]->(n) WHERE {VALID.format(x="f")} }}
+        RETURN n.key AS key
+        ORDER BY (n.column IS NULL AND toLower(n.name) = $exact) DESC,
+                 (n.column IS NULL AND toLower(n.name) ENDS WITH $suffix) DESC,
+                 [i IN range(0, size($kinds) - 1) WHERE $kinds[i] = n.kind][0],
+                 n.name, n.column
+        LIMIT $limit""",
+    kinds=["DATASET", "COLUMN"],
+    namespace=None,
+    words=["fct", "orders"],
+    exact="fct_orders",
+    suffix=".fct_orders",
+    limit=20,
+    as_of=None,
+)
 NODES_PRESENT = _statement(
     "nodes_present",
     "MATCH (n:Node) WHERE n.key IN $keys RETURN n.key AS key",

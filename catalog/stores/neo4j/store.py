@@ -24,7 +24,7 @@ from catalog.domain import Assertion, NodeKind, NodeRef
 from catalog.errors import QueryTimeout, StoreUnavailable
 from catalog.ledger import LedgerEntry
 from catalog.stores import migrations
-from catalog.stores.common import as_of_seq, breadth_first, merged_views
+from catalog.stores.common import SEARCHED, as_of_seq, breadth_first, merged_views, search_words
 from catalog.stores.neo4j import cypher, rows
 from catalog.stores.neo4j.cypher import Statement
 from catalog.stores.protocol import (
@@ -214,6 +214,21 @@ class Neo4jStore:
             as_of=as_of_seq(as_of),
         )
         return self.nodes([NodeRef.from_key(r["key"]) for r in found], as_of)
+
+    def search(
+        self, text: str, *, kind: NodeKind | None, namespace: str | None, limit: int
+    ) -> list[NodeRef]:
+        # Name words by scan; descriptions and tags wait for a full-text index here.
+        words = search_words(text)
+        if not words:
+            return []
+        found = self._read(
+            cypher.SEARCH, kinds=[kind.value] if kind else [k.value for k in SEARCHED],
+            namespace=namespace,
+            words=words, exact=text.strip().lower(), suffix="." + text.strip().lower(),
+            limit=limit, as_of=as_of_seq(None),
+        )  # fmt: skip
+        return [NodeRef.from_key(r["key"]) for r in found]
 
     def subgraph(
         self,

@@ -1,0 +1,114 @@
+"""Search: any part of a name as you type, descriptions and tags, exact names first, over
+an index the write path keeps current (embedded store: SQLite FTS5)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from catalog.api.app import create_app
+from catalog.domain import Batch, NodeKind, SnapshotBuilder, dataset_ref
+from catalog.errors import InvalidArgument
+from catalog.services import catalog
+from catalog.stores.embedded import EmbeddedStore
+from catalog.write_path import WriteRequest, write_batch
+from tests.conftest import NAMESPACE, baton, run_sql, running
+
+WRITE = WriteRequest("t", "t", "t")
+
+
+def labels(store: EmbeddedStore, text: str, **filters: object) -> list[str]:
+    return [str(v.ref) for v in catalog.search(store, text, **filters)]  # type: ignore[arg-type]
+
+
+def described(store: EmbeddedStore, source: str, name: str, **attrs: object) -> None:
+    builder = SnapshotBuilder(source)
+    builder.node(dataset_ref("pg://db", name), **attrs)
+    write_batch(store, Batch(snapshots=[builder.build()]), WRITE)
+
+
+def test_any_part_of_a_name_finds_it_in_any_case(demo_store: EmbeddedStore) -> None:
+    for text in ("fct_orders", "FCT_ORDERS", "marts.fct_orders", "fct_ord"):
+        assert labels(demo_store, text)[0] == f"{NAMESPACE}/analytics.marts.fct_orders", text
+
+
+def test_an_exact_name_comes_before_names_that_only_contain_it(
+    demo_store: EmbeddedStore,
+) -> None:
+    found = labels(demo_store, "analytics.raw.orders")
+    assert found[0] == f"{NAMESPACE}/analytics.raw.orders"
+
+
+def test_columns_are_found_by_name(demo_store: EmbeddedStore) -> None:
+    found = labels(demo_store, "net_paid", kind=NodeKind.COLUMN)
+    assert f"{NAMESPACE}/analytics.marts.fct_orders.net_paid" in found
+
+
+def test_descriptions_and_tags_are_searched(embedded: EmbeddedStore) -> None:
+    described(embedded, "a", "sales.t1", description="Refunds issued per store", tags=["pii"])
+    assert labels(embedded, "refunds issued") == ["pg://db/sales.t1"]
+    assert labels(embedded, "pii") == ["pg://db/sales.t1"]
+
+
+def test_filters_by_kind_and_namespace(demo_store: EmbeddedStore) -> None:
+    assert all("/" in label for label in labels(demo_store, "orders", kind=NodeKind.DATASET))
+    assert labels(demo_store, "orders", namespace="nowhere://x") == []
+
+
+def test_the_index_follows_every_write(embedded: EmbeddedStore) -> None:
+    described(embedded, "a", "sales.first_name")
+    assert labels(embedded, "first_name") == ["pg://db/sales.first_name"]
+    write_batch(embedded, Batch(snapshots=[SnapshotBuilder("a").build()]), WRITE)  # retired
+    assert labels(embedded, "first_name") == []
+    described(embedded, "a", "sales.second_name", description="renamed")
+    assert labels(embedded, "renamed") == ["pg://db/sales.second_name"]
+
+
+def test_a_store_migrated_to_search_is_indexed_whole(demo_store: EmbeddedStore) -> None:
+    run_sql(demo_store.path, "DROP TABLE node_search",
+            "DELETE FROM schema_migrations WHERE version = 3")  # fmt: skip
+    demo_store.close()
+    reopened = EmbeddedStore(demo_store.path)
+    assert reopened.migrate() == ["0003_search"]
+    assert labels(reopened, "fct_orders")[0] == f"{NAMESPACE}/analytics.marts.fct_orders"
+    reopened.close()
+
+
+def test_a_text_without_a_word_is_an_error_not_an_empty_answer(
+    demo_store: EmbeddedStore,
+) -> None:
+    with pytest.raises(InvalidArgument, match="nothing to search for"):
+        catalog.search(demo_store, " ._- ")
+
+
+@pytest.fixture
+def endpoint(demo_store: EmbeddedStore) -> Iterator[str]:
+    with running(create_app(demo_store)) as url:
+        yield url
+
+
+def test_search_over_graphql(endpoint: str) -> None:
+    query = 'query { search(text: "fct_orders", kind: "DATASET") { label kind } }'
+    body = httpx.post(f"{endpoint}/graphql", json={"query": query}).json()
+    assert body["data"]["search"][0] == {
+        "label": f"{NAMESPACE}/analytics.marts.fct_orders",
+        "kind": "DATASET",
+    }
+
+
+def test_an_unknown_kind_is_an_invalid_argument(endpoint: str) -> None:
+    query = 'query { search(text: "x", kind: "TABLE") { label } }'
+    body = httpx.post(f"{endpoint}/graphql", json={"query": query}).json()
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"
+
+
+def test_the_cli_searches_and_says_when_nothing_matches(demo_store: EmbeddedStore) -> None:
+    home = Path(demo_store.path).parent
+    found = json.loads(baton(home, "search", "fct_orders", "--json").stdout)
+    assert found[0]["id"] == f"{NAMESPACE}/analytics.marts.fct_orders"
+    nothing = baton(home, "search", "zzzqqq")
+    assert nothing.exit_code == 1 and "nothing in the catalog matches" in nothing.output
