@@ -343,3 +343,11 @@ def test_owners_read_whole_at_80_columns(home: Path, project: Path) -> None:
     assert "(inherited from the dataset)" in shown
     held = baton(home, "owned-by", "team:finance-data").stdout
     assert "postgres://warehouse:5432/analytics.marts.fct_daily_revenue" in held
+
+
+def test_history_reads_whole_at_80_columns(home: Path, project: Path) -> None:
+    ingest(home, project)
+    shown = baton(home, "history", "fct_orders").stdout
+    assert shown.startswith("history of analytics.marts.fct_orders  in postgres://warehouse:5432")
+    assert "  FEEDS analytics.marts.fct_orders -> analytics.marts.customer_cohorts" in shown
+    assert "…" not in shown

@@ -13,7 +13,6 @@ from typing import Any
 import typer
 from rich.markup import escape
 from rich.progress import Progress
-from rich.table import Table
 
 from catalog import __version__ as VERSION
 from catalog.api import auth
@@ -368,6 +367,12 @@ def _readable(attrs: dict[str, Any]) -> dict[str, Any]:
     return {**attrs, "job": str(NodeRef.from_key(job))} if isinstance(job, str) else attrs
 
 
+def _short(ref: NodeRef, namespace: str) -> str:
+    """A node's name without `namespace`, said once elsewhere; others in full."""
+    name = ref.name + (f".{ref.column}" if ref.column else "")
+    return name if ref.namespace == namespace else str(ref)
+
+
 def lineage_text(result: lineage.LineageResult) -> str:
     """Which node feeds which, nearest first, names without the root's namespace (said
     once in the header) so none is cut at 80 columns."""
@@ -375,8 +380,7 @@ def lineage_text(result: lineage.LineageResult) -> str:
     depth_of = {n.node.ref.key: n.depth for n in result.nodes}
 
     def short(ref: NodeRef) -> str:
-        name = ref.name + (f".{ref.column}" if ref.column else "")
-        return name if ref.namespace == namespace else str(ref)
+        return _short(ref, namespace)
 
     def line(edge: EdgeView) -> str:
         how = edge.attrs.get("transformation") or edge.attrs.get("subtype")
@@ -437,7 +441,8 @@ def show_history(
 ) -> None:
     """Every edge that ever touched a dataset, with when it began and ended, and who wrote it."""
     with opened(ctx) as store:
-        found = catalog.history(store, catalog.resolve_dataset(store, name, namespace))
+        dataset = catalog.resolve_dataset(store, name, namespace)
+        found = catalog.history(store, dataset)
     if as_json:
         print_json(
             {
@@ -456,17 +461,19 @@ def show_history(
             }
         )
         return
-    table = Table("edge", "from", "to", "source", "valid from", "valid to", title=name)
-    for edge in found.edges:
-        table.add_row(
-            edge.kind,
-            str(edge.subject),
-            str(edge.object),
-            edge.source,
-            edge.valid_from.isoformat(timespec="seconds"),
-            edge.valid_to.isoformat(timespec="seconds") if edge.valid_to else "current",
+    lines = [f"history of {_short(dataset, dataset.namespace)}  in {dataset.namespace}"]
+    for edge in found.edges:  # two lines each: nothing cut at 80 columns
+        began = edge.valid_from.strftime("%Y-%m-%d %H:%M:%S")
+        ended = edge.valid_to.strftime("%Y-%m-%d %H:%M:%S") if edge.valid_to else "now"
+        subject, obj = (
+            _short(edge.subject, dataset.namespace),
+            _short(edge.object, dataset.namespace),
         )
-    out.print(table)
+        lines += [
+            f"  {edge.kind} {subject} -> {obj}",
+            f"      {began} to {ended}, from {edge.source}",
+        ]
+    out.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
 @schema_app.command("export")
