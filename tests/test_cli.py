@@ -351,3 +351,11 @@ def test_history_reads_whole_at_80_columns(home: Path, project: Path) -> None:
     assert shown.startswith("history of analytics.marts.fct_orders  in postgres://warehouse:5432")
     assert "  FEEDS analytics.marts.fct_orders -> analytics.marts.customer_cohorts" in shown
     assert "…" not in shown
+
+
+def test_owners_as_of_before_any_record_explains_as_of_and_at(home: Path, project: Path) -> None:
+    ingest(home, project)
+    baton(home, "ingest", "ownership", str(OWNERSHIP))
+    result = baton(home, "owners", "fct_orders", "--as-of", "2020-01-01T00:00:00Z")
+    assert "nobody holds a role here" in result.output
+    assert "--at DAY asks who owns it on a day" in result.output

@@ -130,6 +130,11 @@ def show_owners(
         out.print(
             _text(f"owners of {target}", found, targets=False), highlight=False, soft_wrap=True
         )
+        if not found and as_of is not None:
+            err.print(
+                f"(--as-of answers from what the catalog had recorded by {as_of.isoformat()}; "
+                "--at DAY asks who owns it on a day, by the owners' effective dates)"
+            )
 
 
 @app.command("owned-by")
