@@ -80,11 +80,14 @@ _FAR = {Direction.DOWNSTREAM: 2, Direction.UPSTREAM: 1}
 _SEARCH_ROWS = """
 SELECT
     n.name || coalesce('.' || n.column_name, ''),
+    lower(coalesce(n.column_name,
+                   substr(n.name, length(rtrim(n.name, replace(n.name, '.', ''))) + 1))),
+    'k' || lower(n.kind),
     (SELECT group_concat(json_extract(a.attrs, '$.description'), ' ') FROM assertions a
      WHERE a.subject_id = n.id AND a.kind = 'FACT' AND a.to_seq IS NULL),
     (SELECT group_concat(t.value, ' ') FROM assertions a, json_each(a.attrs, '$.tags') t
      WHERE a.subject_id = n.id AND a.kind = 'FACT' AND a.to_seq IS NULL),
-    n.namespace, n.key, n.kind, n.namespace
+    n.key, n.kind, n.namespace
 FROM nodes n
 WHERE n.key IN (SELECT value FROM json_each(:keys))
   AND EXISTS (SELECT 1 FROM assertions a
@@ -92,17 +95,23 @@ WHERE n.key IN (SELECT value FROM json_each(:keys))
 """
 """The search rows of some nodes as their valid facts make them (as migration 0003)."""
 
-_SEARCH = """
-SELECT key, kind, exact_namespace FROM node_search
-WHERE node_search MATCH :match
-  AND kind IN (SELECT value FROM json_each(:kinds))
+_SEARCH_NAMED = """
+SELECT key, kind, lower(name) FROM node_search
+WHERE node_search MATCH :match AND leaf = :leaf
   AND (:namespace IS NULL OR exact_namespace = :namespace)
-ORDER BY lower(name) = :exact DESC, lower(name) LIKE :suffix ESCAPE '\\' DESC,
-         instr(:kinds, '"' || kind || '"'), bm25(node_search, 10.0, 2.0, 2.0, 1.0), name
+LIMIT 10000
+"""
+"""Nodes whose last name part is the text's (the candidates for exact and suffix hits):
+a phrase match on `leaf`, then equality; cheap however common the words."""
+
+_SEARCH_KIND = """
+SELECT key FROM node_search
+WHERE node_search MATCH :match
+  AND (:namespace IS NULL OR exact_namespace = :namespace)
 LIMIT :limit
 """
-"""Exact names first, then names ending in the text; within each, kinds in the order
-asked (datasets before columns before jobs...), then by relevance."""
+"""Nodes of one kind holding every word (the kind is an indexed token): stops after
+`limit` matches instead of ranking them all."""
 
 _IDS_OF = "SELECT id, key FROM nodes WHERE key IN (SELECT value FROM json_each(?))"
 _KEYS_OF = "SELECT id, key FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
@@ -219,7 +228,7 @@ class _SqliteWriteTx:
         )
         self._conn.execute(
             "INSERT INTO node_search"
-            " (name, description, tags, namespace, key, kind, exact_namespace)" + _SEARCH_ROWS,
+            " (name, leaf, kindtag, description, tags, key, kind, exact_namespace)" + _SEARCH_ROWS,
             {"keys": chosen},
         )
 
@@ -639,20 +648,44 @@ class EmbeddedStore:
         words = search_words(text)
         if not words:
             return []
-        folded = text.strip().lower()
-        escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        kinds = [kind.value] if kind else [k.value for k in SEARCHED]
+        found = self._named_hits(text.strip().lower(), kinds, namespace)[:limit]
+        every_word = " ".join(f'"{word}"*' for word in words)  # words hold no quotes
+        for each in kinds:  # then whatever else holds every word, kind by kind
+            if len(found) >= limit:
+                break
+            rows = self._query(
+                _SEARCH_KIND,
+                {
+                    "match": f"kindtag : k{each.lower()} AND {every_word}",
+                    "namespace": namespace,
+                    "limit": limit + len(found),
+                },
+            )
+            found += [key for (key,) in rows if key not in found][: limit - len(found)]
+        return [NodeRef.from_key(key) for key in found]
+
+    def _named_hits(self, typed: str, kinds: list[str], namespace: str | None) -> list[str]:
+        """Keys of nodes named `typed` exactly, then of those whose name ends in it, each
+        group in the order of `kinds`."""
+        leaf = typed.rsplit(".", 1)[-1]
+        if not search_words(leaf):  # `marts.`: no name ends in nothing
+            return []
         rows = self._query(
-            _SEARCH,
+            _SEARCH_NAMED,
             {
-                "match": " ".join(f'"{word}"*' for word in words),  # words hold no quotes
-                "kinds": json.dumps([kind.value] if kind else [k.value for k in SEARCHED]),
+                "match": 'leaf : "' + " ".join(search_words(leaf)) + '"',
+                "leaf": leaf,
                 "namespace": namespace,
-                "exact": folded,
-                "suffix": "%." + escaped,
-                "limit": limit,
             },
         )
-        return [NodeRef.from_key(key) for key, _, _ in rows]
+        order = {kind: n for n, kind in enumerate(kinds)}
+        named = [
+            (name != typed, order[kind], name, key)
+            for key, kind, name in rows
+            if kind in order and (name == typed or name.endswith("." + typed))
+        ]
+        return list(dict.fromkeys(key for *_, key in sorted(named)))
 
     def assertion_counts(self) -> tuple[int, int]:
         (rows, ended), *_ = self._query("SELECT count(*), count(to_seq) FROM assertions")
