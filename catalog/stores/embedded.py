@@ -77,6 +77,9 @@ _HOP_SQL = {
 _FAR = {Direction.DOWNSTREAM: 2, Direction.UPSTREAM: 1}
 """Index of the far node's id in an edge row, per walking direction."""
 
+SEARCH_WINDOW = 300
+"""Matches a search looks at beyond exact and suffix hits, sorted by kind and name."""
+
 _SEARCH_ROWS = """
 SELECT
     n.name || coalesce('.' || n.column_name, ''),
@@ -90,6 +93,7 @@ SELECT
     n.key, n.kind, n.namespace
 FROM nodes n
 WHERE n.key IN (SELECT value FROM json_each(:keys))
+  AND n.kind IN ('DATASET', 'COLUMN', 'JOB', 'CONSUMER', 'OWNER', 'CONTRACT', 'HANDOFF')
   AND EXISTS (SELECT 1 FROM assertions a
               WHERE a.subject_id = n.id AND a.kind = 'FACT' AND a.to_seq IS NULL)
 """
@@ -104,14 +108,14 @@ LIMIT 10000
 """Nodes whose last name part is the text's (the candidates for exact and suffix hits):
 a phrase match on `leaf`, then equality; cheap however common the words."""
 
-_SEARCH_KIND = """
-SELECT key FROM node_search
+_SEARCH_WORDS = """
+SELECT key, kind, name FROM node_search
 WHERE node_search MATCH :match
   AND (:namespace IS NULL OR exact_namespace = :namespace)
 LIMIT :limit
 """
-"""Nodes of one kind holding every word (the kind is an indexed token): stops after
-`limit` matches instead of ranking them all."""
+"""Nodes holding every word (and, asked for one kind, that kind's indexed token): stops
+after `limit` matches instead of ranking them all."""
 
 _IDS_OF = "SELECT id, key FROM nodes WHERE key IN (SELECT value FROM json_each(?))"
 _KEYS_OF = "SELECT id, key FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
@@ -651,18 +655,14 @@ class EmbeddedStore:
         kinds = [kind.value] if kind else [k.value for k in SEARCHED]
         found = self._named_hits(text.strip().lower(), kinds, namespace)[:limit]
         every_word = " ".join(f'"{word}"*' for word in words)  # words hold no quotes
-        for each in kinds:  # then whatever else holds every word, kind by kind
-            if len(found) >= limit:
-                break
-            rows = self._query(
-                _SEARCH_KIND,
-                {
-                    "match": f"kindtag : k{each.lower()} AND {every_word}",
-                    "namespace": namespace,
-                    "limit": limit + len(found),
-                },
-            )
-            found += [key for (key,) in rows if key not in found][: limit - len(found)]
+        match = f"kindtag : k{kind.value.lower()} AND {every_word}" if kind else every_word
+        window = self._query(  # then others holding every word, the first few hundred
+            _SEARCH_WORDS,
+            {"match": match, "namespace": namespace, "limit": max(10 * limit, SEARCH_WINDOW)},
+        )
+        order = {k: n for n, k in enumerate(kinds)}
+        rest = sorted((order[k], name, key) for key, k, name in window if key not in found)
+        found += [key for *_, key in rest][: limit - len(found)]
         return [NodeRef.from_key(key) for key in found]
 
     def _named_hits(self, typed: str, kinds: list[str], namespace: str | None) -> list[str]:

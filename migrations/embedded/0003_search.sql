@@ -4,6 +4,7 @@
 -- exact and suffix matches), its kind as one token (`kindtag`, so a search by kind is an
 -- index intersection, not a filter), description and tags. The write path rewrites the
 -- rows of the nodes each write touches (catalog/stores/embedded.py, `_SEARCH_ROWS`).
+-- Runs, checks and sign-offs are not searched: they are reached through what they are of.
 CREATE VIRTUAL TABLE node_search USING fts5(
     name, leaf, kindtag, description, tags,
     key UNINDEXED, kind UNINDEXED, exact_namespace UNINDEXED,
@@ -22,5 +23,6 @@ SELECT
      WHERE a.subject_id = n.id AND a.kind = 'FACT' AND a.to_seq IS NULL),
     n.key, n.kind, n.namespace
 FROM nodes n
-WHERE EXISTS (SELECT 1 FROM assertions a
+WHERE n.kind IN ('DATASET', 'COLUMN', 'JOB', 'CONSUMER', 'OWNER', 'CONTRACT', 'HANDOFF')
+  AND EXISTS (SELECT 1 FROM assertions a
               WHERE a.subject_id = n.id AND a.kind = 'FACT' AND a.to_seq IS NULL);
