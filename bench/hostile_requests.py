@@ -15,17 +15,14 @@ minutes and the 9-level YAML 70 s and 4.5 GB. Targets: each refused in under 100
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import httpx
+from served import baton_serving
 
 from catalog.security import Role, TokenStore
 
@@ -42,31 +39,13 @@ def billion_laughs(levels: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         _, reader = TokenStore(Path(home)).create("bench", [Role.READER])
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "catalog", "--home", home, "serve", "--port", str(port)],
-            env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    httpx.get(f"{url}/healthz")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+        with baton_serving(home) as (url, _):
             contract = "query($d: String!) { impactOfContract(document: $d) { severity } }"
             attacks = {
                 "fragment bomb, 25 levels (reader)": (
@@ -103,9 +82,6 @@ def main() -> None:
                     )
             attacking.clear()
             prober.join()
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     cut = statistics.quantiles(probes, n=100)
     print(
         f"/healthz meanwhile: {len(probes)} probes, p50 {cut[49] * 1000:.1f} ms, "

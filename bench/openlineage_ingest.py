@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from served import baton_serving
 
 from catalog.domain import NodeKind
 from catalog.stores.embedded import EmbeddedStore
@@ -86,12 +85,6 @@ def event(number: int, run_id: str, state: str) -> dict[str, Any]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 PROBE_QUERY = "{ datasets(first: 5) { edges { node { name } } } }"
 
 
@@ -128,21 +121,7 @@ def main() -> None:
         for state in ("START", "COMPLETE")
     ]
     with tempfile.TemporaryDirectory() as home:
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "catalog", "--home", home, "serve", "--port", str(port)],
-            env={**os.environ, "BATON_API_TOKEN": TOKEN},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    httpx.get(f"{url}/healthz")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+        with baton_serving(home, {"BATON_API_TOKEN": TOKEN}) as (url, port):
             latencies: list[float] = []
             failures: list[int] = []
             busy: list[int] = []
@@ -206,9 +185,6 @@ def main() -> None:
                 ingest_code = ingest.wait()
                 print(f"concurrent dbt ingest finished (exit {ingest_code}) "
                       f"{time.perf_counter() - started:.1f} s after the events began")  # fmt: skip
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         store = EmbeddedStore(Path(home) / "baton.db")
         landed = len(store.find_nodes(NodeKind.RUN, limit=10 * runs))
         moments = sum(

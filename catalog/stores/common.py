@@ -25,6 +25,11 @@ SEARCHED = (
 """What a search without a kind looks for, in the order equally good matches come."""
 
 
+def searched_kinds(kind: NodeKind | None) -> list[str]:
+    """The kinds a search looks for: the one asked, or all `SEARCHED`, in their order."""
+    return [kind.value] if kind else [k.value for k in SEARCHED]
+
+
 def search_words(text: str) -> list[str]:
     """The words a search matches, as the index splits names: runs of letters and digits
     (`fct_orders` is `fct` and `orders`; dots and quotes separate too)."""

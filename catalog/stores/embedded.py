@@ -21,7 +21,13 @@ from catalog.domain import FACT, Assertion, NodeKind, NodeRef
 from catalog.errors import DiskFull, QueryTimeout, StoreBusy
 from catalog.ledger import Change, LedgerEntry
 from catalog.stores import migrations
-from catalog.stores.common import SEARCHED, as_of_seq, breadth_first, merged_views, search_words
+from catalog.stores.common import (
+    as_of_seq,
+    breadth_first,
+    merged_views,
+    search_words,
+    searched_kinds,
+)
 from catalog.stores.protocol import (
     AssertionChange,
     Direction,
@@ -652,7 +658,7 @@ class EmbeddedStore:
         words = search_words(text)
         if not words:
             return []
-        kinds = [kind.value] if kind else [k.value for k in SEARCHED]
+        kinds = searched_kinds(kind)
         found = self._named_hits(text.strip().lower(), kinds, namespace)[:limit]
         every_word = " ".join(f'"{word}"*' for word in words)  # words hold no quotes
         match = f"kindtag : k{kind.value.lower()} AND {every_word}" if kind else every_word

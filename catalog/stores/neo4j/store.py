@@ -24,7 +24,13 @@ from catalog.domain import Assertion, NodeKind, NodeRef
 from catalog.errors import QueryTimeout, StoreUnavailable
 from catalog.ledger import LedgerEntry
 from catalog.stores import migrations
-from catalog.stores.common import SEARCHED, as_of_seq, breadth_first, merged_views, search_words
+from catalog.stores.common import (
+    as_of_seq,
+    breadth_first,
+    merged_views,
+    search_words,
+    searched_kinds,
+)
 from catalog.stores.neo4j import cypher, rows
 from catalog.stores.neo4j.cypher import Statement
 from catalog.stores.protocol import (
@@ -223,7 +229,7 @@ class Neo4jStore:
         if not words:
             return []
         found = self._read(
-            cypher.SEARCH, kinds=[kind.value] if kind else [k.value for k in SEARCHED],
+            cypher.SEARCH, kinds=searched_kinds(kind),
             namespace=namespace,
             words=words, exact=text.strip().lower(), suffix="." + text.strip().lower(),
             limit=limit, as_of=as_of_seq(None),
