@@ -112,3 +112,5 @@ def test_the_cli_searches_and_says_when_nothing_matches(demo_store: EmbeddedStor
     assert found[0]["id"] == f"{NAMESPACE}/analytics.marts.fct_orders"
     nothing = baton(home, "search", "zzzqqq")
     assert nothing.exit_code == 1 and "nothing in the catalog matches" in nothing.output
+    near = baton(home, "search", "fct_ordrs")
+    assert near.exit_code == 1 and "did you mean" in near.output and "fct_orders" in near.output

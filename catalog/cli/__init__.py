@@ -45,7 +45,7 @@ from catalog.domain import NodeKind, NodeRef, column_ref, owner_key, owner_named
 from catalog.errors import BatonError
 from catalog.oidc import OidcVerifier
 from catalog.security import Principal, Role, TokenStore
-from catalog.services import catalog, ingestion, lineage, source_identity
+from catalog.services import catalog, ingestion, lineage, source_identity, suggestions
 from catalog.stores import open_store
 from catalog.stores.migrations import MigrationError
 from catalog.stores.protocol import EdgeView, LedgerQuery, NodeView
@@ -416,6 +416,7 @@ def search(
     analytics.marts.fct_orders), its description or tags; exact names first."""
     with opened(ctx) as store:
         found = catalog.search(store, text, kind=kind, namespace=namespace, limit=limit)
+        near = [] if found else suggestions.near_nodes(store, kind or NodeKind.DATASET, text)
     if as_json:
         print_json([{"kind": v.ref.kind.value, "id": str(v.ref), **_described(v)} for v in found])
         return
@@ -424,7 +425,7 @@ def search(
         line = f"{view.ref.kind.value.lower():<9} {view.ref}"
         out.print(line + (f"  ({described})" if described else ""), highlight=False, soft_wrap=True)
     if not found:
-        err.print(f"nothing in the catalog matches {text!r}")
+        err.print(str(suggestions.not_found(f"nothing in the catalog matches {text!r}", near)))
         raise typer.Exit(1)
 
 
