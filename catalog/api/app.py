@@ -1,4 +1,5 @@
-"""The FastAPI application: GraphQL at /graphql (GraphiQL in a browser), health probes."""
+"""The FastAPI application: the console at /, GraphQL at /graphql (GraphiQL in a browser),
+the REST endpoints (described at /docs), health probes; every asset served from here."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 from cross_web import HTTPException
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from strawberry.fastapi import GraphQLRouter
 
 import catalog
@@ -15,6 +17,8 @@ from catalog.api import auth, ledger_export, openlineage
 from catalog.api.edge import Edge
 from catalog.api.schema import build_schema, schema
 from catalog.checkpoints import CheckpointLog
+from catalog.console import pages
+from catalog.console.rendering import STATIC, render
 from catalog.stores.protocol import Store
 from catalog.strict_json import JsonRejected, dump_json, load_json
 
@@ -41,6 +45,10 @@ class StrictJsonGraphQLRouter(GraphQLRouter[dict[str, Any], None]):
     def encode_json(self, data: object) -> str:
         return dump_json(data)
 
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """GraphiQL from vendored files (strawberry's page loads it from a CDN)."""
+        return render(request, "graphiql.html")
+
 
 def create_app(
     store: Store,
@@ -58,6 +66,8 @@ def create_app(
         title="Baton",
         version=catalog.__version__,
         description="Metadata catalog and lineage graph for data handoffs.",
+        docs_url=None,  # served below from vendored files; FastAPI's page uses a CDN
+        redoc_url=None,
     )
 
     async def context(request: Request) -> dict[str, Any]:
@@ -71,7 +81,13 @@ def create_app(
     app.include_router(StrictJsonGraphQLRouter(served, context_getter=context), prefix="/graphql")
     app.include_router(openlineage.router(store))
     app.include_router(ledger_export.router(store, checkpoints))
+    app.include_router(pages.router(store))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(Edge, gate=gate)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        return render(request, "swagger.html")
 
     @app.get("/healthz", summary="Liveness: the process is up.")
     def healthz() -> dict[str, str]:

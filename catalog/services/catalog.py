@@ -151,3 +151,25 @@ def history(
         entries=store.ledger(LedgerQuery(entity=entity, limit=first)),
         edges=store.edge_history(ref),
     )
+
+
+def _pointing_at(store: Store, dataset: NodeRef, kind: EdgeKind) -> list[NodeView]:
+    """Nodes with a `kind` edge to the dataset or one of its columns, by name."""
+    targets = [dataset, *(c.ref for c in columns(store, dataset))]
+    found = store.subgraph(
+        targets, kinds=[kind.value], direction=Direction.UPSTREAM, depth=1,
+        limit=len(targets) + 10_000,
+    )  # fmt: skip
+    subjects = sorted({e.subject for e in found.edges}, key=lambda r: r.key)
+    return sorted(store.nodes(subjects), key=lambda v: (v.ref.name, v.ref.namespace))
+
+
+def checks(store: Store, dataset: NodeRef) -> list[NodeView]:
+    """The checks (dbt tests, quality assertions) on a dataset or any of its columns; each
+    carries its latest outcome in `status`."""
+    return _pointing_at(store, dataset, EdgeKind.CHECKS)
+
+
+def consumers(store: Store, dataset: NodeRef) -> list[NodeView]:
+    """Dashboards, reports and other consumers that use the dataset or its columns."""
+    return _pointing_at(store, dataset, EdgeKind.USES)

@@ -115,12 +115,7 @@ def _lineage_present(store: Store, spec: CriterionSpec, facts: ProductFacts) -> 
 def _checks_passing(store: Store, spec: CriterionSpec, facts: ProductFacts) -> list[Finding]:
     findings: list[Finding] = []
     for dataset in facts.datasets:
-        tested = [dataset, *(c.ref for c in catalog.columns(store, dataset))]
-        found = store.subgraph(
-            tested, kinds=[EdgeKind.CHECKS.value], direction=Direction.UPSTREAM, depth=1,
-            limit=len(tested) + 10_000,
-        )  # fmt: skip
-        checks = store.nodes(sorted({e.subject for e in found.edges}, key=lambda r: r.key))
+        checks = catalog.checks(store, dataset)
         if not checks:
             findings.append((not spec.parameter("require_checks"), f"{dataset}: no checks"))
         failing = [c for c in checks if _status(c) not in PASSING_CHECK_STATUSES]

@@ -1,0 +1,147 @@
+// The lineage explorer: draws the server's layered layout (no layout runs here), toggles
+// DIRECT / INDIRECT edges, shows a selection's owners, contract and evidence, and expands
+// one more hop from a node on request.
+(function () {
+  "use strict";
+  const data = JSON.parse(document.getElementById("graph-data").textContent);
+  const details = document.getElementById("details");
+  const controls = document.getElementById("controls");
+  const big = data.nodes.length > 600;
+
+  function display(node) {
+    const badge = node.data.contract ? "  \u25C6 contract" : "";
+    const owner = node.data.owners.length ? "\n" + node.data.owners[0] : "";
+    node.data.display = node.data.label + badge + owner;
+    return node;
+  }
+
+  const cy = cytoscape({
+    container: document.getElementById("graph"),
+    elements: { nodes: data.nodes.map(display), edges: data.edges },
+    layout: { name: "preset" },
+    minZoom: 0.05,
+    maxZoom: 3,
+    textureOnViewport: big,
+    hideEdgesOnViewport: big,
+    pixelRatio: big ? 1 : "auto",
+    style: [
+      { selector: "node", style: {
+        "shape": "round-rectangle", "width": 220, "height": 44,
+        "background-color": "#eef3fb", "border-width": 1, "border-color": "#7a8ca8",
+        "label": "data(display)", "text-wrap": "wrap", "text-max-width": 210,
+        "text-valign": "center", "font-size": 11, "color": "#1b2433" } },
+      { selector: "node[kind = 'COLUMN']", style: { "background-color": "#f5f0e6" } },
+      { selector: "node[?contract]", style: { "border-width": 3, "border-color": "#2f6f4f" } },
+      { selector: "node[?root]", style: { "background-color": "#ffe8a3", "border-color": "#9a6b00", "border-width": 3 } },
+      { selector: "node:selected", style: { "border-color": "#0b57d0", "border-width": 4 } },
+      { selector: "edge", style: {
+        "width": 1.6, "line-color": "#55657f", "target-arrow-color": "#55657f",
+        "target-arrow-shape": "triangle", "curve-style": big ? "straight" : "bezier",
+        "label": "data(subtype)", "font-size": 9, "color": "#55657f",
+        "text-background-color": "#ffffff", "text-background-opacity": 0.8 } },
+      { selector: "edge[transformation = 'INDIRECT']", style: {
+        "line-style": "dashed", "line-color": "#b0621d", "target-arrow-color": "#b0621d",
+        "color": "#b0621d" } },
+      { selector: "edge[transformation = 'ALIAS']", style: { "line-style": "dotted" } },
+      { selector: "edge:selected", style: { "width": 4, "line-color": "#0b57d0" } },
+      { selector: ".hidden", style: { "display": "none" } },
+    ],
+  });
+  cy.fit(cy.elements(), 30);
+  window.batonExplorer = cy; // for the browser tests and the curious
+
+  function toggle(kind, shown) {
+    cy.edges("[transformation = '" + kind + "']").toggleClass("hidden", !shown);
+    document.querySelectorAll(".edge-row[data-transformation='" + kind + "']")
+      .forEach(function (row) { row.hidden = !shown; });
+  }
+  document.getElementById("show-direct").addEventListener("change", function (e) {
+    toggle("DIRECT", e.target.checked);
+  });
+  document.getElementById("show-indirect").addEventListener("change", function (e) {
+    toggle("INDIRECT", e.target.checked);
+  });
+  document.getElementById("as_of").addEventListener("change", function () { controls.submit(); });
+
+  function el(tag, text, attrs) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = text;
+    Object.entries(attrs || {}).forEach(function ([k, v]) { node.setAttribute(k, v); });
+    return node;
+  }
+
+  function showNode(node) {
+    const d = node.data();
+    details.replaceChildren();
+    details.append(el("h2", d.name), el("p", d.kind.toLowerCase() + " in " + d.namespace, { class: "ns" }));
+    const owners = el("ul");
+    (d.owners.length ? d.owners : ["nobody owns it"]).forEach(function (o) { owners.append(el("li", o)); });
+    details.append(el("h3", "Owners"), owners);
+    details.append(el("p", d.contract ? "Publishes a contract." : "No contract."));
+    const open = el("a", "Open its page", { href: d.url });
+    details.append(el("p")).append(open);
+    [["UPSTREAM", "Expand upstream"], ["DOWNSTREAM", "Expand downstream"]].forEach(function ([dir, text]) {
+      const button = el("button", text, { type: "button" });
+      button.addEventListener("click", function () { expand(node, dir); });
+      details.append(button);
+    });
+  }
+
+  function showEdge(edge) {
+    const d = edge.data();
+    const ev = d.evidence;
+    details.replaceChildren();
+    details.append(el("h2", d.transformation + (d.subtype ? " · " + d.subtype : "")));
+    details.append(el("p", cy.getElementById(d.source).data("name") + " \u2192 " + cy.getElementById(d.target).data("name")));
+    const list = el("dl");
+    [["Source", ev.source + (ev.line ? ":" + ev.line : "")], ["Statement", ev.statement],
+     ["Job", ev.job], ["Edge", d.kind], ["Since", ev.since], ["Until", ev.until]]
+      .filter(function ([, v]) { return v !== null && v !== undefined && v !== ""; })
+      .forEach(function ([k, v]) { list.append(el("dt", k), el("dd", String(v))); });
+    details.append(list);
+  }
+
+  cy.on("select", "node", function (e) { showNode(e.target); });
+  cy.on("select", "edge", function (e) { showEdge(e.target); });
+
+  function expand(node, direction) {
+    const d = node.data();
+    const query = new URLSearchParams({ namespace: d.namespace, name: d.dataset, direction: direction, depth: "1" });
+    if (d.column) query.set("column", d.column);
+    const asOf = document.getElementById("as_of").value;
+    if (asOf) query.set("as_of", asOf);
+    const status = document.getElementById("graph-status");
+    status.textContent = "Expanding " + d.name + "…";
+    fetch("/lineage.json?" + query.toString(), { headers: { "Accept": "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status + " " + r.statusText); return r.json(); })
+      .then(function (more) {
+        const root = more.nodes.find(function (n) { return n.data.id === more.root; });
+        const dx = node.position("x") - root.position.x;
+        const dy = node.position("y") - root.position.y;
+        const added = [];
+        more.nodes.forEach(function (n) {
+          if (cy.getElementById(n.data.id).nonempty()) return;
+          const position = { x: n.position.x + dx, y: n.position.y + dy };
+          while (cy.nodes().some(function (o) {
+            return Math.abs(o.position("x") - position.x) < 10 && Math.abs(o.position("y") - position.y) < 50;
+          })) { position.y += 64; }
+          added.push({ group: "nodes", data: display(n).data, position: position });
+        });
+        const known = new Set(cy.edges().map(function (e) {
+          return e.data("source") + "|" + e.data("target") + "|" + e.data("kind") + "|" + e.data("evidence").source;
+        }));
+        more.edges.forEach(function (e) {
+          const key = e.data.source + "|" + e.data.target + "|" + e.data.kind + "|" + e.data.evidence.source;
+          if (known.has(key)) return;
+          known.add(key);
+          added.push({ group: "edges", data: Object.assign({}, e.data, { id: "x" + cy.edges().length + "-" + added.length }) });
+        });
+        cy.add(added);
+        ["DIRECT", "INDIRECT"].forEach(function (kind) {
+          toggle(kind, document.getElementById("show-" + kind.toLowerCase()).checked);
+        });
+        status.textContent = cy.nodes().length + " nodes, " + cy.edges().length + " edges (" + added.length + " added from " + d.name + ").";
+      })
+      .catch(function (error) { status.textContent = "Could not expand " + d.name + ": " + error.message; });
+  }
+})();
