@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 CYPHER_LINT := tools/cypher-lint/node_modules/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean browser
 
 install: $(VENV)/.installed
 
@@ -17,12 +17,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: install
-	$(BIN)/baton ingest sql examples/warehouse --dialect postgres \
-	    --namespace postgres://warehouse:5432 --default-database analytics --default-schema public \
-	    --reason "demo project"
+	BATON=$(BIN)/baton sh examples/load-demo.sh
+	@echo "Baton console: http://$(HOST):$(PORT)/"
 	$(BIN)/baton serve --host $(HOST) --port $(PORT)
 
-test: install $(CYPHER_LINT)
+test: install $(CYPHER_LINT) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -39,6 +38,14 @@ test: install $(CYPHER_LINT)
 $(CYPHER_LINT): tools/cypher-lint/package.json tools/cypher-lint/package-lock.json
 	npm ci --prefix tools/cypher-lint --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The browser tests drive Debian's Chromium; installed here when missing and we may.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || [ -n "$$BATON_CHROMIUM" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "NO BROWSER: chromium is missing and apt-get needs root: browser tests will SKIP"; fi
 
 clean:
 	rm -rf $(VENV) .baton tools/cypher-lint/node_modules

@@ -15,6 +15,7 @@ from catalog.domain import EdgeKind, NodeKind, NodeRef, owner_key
 from catalog.services import ownership
 from catalog.services.lineage import LineageResult
 from catalog.stores.protocol import Direction, EdgeView, Store
+from ingesters.ownership import Role
 
 LAYER_GAP = 300
 ROW_GAP = 64
@@ -112,12 +113,9 @@ def elements(store: Store, result: LineageResult, as_of: datetime | None) -> dic
     }
 
 
-ROLE_ORDER = ("steward", "engineer", "operator", "approver", "consumer")
-"""The order owners are listed in: the first is the one drawn on the node."""
-
-
 def _by_role(held: list[ownership.Ownership]) -> list[str]:
-    rank = {role: i for i, role in enumerate(ROLE_ORDER)}
+    """Owners in the roles' declared order (steward first): the first is drawn."""
+    rank = {role.value: i for i, role in enumerate(Role)}
     found = {(rank.get(o.role, len(rank)), o.role, owner_key(o.owner.ref)) for o in held}
     return [f"{role}: {owner}" for _, role, owner in sorted(found)]
 
@@ -128,12 +126,9 @@ def _short(ref: NodeRef) -> str:
 
 
 def _edge(index: int, edge: EdgeView, jobs: dict[str, str]) -> dict[str, Any]:
+    """An edge as OpenLineage types column lineage: DIRECT (the value flows: IDENTITY,
+    TRANSFORMATION, AGGREGATION) or INDIRECT (it decides rows: JOIN, FILTER, ...)."""
     attrs = edge.attrs
-    transformation = attrs.get("transformation") or (
-        "ALIAS" if edge.kind == EdgeKind.ALIAS_OF.value else "DIRECT"
-    )
-    if edge.kind == EdgeKind.INFLUENCES.value:
-        transformation = attrs.get("transformation") or "INDIRECT"
     job = attrs.get("job")
     return {
         "data": {
@@ -141,8 +136,8 @@ def _edge(index: int, edge: EdgeView, jobs: dict[str, str]) -> dict[str, Any]:
             "source": edge.subject.key,
             "target": edge.object.key,
             "kind": edge.kind,
-            "transformation": str(transformation),
-            "subtype": attrs.get("subtype") or "",
+            "type": EDGE_TYPES.get(edge.kind, "DIRECT"),
+            "subtype": str(attrs.get("subtype") or attrs.get("transformation") or ""),
             "evidence": {
                 "source": edge.source,
                 "line": attrs.get("line"),
@@ -153,6 +148,9 @@ def _edge(index: int, edge: EdgeView, jobs: dict[str, str]) -> dict[str, Any]:
             },
         }
     }
+
+
+EDGE_TYPES = {EdgeKind.INFLUENCES.value: "INDIRECT", EdgeKind.ALIAS_OF.value: "ALIAS"}
 
 
 def _with_contracts(store: Store, datasets: list[NodeRef], seq: int | None) -> set[str]:

@@ -39,10 +39,10 @@
         "target-arrow-shape": "triangle", "curve-style": big ? "straight" : "bezier",
         "label": "data(subtype)", "font-size": 9, "color": "#55657f",
         "text-background-color": "#ffffff", "text-background-opacity": 0.8 } },
-      { selector: "edge[transformation = 'INDIRECT']", style: {
+      { selector: "edge[type = 'INDIRECT']", style: {
         "line-style": "dashed", "line-color": "#b0621d", "target-arrow-color": "#b0621d",
         "color": "#b0621d" } },
-      { selector: "edge[transformation = 'ALIAS']", style: { "line-style": "dotted" } },
+      { selector: "edge[type = 'ALIAS']", style: { "line-style": "dotted" } },
       { selector: "edge:selected", style: { "width": 4, "line-color": "#0b57d0" } },
       { selector: ".hidden", style: { "display": "none" } },
     ],
@@ -51,8 +51,8 @@
   window.batonExplorer = cy; // for the browser tests and the curious
 
   function toggle(kind, shown) {
-    cy.edges("[transformation = '" + kind + "']").toggleClass("hidden", !shown);
-    document.querySelectorAll(".edge-row[data-transformation='" + kind + "']")
+    cy.edges("[type = '" + kind + "']").toggleClass("hidden", !shown);
+    document.querySelectorAll(".edge-row[data-type='" + kind + "']")
       .forEach(function (row) { row.hidden = !shown; });
   }
   document.getElementById("show-direct").addEventListener("change", function (e) {
@@ -78,8 +78,9 @@
     (d.owners.length ? d.owners : ["nobody owns it"]).forEach(function (o) { owners.append(el("li", o)); });
     details.append(el("h3", "Owners"), owners);
     details.append(el("p", d.contract ? "Publishes a contract." : "No contract."));
-    const open = el("a", "Open its page", { href: d.url });
-    details.append(el("p")).append(open);
+    const open = el("p");
+    open.append(el("a", "Open its page", { href: d.url }));
+    details.append(open);
     [["UPSTREAM", "Expand upstream"], ["DOWNSTREAM", "Expand downstream"]].forEach(function ([dir, text]) {
       const button = el("button", text, { type: "button" });
       button.addEventListener("click", function () { expand(node, dir); });
@@ -91,7 +92,7 @@
     const d = edge.data();
     const ev = d.evidence;
     details.replaceChildren();
-    details.append(el("h2", d.transformation + (d.subtype ? " · " + d.subtype : "")));
+    details.append(el("h2", d.type + (d.subtype ? " · " + d.subtype : "")));
     details.append(el("p", cy.getElementById(d.source).data("name") + " \u2192 " + cy.getElementById(d.target).data("name")));
     const list = el("dl");
     [["Source", ev.source + (ev.line ? ":" + ev.line : "")], ["Statement", ev.statement],

@@ -1,5 +1,5 @@
 // GraphiQL against this server's /graphql, from vendored files only. The query in the
-// URL (?query=...) is kept there so a query can be shared as a link.
+// URL (?q=...; ?query= would run it as a GET request) is kept there so a query can be shared as a link.
 (function () {
   "use strict";
   const container = document.getElementById("graphiql");
@@ -8,14 +8,14 @@
     "query Search {\n  search(text: \"orders\", first: 5) { kind label }\n}\n";
   const fetcher = GraphiQL.createFetcher({ url: container.dataset.endpoint });
   function remember(query) {
-    params.set("query", query);
+    params.set("q", query);
     history.replaceState(null, "", "?" + params.toString());
   }
   ReactDOM.createRoot(container).render(
     React.createElement(GraphiQL, {
       fetcher: fetcher,
       defaultQuery: starter,
-      query: params.get("query") || undefined,
+      query: params.get("q") || undefined,
       onEditQuery: remember,
       defaultEditorToolsVisibility: true,
     })

@@ -1,0 +1,145 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against a real `baton serve`
+over the demo catalog (examples/load-demo.sh). Every request to a host other than the
+server is refused and recorded, so a page that needs the internet fails its test; a
+failing test leaves a screenshot in tests/browser/screenshots/ (or $BATON_SCREENSHOTS)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.error import URLError
+from urllib.request import urlopen
+
+import pytest
+from playwright.sync_api import Browser, Page, Route, sync_playwright
+
+from tests.conftest import PROJECT, _free_port
+
+CHROMIUM = os.environ.get("BATON_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    # As root on a closed network: no sandbox, and none of Chromium's own phoning home.
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+SCREENSHOTS = Path(os.environ.get("BATON_SCREENSHOTS", PROJECT / "tests/browser/screenshots"))
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+BATON = Path(sys.executable).with_name("baton")
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding the demo catalog, loaded by the demo's own script."""
+    home = tmp_path_factory.mktemp("demo") / ".baton"
+    environment = os.environ | {"BATON_HOME": str(home), "BATON": str(BATON)}
+    subprocess.run(
+        ["sh", str(PROJECT / "examples" / "load-demo.sh")],
+        env=environment, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    return home
+
+
+@pytest.fixture(scope="session")
+def console(demo_home: Path) -> Iterator[str]:
+    """`baton serve` on a free loopback port; yields its base URL."""
+    port = _free_port()
+    served = subprocess.Popen(
+        [str(BATON), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=os.environ | {"BATON_HOME": str(demo_home)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urlopen(url + "/readyz", timeout=2):
+                break
+        except (URLError, ConnectionError):
+            if served.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"baton serve did not start: {served.stderr}") from None
+            time.sleep(0.1)
+    yield url
+    served.terminate()
+    served.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(
+            f"NO BROWSER: Chromium not found at {CHROMIUM}; `make test` installs Debian's "
+            "chromium with apt-get, or set BATON_CHROMIUM"
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Visit:
+    """What a page did: requests refused for going off the server, console errors."""
+
+    offsite: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def visit() -> Visit:
+    return Visit()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    report = yield
+    if report.when == "call":  # type: ignore[attr-defined]
+        item.stash[FAILED] = report.failed  # type: ignore[attr-defined]
+    return report
+
+
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.fixture
+def page(
+    chromium: Browser, console: str, visit: Visit, request: pytest.FixtureRequest
+) -> Iterator[Page]:
+    """A fresh 1280x800 tab whose network reaches the server and nothing else."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, base_url=console)
+
+    def only_the_server(route: Route) -> None:
+        if route.request.url.startswith(console + "/"):
+            route.continue_()
+        else:
+            visit.offsite.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    context.route("**/*", only_the_server)
+    opened = context.new_page()
+    opened.on("console", lambda m: visit.errors.append(m.text) if m.type == "error" else None)
+    opened.on("pageerror", lambda e: visit.errors.append(str(e)))
+    yield opened
+    if request.node.stash.get(FAILED, False):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        opened.screenshot(path=SCREENSHOTS / f"{request.node.name}.png", full_page=True)
+    context.close()
+    assert not visit.offsite, f"the page reached for another host: {visit.offsite}"
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical accessibility violations on the current page
+    (axe is evaluated through the DevTools protocol: the page's CSP forbids inline
+    scripts, and rightly)."""
+    page.evaluate(AXE.read_text())
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+        ".map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ' elements: '"
+        " + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ') + ')')"
+    )
+    return list(found)
