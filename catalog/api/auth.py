@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -15,6 +16,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from catalog import security
+from catalog.api.sessions import SESSION_COOKIE, Session, Sessions
 from catalog.errors import BatonError
 from catalog.oidc import OidcVerifier
 from catalog.security import TOKEN_PREFIX, Permission, Principal, Role, TokenStore
@@ -28,12 +30,40 @@ NOBODY = Principal("anonymous", frozenset(), False)
 INVALID = Principal("invalid token", frozenset(), False)
 
 
+COOKIE_FREE_PATHS = ("/graphql", "/api/")
+"""Machine endpoints: a bearer token or nothing. The console's session cookie counts only
+on its own pages, whose state-changing forms carry a CSRF secret."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    principal: Principal
+    session: Session | None = None
+    session_id: str | None = None
+
+
 @dataclass(frozen=True)
 class Gate:
     static_token: str | None = None
     tokens: TokenStore | None = None
     anonymous: Principal = LOCAL_ANONYMOUS
     oidc: OidcVerifier | None = None
+    sessions: Sessions = field(default_factory=Sessions)
+
+    def caller(self, headers: Mapping[str, str], path: str) -> Caller:
+        """Who calls: the bearer token if one is sent, else (on console pages) the
+        signed-in session's token, else the anonymous principal."""
+        if headers.get("authorization") or path.startswith(COOKIE_FREE_PATHS):
+            return Caller(self.principal_of(headers))
+        session_id = _cookie(headers.get("cookie", ""), SESSION_COOKIE)
+        session = self.sessions.get(session_id)
+        if session is None:
+            return Caller(self.anonymous)
+        principal = self.principal_of({"authorization": f"Bearer {session.token}"})
+        if principal is INVALID:  # revoked or expired since sign-in: the session ends
+            self.sessions.close(session_id)
+            return Caller(self.anonymous)
+        return Caller(principal, session, session_id)
 
     def principal(self, request: Request) -> Principal:
         return self.principal_of(request.headers)
@@ -56,6 +86,14 @@ class Gate:
         elif self.oidc is not None and given.count(".") == 2:  # a JWT
             found = self.oidc.verify(given)
         return found or INVALID
+
+
+def _cookie(header: str, name: str) -> str | None:
+    try:
+        morsel = SimpleCookie(header).get(name)
+    except CookieError:
+        return None
+    return morsel.value if morsel else None
 
 
 def require(context: dict[str, object], permission: Permission) -> Principal:

@@ -63,8 +63,11 @@ class Edge:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         given = headers.get("x-request-id", "")
         request_id = given if SANE_ID.fullmatch(given) else uuid.uuid4().hex
-        principal = self.gate.principal_of(headers)
-        scope.setdefault("state", {})["principal"] = principal
+        caller = self.gate.caller(headers, scope["path"])
+        principal = caller.principal
+        state = scope.setdefault("state", {})
+        state["principal"], state["session"] = principal, caller.session
+        state["session_id"] = caller.session_id
         started = time.perf_counter()
         status = 500
 

@@ -6,18 +6,23 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from catalog import security
+from catalog.api.sessions import same_secret
 from catalog.console import explorer
 from catalog.console.rendering import render
-from catalog.domain import EdgeKind, NodeKind, NodeRef, job_ref, owner_named
+from catalog.console.signin import form_of
+from catalog.domain import EdgeKind, NodeKind, NodeRef, job_ref, owner_key, owner_named
 from catalog.errors import BatonError, InvalidArgument, NotFound
-from catalog.security import Permission
-from catalog.services import catalog, contracts, lineage, ownership
+from catalog.handoffs import Decision
+from catalog.security import Permission, Principal
+from catalog.services import catalog, contracts, handoffs, lineage, ownership
 from catalog.services.lineage import LineageDirection
 from catalog.stores.protocol import Direction, LedgerQuery, NodeView, Store
 
@@ -117,6 +122,43 @@ def router(store: Store) -> APIRouter:
         view = catalog.get_node(store, ref)
         held = ownership.owned_by(store, ref)
         return render(request, "owner.html", view=view, ref=ref, held=held)
+
+    @pages.get("/handoffs")
+    def handoff_list(request: Request) -> Response:
+        return render(request, "handoffs.html", found=handoffs.find(store, limit=200))
+
+    @pages.get("/handoffs/{handoff_id}")
+    def handoff(request: Request, handoff_id: str) -> Response:
+        evaluation = handoffs.evaluate(store, handoffs.get(store, handoff_id))
+        principal: Principal = request.state.principal
+        held = ownership.owners_of_many(store, list(evaluation.handoff.datasets))
+        holders = {
+            status.spec.name: sorted({owner_key(o.owner.ref) for found in held.values()
+                                      for o in found if o.role == status.spec.role})
+            for status in evaluation.signoffs
+        }  # fmt: skip
+        return render(
+            request, "handoff.html", evaluation=evaluation, holders=holders,
+            may_sign=principal.can(Permission.SIGN) and principal.owner is not None
+            and request.state.session is not None,
+            history=handoffs.signoffs(store, handoff_id),
+        )  # fmt: skip
+
+    @pages.post("/handoffs/{handoff_id}/sign")
+    async def sign_handoff(request: Request, handoff_id: str) -> Response:
+        fields = await form_of(request)
+        session = request.state.session
+        if session is None or not same_secret(fields.get("csrf"), session.csrf):
+            raise security.Forbidden("sign from a signed-in console page (the form's CSRF check)")
+        if fields.get("decision") not in set(Decision):
+            raise InvalidArgument("decision must be approve or reject")
+        decision = Decision(fields["decision"])
+        principal = request.state.principal
+        await run_in_threadpool(
+            handoffs.sign, store, handoff_id, fields.get("signoff", ""), decision=decision,
+            comment=fields.get("comment", ""), principal=principal,
+        )  # fmt: skip
+        return RedirectResponse(f"/handoffs/{quote(handoff_id)}", status_code=303)
 
     @pages.get("/lineage")
     def explore(

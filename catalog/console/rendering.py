@@ -73,6 +73,10 @@ templates.globals |= {
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     principal: Principal = request.state.principal
     page = templates.get_template(template).render(
-        request=request, principal=principal, path=request.url.path, **context
+        request=request,
+        principal=principal,
+        session=request.state.session,
+        path=request.url.path,
+        **context,
     )
     return HTMLResponse(page, status_code=status)

@@ -143,3 +143,44 @@ def serious_violations(page: Page) -> list[str]:
         " + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ') + ')')"
     )
     return list(found)
+
+
+def baton_in(home: Path, *args: str) -> str:
+    """Run the real CLI on the served data directory; its standard output."""
+    done = subprocess.run(
+        [str(BATON), *args], env=os.environ | {"BATON_HOME": str(home)},
+        check=True, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def approver_token(demo_home: Path) -> str:
+    """Sam's token: approver, acting as person:sam@acme.example (an analytics engineer)."""
+    return baton_in(
+        demo_home, "token", "create", "sam", "--role", "approver",
+        "--owner", "person:sam@acme.example",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def engineering_handoff(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A handoff of dim_customers whose gate waits only for the engineers' sign-off."""
+    policy = tmp_path_factory.mktemp("policy") / "engineering.yaml"
+    policy.write_text(
+        "name: engineering-sign-off\nversion: 1\ndescription: The engineers' word only.\n"
+        "criteria: []\nsignoffs:\n  - name: engineering\n    role: engineer\n"
+    )
+    baton_in(
+        demo_home, "handoff", "create", "--policy", str(policy),
+        "analytics.marts.dim_customers", "--from-stage", "dev", "--to-stage", "prod",
+        "--id", "customers-prod", "--reason", "browser test",
+    )  # fmt: skip
+    return "customers-prod"
+
+
+def sign_in(page: Page, token: str, then: str = "/") -> None:
+    page.goto("/sign-in?next=" + then)
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**" + then)
