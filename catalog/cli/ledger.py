@@ -24,13 +24,11 @@ from catalog.cli.common import (
     print_json,
     settings_of,
 )
-from catalog.contracts import contract_ref
-from catalog.domain import column_ref, owner_named
 from catalog.errors import BatonError
 from catalog.files import write_atomically
 from catalog.ledger import LedgerEntry, Verification, verify_export
-from catalog.services import audit, catalog
-from catalog.stores.protocol import LedgerQuery, Store
+from catalog.services import audit
+from catalog.stores.protocol import LedgerQuery
 
 
 def entry_json(entry: LedgerEntry) -> dict[str, Any]:
@@ -151,30 +149,6 @@ def ledger_export(
     err.print(f"exported {count} entries")
 
 
-def _entity(
-    store: Store,
-    dataset: str | None,
-    namespace: str | None,
-    column: str | None,
-    owner: str | None,
-    contract: str | None,
-) -> str | None:
-    """The node key the log is filtered on, from whichever option names one."""
-    if owner:
-        return owner_named(owner).key
-    if contract:
-        contract_id, _, version = contract.rpartition("@")
-        if not contract_id:
-            raise typer.BadParameter("--contract takes ID@VERSION")
-        return contract_ref(contract_id, version).key
-    if dataset:
-        ref = catalog.resolve_dataset(store, dataset, namespace)
-        return (column_ref(ref.namespace, ref.name, column) if column else ref).key
-    if column:
-        raise typer.BadParameter("--column needs --entity")
-    return None
-
-
 @ledger_app.command("log")
 def ledger_log(
     ctx: typer.Context,
@@ -194,7 +168,10 @@ def ledger_log(
 ) -> None:
     """List ledger entries, newest first (`--before SEQ` pages back)."""
     with opened(ctx) as store:
-        entity_key = _entity(store, entity, namespace, column, owner, contract)
+        entity_key = audit.filter_entity(
+            store, dataset=entity, namespace=namespace, column=column, owner=owner,
+            contract=contract,
+        )  # fmt: skip
         query = LedgerQuery(
             entity=entity_key, actor=actor, source=source, since=since, until=until,
             before_seq=before, newest_first=not oldest_first, limit=first,

@@ -4,11 +4,12 @@ and renders a template. A page that cannot be built says why, with suggestions."
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
@@ -21,12 +22,14 @@ from catalog.console.signin import form_of
 from catalog.domain import EdgeKind, NodeKind, NodeRef, job_ref, owner_key, owner_named
 from catalog.errors import BatonError, InvalidArgument, NotFound
 from catalog.handoffs import Decision
+from catalog.ledger import LedgerEntry
 from catalog.security import Permission, Principal
-from catalog.services import catalog, contracts, handoffs, lineage, ownership
+from catalog.services import audit, catalog, contracts, handoffs, lineage, ownership
 from catalog.services.lineage import LineageDirection
 from catalog.stores.protocol import Direction, LedgerQuery, NodeView, Store
 
 SEARCHABLE = ("DATASET", "COLUMN", "JOB", "CONSUMER", "OWNER", "CONTRACT", "HANDOFF")
+LEDGER_PAGE = 50
 TIMELINE_ENTRIES = 200
 """Ledger entries offered by the explorer's "as of" control, newest first."""
 
@@ -46,6 +49,9 @@ class ConsolePage(APIRoute):
                 return render(request, "error.html", 401, title="Sign-in needed", error=refused)
             except security.Forbidden as refused:
                 return render(request, "error.html", 403, title="Not allowed", error=refused)
+            except RequestValidationError as invalid:
+                error = InvalidArgument("; ".join(_problem(e) for e in invalid.errors()))
+                return render(request, "error.html", 400, title="Cannot show this", error=error)
             except NotFound as missing:
                 return render(request, "error.html", 404, title="Not found", error=missing)
             except BatonError as error:
@@ -54,12 +60,17 @@ class ConsolePage(APIRoute):
         return guarded
 
 
+def _problem(error: dict[str, Any]) -> str:
+    """One of FastAPI's validation errors, as `field: message`."""
+    return f"{error['loc'][-1]}: {error['msg']}"
+
+
 def router(store: Store) -> APIRouter:
     pages = APIRouter(route_class=ConsolePage, include_in_schema=False)
 
     @pages.get("/")
     def home(request: Request) -> Response:
-        recent = store.ledger(LedgerQuery(newest_first=True, limit=8))
+        recent = _recent(request, store, 8)
         return render(request, "home.html", recent=recent, kinds=SEARCHABLE, q="", kind="",
                       namespace="")  # fmt: skip
 
@@ -160,6 +171,45 @@ def router(store: Store) -> APIRouter:
         )  # fmt: skip
         return RedirectResponse(f"/handoffs/{quote(handoff_id)}", status_code=303)
 
+    @pages.get("/ledger")
+    def ledger(
+        request: Request,
+        dataset: str = "",
+        namespace: str = "",
+        column: str = "",
+        owner: str = "",
+        contract: str = "",
+        actor: str = "",
+        source: str = "",
+        since: str = "",
+        until: str = "",
+        before: int | None = None,
+    ) -> Response:
+        security.require(request.state.principal, Permission.READ_LEDGER)
+        entity = audit.filter_entity(
+            store, dataset=dataset or None, namespace=namespace or None, column=column or None,
+            owner=owner or None, contract=contract or None,
+        )  # fmt: skip
+        query = LedgerQuery(
+            entity=entity, actor=actor or None, source=source or None, since=_moment(since),
+            until=_moment(until), before_seq=before, newest_first=True, limit=LEDGER_PAGE,
+        )  # fmt: skip
+        entries, more = audit.ledger_page(store, query)
+        filters = {"dataset": dataset, "namespace": namespace, "column": column, "owner": owner,
+                   "contract": contract, "actor": actor, "source": source,
+                   "since": since, "until": until}  # fmt: skip
+        older = {k: v for k, v in filters.items() if v} | {"before": str(entries[-1].seq)}
+        return render(
+            request, "ledger.html", entries=entries, filters=filters,
+            older=urlencode(older) if more and entries else None,
+            verification=audit.verify_ledger(store),
+        )  # fmt: skip
+
+    @pages.get("/ledger/{seq}")
+    def ledger_entry(request: Request, seq: int) -> Response:
+        security.require(request.state.principal, Permission.READ_LEDGER)
+        return render(request, "entry.html", detail=audit.entry_detail(store, seq, first=500))
+
     @pages.get("/lineage")
     def explore(
         request: Request,
@@ -168,13 +218,14 @@ def router(store: Store) -> APIRouter:
         column: str | None = None,
         direction: LineageDirection = LineageDirection.BOTH,
         depth: int = Query(2, ge=1, le=20),
-        as_of: datetime | None = None,
+        as_of: str = "",
     ) -> Response:
-        root, graph = _graph(store, namespace, name, column, direction, depth, as_of)
-        timeline = store.ledger(LedgerQuery(newest_first=True, limit=TIMELINE_ENTRIES))
+        moment = _moment(as_of)
+        root, graph = _graph(store, namespace, name, column, direction, depth, moment)
+        timeline = _recent(request, store, TIMELINE_ENTRIES)
         return render(
             request, "lineage.html", graph=graph, graph_root=root, namespace=namespace, name=name,
-            column=column or "", direction=direction.value, depth=depth, as_of=as_of,
+            column=column or "", direction=direction.value, depth=depth, as_of=moment,
             timeline=timeline, directions=[d.value for d in LineageDirection],
         )  # fmt: skip
 
@@ -185,12 +236,31 @@ def router(store: Store) -> APIRouter:
         column: str | None = None,
         direction: LineageDirection = LineageDirection.BOTH,
         depth: int = Query(1, ge=1, le=20),
-        as_of: datetime | None = None,
+        as_of: str = "",
     ) -> Response:
-        _, graph = _graph(store, namespace, name, column, direction, depth, as_of)
+        _, graph = _graph(store, namespace, name, column, direction, depth, _moment(as_of))
         return JSONResponse(graph)
 
     return pages
+
+
+def _recent(request: Request, store: Store, count: int) -> list[LedgerEntry]:
+    """The newest ledger entries, for callers who may read the ledger (else none)."""
+    if not request.state.principal.can(Permission.READ_LEDGER):
+        return []
+    return store.ledger(LedgerQuery(newest_first=True, limit=count))
+
+
+def _moment(text: str) -> datetime | None:
+    """An instant from a form field: empty is none; browsers send date-times without a
+    zone, which the console reads as UTC."""
+    if not text.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError as error:
+        raise InvalidArgument(f"{text!r} is not a date and time (ISO 8601)") from error
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _graph(

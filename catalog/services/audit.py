@@ -11,7 +11,8 @@ from typing import TextIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from catalog.checkpoints import CheckpointLog, SignedCheckpoint, sign
-from catalog.domain import JsonObject, NodeRef, attrs_json, sha256_hex
+from catalog.contracts import contract_ref
+from catalog.domain import JsonObject, NodeRef, attrs_json, column_ref, owner_named, sha256_hex
 from catalog.errors import InvalidArgument, NotFound
 from catalog.ledger import (
     ChangeOp,
@@ -21,6 +22,7 @@ from catalog.ledger import (
     export_line,
     verify,
 )
+from catalog.services import catalog
 from catalog.services.limits import DEFAULT_LIMITS, Limits, check_range
 from catalog.stores.protocol import LedgerQuery, Store
 
@@ -32,6 +34,32 @@ def ledger_page(
     check_range("first", query.limit, limits.max_page_size)
     found = store.ledger(replace(query, limit=query.limit + 1))
     return found[: query.limit], len(found) > query.limit
+
+
+def filter_entity(
+    store: Store,
+    *,
+    dataset: str | None = None,
+    namespace: str | None = None,
+    column: str | None = None,
+    owner: str | None = None,
+    contract: str | None = None,
+) -> str | None:
+    """The node key a ledger search is narrowed to, from whichever filter names one: a
+    dataset (as a person names it) or one of its columns, an owner, or ID@VERSION."""
+    if owner:
+        return owner_named(owner).key
+    if contract:
+        contract_id, _, version = contract.rpartition("@")
+        if not contract_id:
+            raise InvalidArgument("a contract filter takes ID@VERSION")
+        return contract_ref(contract_id, version).key
+    if dataset:
+        ref = catalog.resolve_dataset(store, dataset, namespace)
+        return (column_ref(ref.namespace, ref.name, column) if column else ref).key
+    if column:
+        raise InvalidArgument("a column filter needs the dataset it belongs to")
+    return None
 
 
 def verify_ledger(store: Store) -> Verification:

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from catalog.domain import LINEAGE_EDGE_KINDS, NodeRef
-from catalog.errors import InvalidArgument
+from catalog.errors import InvalidArgument, NotFound
 from catalog.services import suggestions
 from catalog.services.limits import DEFAULT_LIMITS, Limits, check_range
 from catalog.stores.protocol import Direction, EdgeView, NodeView, Store
@@ -59,6 +59,11 @@ def lineage(
         raise InvalidArgument(f"lineage is kept for datasets and columns, not {root.kind.value}")
     as_of_seq = store.seq_at(as_of) if as_of else None
     if not store.nodes([root], as_of_seq):
+        if as_of is not None and store.nodes([root]):
+            raise NotFound(
+                f"{root} was not in the catalog yet as of {as_of.isoformat()} "
+                f"(ledger entry {as_of_seq or 0}); it is now"
+            )
         raise suggestions.unknown(store, root)
 
     depth_of: dict[str, int] = {root.key: 0}

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.error import URLError
@@ -44,13 +46,13 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
-def console(demo_home: Path) -> Iterator[str]:
-    """`baton serve` on a free loopback port; yields its base URL."""
+@contextmanager
+def serving(home: Path) -> Iterator[str]:
+    """`baton serve` over `home` on a free loopback port; yields its base URL."""
     port = _free_port()
     served = subprocess.Popen(
         [str(BATON), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=os.environ | {"BATON_HOME": str(demo_home)},
+        env=os.environ | {"BATON_HOME": str(home)},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -63,9 +65,28 @@ def console(demo_home: Path) -> Iterator[str]:
             if served.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"baton serve did not start: {served.stderr}") from None
             time.sleep(0.1)
-    yield url
-    served.terminate()
-    served.wait(timeout=10)
+    try:
+        yield url
+    finally:
+        served.terminate()
+        served.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def console(demo_home: Path) -> Iterator[str]:
+    with serving(demo_home) as url:
+        yield url
+
+
+def copy_of(home: Path, into: Path) -> Path:
+    """A consistent copy of a served data directory (SQLite's online backup)."""
+    into.mkdir(parents=True)
+    source, target = sqlite3.connect(home / "baton.db"), sqlite3.connect(into / "baton.db")
+    with target:
+        source.backup(target)
+    source.close()
+    target.close()
+    return into
 
 
 @pytest.fixture(scope="session")
@@ -106,10 +127,17 @@ FAILED = pytest.StashKey[bool]()
 
 
 @pytest.fixture
+def served(console: str) -> str:
+    """The server a test's page talks to (a test may override it with another)."""
+    return console
+
+
+@pytest.fixture
 def page(
-    chromium: Browser, console: str, visit: Visit, request: pytest.FixtureRequest
+    chromium: Browser, served: str, visit: Visit, request: pytest.FixtureRequest
 ) -> Iterator[Page]:
     """A fresh 1280x800 tab whose network reaches the server and nothing else."""
+    console = served
     context = chromium.new_context(viewport={"width": 1280, "height": 800}, base_url=console)
 
     def only_the_server(route: Route) -> None:
@@ -184,3 +212,18 @@ def sign_in(page: Page, token: str, then: str = "/") -> None:
     page.get_by_label("Token").fill(token)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**" + then)
+
+
+@pytest.fixture(scope="session")
+def edited_project(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A one-statement project ingested, then edited to read another column; yields
+    the namespace. `t_out.x` came from `t_in.a` before the edit and `t_in.b` after."""
+    project = tmp_path_factory.mktemp("edited")
+    statement = project / "t_out.sql"
+    for column, reason in (("a", "before the edit"), ("b", "the edit")):
+        statement.write_text(f"CREATE TABLE t_out AS SELECT {column} AS x FROM t_in;\n")  # noqa: S608
+        baton_in(
+            demo_home, "ingest", "sql", str(project), "--dialect", "postgres",
+            "--namespace", "test://edited", "--reason", reason,
+        )  # fmt: skip
+    return "test://edited"
