@@ -3,66 +3,44 @@ and renders a template. A page that cannot be built says why, with suggestions."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
-from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from catalog import security
+from catalog.api.edge import MAX_GRAPHQL_BODY
 from catalog.api.sessions import same_secret
 from catalog.console import explorer
 from catalog.console.rendering import render
-from catalog.console.signin import form_of
+from catalog.console.routing import ConsolePage, form_of
 from catalog.domain import EdgeKind, NodeKind, NodeRef, job_ref, owner_key, owner_named
-from catalog.errors import BatonError, InvalidArgument, NotFound
+from catalog.errors import InvalidArgument
 from catalog.handoffs import Decision
+from catalog.impact import ChangeKind
 from catalog.ledger import LedgerEntry
 from catalog.security import Permission, Principal
-from catalog.services import audit, catalog, contracts, handoffs, lineage, ownership
+from catalog.services import (
+    audit,
+    catalog,
+    change_sets,
+    contracts,
+    handoffs,
+    impact,
+    lineage,
+    ownership,
+)  # fmt: skip
 from catalog.services.lineage import LineageDirection
 from catalog.stores.protocol import Direction, LedgerQuery, NodeView, Store
+from ingesters.sql.names import Defaults
 
 SEARCHABLE = ("DATASET", "COLUMN", "JOB", "CONSUMER", "OWNER", "CONTRACT", "HANDOFF")
 LEDGER_PAGE = 50
 TIMELINE_ENTRIES = 200
 """Ledger entries offered by the explorer's "as of" control, newest first."""
-
-
-class ConsolePage(APIRoute):
-    """A page route: the caller must be allowed to read, and a BatonError becomes an
-    error page (404 for unknown names, with the nearest ones) instead of a traceback."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                security.require(request.state.principal, Permission.READ)
-                return await handler(request)
-            except security.Unauthenticated as refused:
-                return render(request, "error.html", 401, title="Sign-in needed", error=refused)
-            except security.Forbidden as refused:
-                return render(request, "error.html", 403, title="Not allowed", error=refused)
-            except RequestValidationError as invalid:
-                error = InvalidArgument("; ".join(_problem(e) for e in invalid.errors()))
-                return render(request, "error.html", 400, title="Cannot show this", error=error)
-            except NotFound as missing:
-                return render(request, "error.html", 404, title="Not found", error=missing)
-            except BatonError as error:
-                return render(request, "error.html", 400, title="Cannot show this", error=error)
-
-        return guarded
-
-
-def _problem(error: dict[str, Any]) -> str:
-    """One of FastAPI's validation errors, as `field: message`."""
-    return f"{error['loc'][-1]}: {error['msg']}"
 
 
 def router(store: Store) -> APIRouter:
@@ -210,6 +188,39 @@ def router(store: Store) -> APIRouter:
         security.require(request.state.principal, Permission.READ_LEDGER)
         return render(request, "entry.html", detail=audit.entry_detail(store, seq, first=500))
 
+    @pages.get("/impact")
+    def impact_page(
+        request: Request, target: str = "", namespace: str = "", change: str = "",
+        new: str = "",
+    ) -> Response:  # fmt: skip
+        report = None
+        if target.strip():
+            wanted = _change_request(store, target.strip(), namespace or None, change, new)
+            report = impact.analyse(store, [wanted])
+        return render(
+            request, "impact.html", report=report, target=target, namespace=namespace,
+            change=change, new=new, changes=PROPOSABLE, sql={},
+        )  # fmt: skip
+
+    @pages.post("/impact")
+    async def impact_of_sql(request: Request) -> Response:
+        """Old and new SQL of a model: too long for a URL, and changes nothing."""
+        sql = await form_of(request, limit=MAX_GRAPHQL_BODY)
+        versions = change_sets.SqlVersions(
+            sql.get("old_sql", ""), sql.get("new_sql", ""), sql.get("dialect") or "postgres",
+            sql.get("namespace", ""), sql.get("target") or None,
+            Defaults(sql.get("default_database") or None, sql.get("default_schema") or None),
+        )  # fmt: skip
+        if not versions.namespace:
+            raise InvalidArgument("namespace: say which warehouse the SQL runs in")
+        report = await run_in_threadpool(
+            lambda: impact.analyse(store, change_sets.from_sql(store, versions))
+        )
+        return render(
+            request, "impact.html", report=report, target="", namespace=versions.namespace,
+            change="", new="", changes=PROPOSABLE, sql=sql,
+        )  # fmt: skip
+
     @pages.get("/lineage")
     def explore(
         request: Request,
@@ -242,6 +253,38 @@ def router(store: Store) -> APIRouter:
         return JSONResponse(graph)
 
     return pages
+
+
+PROPOSABLE = {
+    ChangeKind.DROP_COLUMN: "drop the column",
+    ChangeKind.RENAME_COLUMN: "rename the column to…",
+    ChangeKind.RETYPE_COLUMN: "change the column's type to…",
+    ChangeKind.DROP_DATASET: "drop the dataset",
+    ChangeKind.RENAME_DATASET: "rename the dataset to…",
+}
+"""The changes a person can propose by naming a target (SQL edits are the other way)."""
+
+
+def _change_request(
+    store: Store, target: str, namespace: str | None, change: str, new: str
+) -> impact.ChangeRequest:
+    if change not in set(PROPOSABLE):
+        raise InvalidArgument(f"change must be one of {', '.join(PROPOSABLE)}")
+    kind = ChangeKind(change)
+    ref = impact.resolve_target(store, target, namespace)
+    on_column = kind in (ChangeKind.DROP_COLUMN, ChangeKind.RENAME_COLUMN, ChangeKind.RETYPE_COLUMN)
+    if on_column and ref.column is None:
+        raise InvalidArgument(f"{target!r} is a dataset: name a column as DATASET.COLUMN")
+    if not on_column and ref.column is not None:
+        raise InvalidArgument(f"{target!r} is a column: name the dataset")
+    needs = {ChangeKind.RENAME_COLUMN: "name", ChangeKind.RENAME_DATASET: "name",
+             ChangeKind.RETYPE_COLUMN: "type"}.get(kind)  # fmt: skip
+    if needs and not new.strip():
+        raise InvalidArgument(f"give the new {needs}")
+    return impact.ChangeRequest(
+        kind, ref, new_name=new.strip() if needs == "name" else None,
+        new_type=new.strip() if needs == "type" else None,
+    )  # fmt: skip
 
 
 def _recent(request: Request, store: Store, count: int) -> list[LedgerEntry]:

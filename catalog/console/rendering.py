@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 import catalog
 from catalog.domain import NodeKind, NodeRef, owner_key
+from catalog.impact import markdown
 from catalog.security import Principal
 
 STATIC = Path(__file__).parent / "static"
@@ -67,6 +68,7 @@ templates.globals |= {
     "node_url": node_url,
     "lineage_url": lineage_url,
     "label": label,
+    "markdown": markdown,
 }
 
 

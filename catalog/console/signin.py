@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
@@ -11,28 +10,11 @@ from fastapi.responses import RedirectResponse
 from catalog.api.auth import INVALID, Gate
 from catalog.api.sessions import LIFETIME_SECONDS, SESSION_COOKIE, SIGN_IN_COOKIE, same_secret
 from catalog.console.rendering import render
-
-MAX_FORM_BYTES = 16 * 1024
-
-
-async def form_of(request: Request) -> dict[str, str]:
-    """A url-encoded form, bounded; each field's first value."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return {}
-    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return {name: values[0] for name, values in fields.items()}
-
-
-def local_path(target: str | None) -> str:
-    """Where to go after signing in: a path on this server, never another host."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return "/"
+from catalog.console.routing import PublicPage, form_of, local_path
 
 
 def router(gate: Gate) -> APIRouter:
-    signing = APIRouter(include_in_schema=False)
+    signing = APIRouter(route_class=PublicPage, include_in_schema=False)
 
     def form(request: Request, status: int = 200, error: str | None = None) -> Response:
         secret = secrets.token_urlsafe(32)

@@ -14,7 +14,11 @@ NET_PAID = (
     "/lineage?namespace=postgres://warehouse:5432&name=analytics.marts.fct_orders"
     "&column=net_paid&direction=BOTH&depth=3"
 )
-PAGES = ["/", "/search?q=orders", ORDERS, NET_PAID, "/owners/team:finance-data"]
+PAGES = [
+    "/", "/search?q=orders", ORDERS, NET_PAID, "/owners/team:finance-data",
+    "/impact?target=staging.stg_orders.status&change=DROP_COLUMN", "/handoffs",
+    "/handoffs/orders-prod", "/ledger", "/ledger/2", "/sign-in",
+]  # fmt: skip
 
 
 def test_search_finds_a_dataset_by_a_partial_lower_case_name_as_you_type(page: Page) -> None:
