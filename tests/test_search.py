@@ -16,7 +16,7 @@ from catalog.errors import InvalidArgument
 from catalog.services import catalog
 from catalog.stores.embedded import EmbeddedStore
 from catalog.write_path import WriteRequest, write_batch
-from tests.conftest import NAMESPACE, baton, run_sql, running
+from tests.conftest import NAMESPACE, baton, publish_contract, run_sql, running
 
 WRITE = WriteRequest("t", "t", "t")
 
@@ -25,9 +25,9 @@ def labels(store: EmbeddedStore, text: str, **filters: object) -> list[str]:
     return [str(v.ref) for v in catalog.search(store, text, **filters)]  # type: ignore[arg-type]
 
 
-def described(store: EmbeddedStore, source: str, name: str, **attrs: object) -> None:
+def described(store: EmbeddedStore, source: str, dataset: str, **attrs: object) -> None:
     builder = SnapshotBuilder(source)
-    builder.node(dataset_ref("pg://db", name), **attrs)
+    builder.node(dataset_ref("pg://db", dataset), **attrs)
     write_batch(store, Batch(snapshots=[builder.build()]), WRITE)
 
 
@@ -52,6 +52,22 @@ def test_descriptions_and_tags_are_searched(embedded: EmbeddedStore) -> None:
     described(embedded, "a", "sales.t1", description="Refunds issued per store", tags=["pii"])
     assert labels(embedded, "refunds issued") == ["pg://db/sales.t1"]
     assert labels(embedded, "pii") == ["pg://db/sales.t1"]
+
+
+def test_display_names_are_searched(embedded: EmbeddedStore) -> None:
+    described(embedded, "a", "sales.t1", name="Store refunds")
+    assert labels(embedded, "store refunds") == ["pg://db/sales.t1"]
+
+
+def test_a_contract_is_found_by_its_id(owned_warehouse: EmbeddedStore) -> None:
+    publish_contract(owned_warehouse, "fct_orders.v1.odcs.yaml")
+    found = labels(owned_warehouse, "urn:acme:contract:fct-orders", kind=NodeKind.CONTRACT)
+    assert found == ["urn:acme:contract:fct-orders/1.0.0"]
+    assert labels(owned_warehouse, "fct-orders", kind=NodeKind.CONTRACT) == found
+
+
+def test_an_owner_is_found_by_their_name(owned_warehouse: EmbeddedStore) -> None:
+    assert labels(owned_warehouse, "maria lopez") == ["person/maria@acme.example"]
 
 
 def test_filters_by_kind_and_namespace(demo_store: EmbeddedStore) -> None:

@@ -112,6 +112,16 @@ def router(store: Store) -> APIRouter:
         held = ownership.owned_by(store, ref)
         return render(request, "owner.html", view=view, ref=ref, held=held)
 
+    @pages.get("/contracts/{contract_id:path}")
+    def contract(request: Request, contract_id: str, version: str = "") -> Response:
+        found = contracts.published(store, contract_id)
+        shown = contracts.version(store, contract_id, version or None)
+        return render(
+            request, "contract.html", versions=found, shown=shown,
+            drift=contracts.drift(store, contract_id, shown.version),
+            pins=contracts.dependents(store, contract_id),
+        )  # fmt: skip
+
     @pages.get("/handoffs")
     def handoff_list(request: Request) -> Response:
         return render(request, "handoffs.html", found=handoffs.find(store, limit=200))

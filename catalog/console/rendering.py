@@ -33,6 +33,10 @@ def node_url(ref: NodeRef) -> str:
         return "/owners/" + _quoted(owner_key(ref))
     if ref.kind is NodeKind.JOB:
         return "/jobs/" + _quoted(ref.name) + "?" + urlencode({"namespace": ref.namespace})
+    if ref.kind is NodeKind.CONTRACT:  # the contract id is the namespace, the version the name
+        return "/contracts/" + _quoted(ref.namespace) + "?" + urlencode({"version": ref.name})
+    if ref.kind is NodeKind.HANDOFF:
+        return "/handoffs/" + _quoted(ref.name)
     return "/search?" + urlencode({"q": ref.name})
 
 

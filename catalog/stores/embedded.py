@@ -88,11 +88,16 @@ SEARCH_WINDOW = 300
 
 _SEARCH_ROWS = """
 SELECT
-    n.name || coalesce('.' || n.column_name, ''),
-    lower(coalesce(n.column_name,
-                   substr(n.name, length(rtrim(n.name, replace(n.name, '.', ''))) + 1))),
+    CASE n.kind WHEN 'CONTRACT' THEN n.namespace
+        ELSE n.name || coalesce('.' || n.column_name, '') END,
+    CASE n.kind WHEN 'CONTRACT' THEN lower(n.namespace) ELSE
+        lower(coalesce(n.column_name,
+                       substr(n.name, length(rtrim(n.name, replace(n.name, '.', ''))) + 1)))
+    END,
     'k' || lower(n.kind),
-    (SELECT group_concat(json_extract(a.attrs, '$.description'), ' ') FROM assertions a
+    (SELECT group_concat(coalesce(json_extract(a.attrs, '$.name'), '') || ' '
+                         || coalesce(json_extract(a.attrs, '$.description'), ''), ' ')
+     FROM assertions a
      WHERE a.subject_id = n.id AND a.kind = 'FACT' AND a.to_seq IS NULL),
     (SELECT group_concat(t.value, ' ') FROM assertions a, json_each(a.attrs, '$.tags') t
      WHERE a.subject_id = n.id AND a.kind = 'FACT' AND a.to_seq IS NULL),
@@ -103,7 +108,7 @@ WHERE n.key IN (SELECT value FROM json_each(:keys))
   AND EXISTS (SELECT 1 FROM assertions a
               WHERE a.subject_id = n.id AND a.kind = 'FACT' AND a.to_seq IS NULL)
 """
-"""The search rows of some nodes as their valid facts make them (as migration 0003)."""
+"""The search rows of some nodes as their valid facts make them (as migration 0004)."""
 
 _SEARCH_NAMED = """
 SELECT key, kind, lower(name) FROM node_search
