@@ -12,7 +12,7 @@ import pytest
 
 from catalog.api.app import create_app
 from catalog.domain import Batch, NodeKind, SnapshotBuilder, dataset_ref
-from catalog.errors import InvalidArgument
+from catalog.errors import InvalidArgument, NotFound
 from catalog.services import catalog
 from catalog.stores.embedded import EmbeddedStore
 from catalog.write_path import WriteRequest, write_batch
@@ -68,6 +68,19 @@ def test_a_contract_is_found_by_its_id(owned_warehouse: EmbeddedStore) -> None:
 
 def test_an_owner_is_found_by_their_name(owned_warehouse: EmbeddedStore) -> None:
     assert labels(owned_warehouse, "maria lopez") == ["person/maria@acme.example"]
+
+
+def test_an_owner_filter_keeps_what_the_owner_holds(owned_warehouse: EmbeddedStore) -> None:
+    found = labels(owned_warehouse, "orders", owner="team:finance-data", kind=NodeKind.DATASET)
+    assert f"{NAMESPACE}/analytics.marts.fct_orders" in found
+    assert f"{NAMESPACE}/analytics.staging.stg_orders" not in found
+
+
+def test_an_unknown_owner_filter_is_an_error_not_an_empty_answer(
+    owned_warehouse: EmbeddedStore,
+) -> None:
+    with pytest.raises(NotFound, match="no owner team:nobody"):
+        catalog.search(owned_warehouse, "orders", owner="team:nobody")
 
 
 def test_filters_by_kind_and_namespace(demo_store: EmbeddedStore) -> None:

@@ -392,13 +392,18 @@ class Query(ContractQuery, OwnershipQuery, ImpactQuery, HandoffQuery):
         namespace: Annotated[
             str | None, strawberry.argument(description="Only this namespace.")
         ] = None,
+        owner: Annotated[
+            str | None,
+            strawberry.argument(description="Only what this owner (`team:x`) holds a role on."),
+        ] = None,
         first: Annotated[int, strawberry.argument(description="Most hits (up to 100).")] = 20,
     ) -> list[SearchHit]:
         if kind is not None and kind not in NodeKind.__members__:
             raise InvalidArgument(f"unknown kind {kind!r}; one of {', '.join(NodeKind)}")
         found = catalog.search(
             store_of(info), text,
-            kind=NodeKind(kind) if kind else None, namespace=namespace, limit=first,
+            kind=NodeKind(kind) if kind else None, namespace=namespace, owner=owner,
+            limit=first,
         )  # fmt: skip
         return [SearchHit.of(view) for view in found]
 

@@ -409,13 +409,16 @@ def search(
     text: str = typer.Argument(..., help="Words of a name, description or tag."),
     kind: NodeKind | None = typer.Option(None, help="Only this kind (DATASET, COLUMN, ...)."),
     namespace: str | None = typer.Option(None, help="Only this namespace."),
+    owner: str | None = typer.Option(None, help="Only what this owner (team:x) holds."),
     limit: int = typer.Option(20, help="Most results (up to 100)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Find anything in the catalog by any part of its name (`fct_orders` finds
     analytics.marts.fct_orders), its description or tags; exact names first."""
     with opened(ctx) as store:
-        found = catalog.search(store, text, kind=kind, namespace=namespace, limit=limit)
+        found = catalog.search(
+            store, text, kind=kind, namespace=namespace, owner=owner, limit=limit
+        )
         near = [] if found else suggestions.near_nodes(store, kind or NodeKind.DATASET, text)
     if as_json:
         print_json([{"kind": v.ref.kind.value, "id": str(v.ref), **_described(v)} for v in found])

@@ -50,7 +50,7 @@ def router(store: Store) -> APIRouter:
     def home(request: Request) -> Response:
         recent = _recent(request, store, 8)
         return render(request, "home.html", recent=recent, kinds=SEARCHABLE, q="", kind="",
-                      namespace="")  # fmt: skip
+                      namespace="", owner="")  # fmt: skip
 
     @pages.get("/search")
     def search(
@@ -58,6 +58,7 @@ def router(store: Store) -> APIRouter:
         q: str = "",
         kind: str = "",
         namespace: str = "",
+        owner: str = "",
     ) -> Response:
         hits = []
         if q.strip():
@@ -65,11 +66,11 @@ def router(store: Store) -> APIRouter:
                 raise InvalidArgument(f"kind must be one of {', '.join(SEARCHABLE)}")
             hits = catalog.search(
                 store, q, kind=NodeKind(kind) if kind else None,
-                namespace=namespace or None, limit=50,
+                namespace=namespace or None, owner=owner or None, limit=50,
             )  # fmt: skip
         template = "_results.html" if request.headers.get("hx-request") else "search.html"
-        return render(request, template, q=q, kind=kind, namespace=namespace, hits=hits,
-                      kinds=SEARCHABLE)  # fmt: skip
+        return render(request, template, q=q, kind=kind, namespace=namespace, owner=owner,
+                      hits=hits, kinds=SEARCHABLE)  # fmt: skip
 
     @pages.get("/datasets/{name:path}")
     def dataset(request: Request, name: str, namespace: str | None = None) -> Response:

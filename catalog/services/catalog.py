@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from catalog.domain import EdgeKind, NodeKind, NodeRef, column_ref, dataset_ref
+from catalog.domain import EdgeKind, NodeKind, NodeRef, column_ref, dataset_ref, owner_named
 from catalog.errors import InvalidArgument
 from catalog.ledger import LedgerEntry
-from catalog.services import suggestions
+from catalog.services import ownership, suggestions
 from catalog.services.limits import DEFAULT_LIMITS, Limits, check_range
 from catalog.stores.common import search_words
 from catalog.stores.protocol import Direction, EdgeView, LedgerQuery, NodeView, Store
@@ -57,23 +57,34 @@ def _by_suffix(store: Store, suffix: str, namespace: str | None) -> list[NodeRef
 MAX_SEARCH_RESULTS = 100
 
 
+OWNER_FILTER_WINDOW = 1_000
+"""Matches an owner filter looks through: an owner's assets are a slice of the catalog."""
+
+
 def search(
     store: Store,
     text: str,
     *,
     kind: NodeKind | None = None,
     namespace: str | None = None,
+    owner: str | None = None,
     limit: int = 20,
     limits: Limits = DEFAULT_LIMITS,
 ) -> list[NodeView]:
     """Datasets, columns, jobs, consumers, owners, contracts and handoffs whose name (any
     part of it, as you type), description or tags hold the words of `text`; exact names
-    first. A text with no word in it is an error, not an empty answer."""
+    first. `owner` keeps what that owner holds a role on (a dataset's columns included).
+    A text with no word in it, or an owner nobody knows, is an error, not an empty answer."""
     check_range("search length", len(text), limits.max_search_length)
     check_range("limit", limit, MAX_SEARCH_RESULTS)
     if not search_words(text):
         raise InvalidArgument(f"nothing to search for in {text!r}: give a word of a name")
-    found = store.search(text, kind=kind, namespace=namespace, limit=limit)
+    if owner is None:
+        found = store.search(text, kind=kind, namespace=namespace, limit=limit)
+    else:
+        held = {o.target.dataset.key for o in ownership.owned_by(store, owner_named(owner))}
+        window = store.search(text, kind=kind, namespace=namespace, limit=OWNER_FILTER_WINDOW)
+        found = [ref for ref in window if ref.dataset.key in held][:limit]
     views = {view.ref.key: view for view in store.nodes(found)}
     return [views[ref.key] for ref in found if ref.key in views]
 
