@@ -8,9 +8,12 @@
   const controls = document.getElementById("controls");
   const big = data.nodes.length > 600;
 
+  // Small graphs show each node's first owner on a second line; large ones keep one
+  // line (measuring wrapped text is most of Cytoscape's start-up) and show owners on
+  // selection.
   function display(node) {
     const badge = node.data.contract ? "  \u25C6 contract" : "";
-    const owner = node.data.owners.length ? "\n" + node.data.owners[0] : "";
+    const owner = !big && node.data.owners.length ? "\n" + node.data.owners[0] : "";
     node.data.display = node.data.label + badge + owner;
     return node;
   }
@@ -28,17 +31,23 @@
       { selector: "node", style: {
         "shape": "round-rectangle", "width": 220, "height": 44,
         "background-color": "#eef3fb", "border-width": 1, "border-color": "#7a8ca8",
-        "label": "data(display)", "text-wrap": "wrap", "text-max-width": 210,
+        "text-wrap": big ? "none" : "wrap", "text-max-width": 210,
         "text-valign": "center", "font-size": 11, "color": "#1b2433" } },
+      // Every label costs a text measurement: a large graph labels only the nodes in
+      // view once they are big enough to read (see `labelInView`), and its root.
+      { selector: big ? "node.labelled, node[?root], node:selected" : "node", style: {
+        "label": "data(display)" } },
       { selector: "node[kind = 'COLUMN']", style: { "background-color": "#f5f0e6" } },
       { selector: "node[?contract]", style: { "border-width": 3, "border-color": "#2f6f4f" } },
       { selector: "node[?root]", style: { "background-color": "#ffe8a3", "border-color": "#9a6b00", "border-width": 3 } },
       { selector: "node:selected", style: { "border-color": "#0b57d0", "border-width": 4 } },
       { selector: "edge", style: {
         "width": 1.6, "line-color": "#55657f", "target-arrow-color": "#55657f",
-        "target-arrow-shape": "triangle", "curve-style": big ? "straight" : "bezier",
+        "target-arrow-shape": "triangle", "curve-style": big ? "straight" : "bezier" } },
+      { selector: "edge[subtype != '']", style: {  // table-level edges carry no label
         "label": "data(subtype)", "font-size": 9, "color": "#55657f",
-        "text-background-color": "#ffffff", "text-background-opacity": 0.8 } },
+        "text-background-color": "#ffffff", "text-background-opacity": 0.8,
+        "min-zoomed-font-size": 6 } },
       { selector: "edge[type = 'INDIRECT']", style: {
         "line-style": "dashed", "line-color": "#b0621d", "target-arrow-color": "#b0621d",
         "color": "#b0621d" } },
@@ -49,6 +58,26 @@
   });
   cy.fit(cy.elements(), 30);
   window.batonExplorer = cy; // for the browser tests and the curious
+
+  const READABLE_ZOOM = 0.45;
+  let labelling = false;
+  function labelInView() {
+    labelling = false;
+    cy.batch(function () {
+      cy.nodes(".labelled").removeClass("labelled");
+      if (cy.zoom() < READABLE_ZOOM) return;
+      const view = cy.extent();
+      cy.nodes().filter(function (n) {
+        const p = n.position();
+        return p.x >= view.x1 - 120 && p.x <= view.x2 + 120 && p.y >= view.y1 - 30 && p.y <= view.y2 + 30;
+      }).addClass("labelled");
+    });
+  }
+  if (big) {
+    cy.on("viewport", function () {
+      if (!labelling) { labelling = true; requestAnimationFrame(labelInView); }
+    });
+  }
 
   function toggle(kind, shown) {
     cy.edges("[type = '" + kind + "']").toggleClass("hidden", !shown);
