@@ -39,6 +39,9 @@ from ingesters.sql.names import Defaults
 
 SEARCHABLE = ("DATASET", "COLUMN", "JOB", "CONSUMER", "OWNER", "CONTRACT", "HANDOFF")
 LEDGER_PAGE = 50
+EDGE_TABLE_ROWS = 300
+"""Edges the explorer also lists as a table (for keyboards and screen readers); a page
+of thousands of rows would cost more to load than the graph itself."""
 TIMELINE_ENTRIES = 200
 """Ledger entries offered by the explorer's "as of" control, newest first."""
 
@@ -249,6 +252,7 @@ def router(store: Store) -> APIRouter:
             request, "lineage.html", graph=graph, graph_root=root, namespace=namespace, name=name,
             column=column or "", direction=direction.value, depth=depth, as_of=moment,
             timeline=timeline, directions=[d.value for d in LineageDirection],
+            table_rows=EDGE_TABLE_ROWS,
         )  # fmt: skip
 
     @pages.get("/lineage.json")
