@@ -57,9 +57,14 @@
     ],
   });
   cy.fit(cy.elements(), 30);
+  const READABLE_ZOOM = 0.45;
+  const root = cy.nodes("[?root]");
+  if (!big && cy.zoom() < 0.6 && root.nonempty()) {  // a long chain: readable, root centred
+    cy.zoom(0.6);
+    cy.center(root);
+  }
   window.batonExplorer = cy; // for the browser tests and the curious
 
-  const READABLE_ZOOM = 0.45;
   let labelling = false;
   function labelInView() {
     labelling = false;
