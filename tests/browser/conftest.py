@@ -6,6 +6,7 @@ failing test leaves a screenshot in tests/browser/screenshots/ (or $BATON_SCREEN
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -50,11 +51,12 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def serving(home: Path) -> Iterator[str]:
     """`baton serve` over `home` on a free loopback port; yields its base URL."""
     port = _free_port()
-    served = subprocess.Popen(
-        [str(BATON), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=os.environ | {"BATON_HOME": str(home)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    log = home.parent / f"serve-{port}.log"  # a file: a pipe nobody reads would fill and block
+    with log.open("wb") as sink:
+        served = subprocess.Popen(
+            [str(BATON), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=os.environ | {"BATON_HOME": str(home)}, stdout=sink, stderr=sink,
+        )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -63,7 +65,8 @@ def serving(home: Path) -> Iterator[str]:
                 break
         except (URLError, ConnectionError):
             if served.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"baton serve did not start: {served.stderr}") from None
+                served.kill()
+                raise RuntimeError(f"baton serve did not start: {log.read_text()}") from None
             time.sleep(0.1)
     try:
         yield url
@@ -154,7 +157,8 @@ def page(
     yield opened
     if request.node.stash.get(FAILED, False):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        opened.screenshot(path=SCREENSHOTS / f"{request.node.name}.png", full_page=True)
+        name = re.sub(r"[^\w.\[\]-]+", "_", request.node.name)
+        opened.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
     context.close()
     assert not visit.offsite, f"the page reached for another host: {visit.offsite}"
 
