@@ -13,6 +13,8 @@ $BATON ingest sql examples/warehouse --dialect postgres \
 $BATON ingest ownership examples/ownership/warehouse.yaml --reason "demo owners"
 $BATON ingest contracts examples/contracts/fct_orders.v1.odcs.yaml --reason "demo contract"
 $BATON ingest openlineage examples/openlineage/events.ndjson
+# The next day's run of the same Airflow task: its `unique` check on ORDERS.ORDER_ID fails.
+$BATON ingest openlineage examples/openlineage/next-day-failed-check.ndjson
 $BATON ingest dbt examples/dbt/jaffle_shop --reason "demo dbt project"
 shown=0
 $BATON handoff show orders-prod >/dev/null 2>&1 || shown=$?

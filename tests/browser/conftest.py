@@ -40,10 +40,11 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data directory holding the demo catalog, loaded by the demo's own script."""
     home = tmp_path_factory.mktemp("demo") / ".baton"
     environment = os.environ | {"BATON_HOME": str(home), "BATON": str(BATON)}
-    subprocess.run(
+    loaded = subprocess.run(
         ["sh", str(PROJECT / "examples" / "load-demo.sh")],
-        env=environment, check=True, capture_output=True, timeout=300,
+        env=environment, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
+    assert loaded.returncode == 0, f"load-demo.sh failed:\n{loaded.stdout}\n{loaded.stderr}"
     return home
 
 

@@ -121,3 +121,17 @@ def test_pages_run_without_script_errors_or_policy_violations(
     page.goto(path)
     page.wait_for_load_state("networkidle")
     assert visit.errors == []
+
+
+def test_the_dataset_page_shows_each_checks_latest_outcome(page: Page) -> None:
+    page.goto("/datasets/ANALYTICS.RAW.ORDERS?namespace=snowflake://acme-xy12345")
+    checks = page.locator("ul.checks")
+    expect(checks.locator("li", has_text="unique")).to_contain_text("fail")
+    expect(checks.locator("li", has_text="not_null")).to_contain_text("success")
+
+
+def test_the_dataset_history_links_to_its_ledger_entries(page: Page) -> None:
+    page.goto(ORDERS)
+    history = page.locator("section", has=page.get_by_role("heading", name="History"))
+    history.get_by_role("link").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"Entry #\d+"))
