@@ -15,7 +15,7 @@ from catalog import security
 from catalog.api.edge import MAX_GRAPHQL_BODY
 from catalog.api.sessions import same_secret
 from catalog.console import explorer
-from catalog.console.rendering import render
+from catalog.console.rendering import lineage_url, render
 from catalog.console.routing import ConsolePage, form_of
 from catalog.domain import EdgeKind, NodeKind, NodeRef, job_ref, owner_key, owner_named
 from catalog.errors import InvalidArgument
@@ -253,6 +253,18 @@ def router(store: Store) -> APIRouter:
             column=column or "", direction=direction.value, depth=depth, as_of=moment,
             timeline=timeline, directions=[d.value for d in LineageDirection],
             table_rows=EDGE_TABLE_ROWS,
+        )  # fmt: skip
+
+    @pages.get("/columns.json")
+    def columns_json(namespace: str, name: str) -> Response:
+        """A dataset's columns, for the explorer's expand-to-columns."""
+        ref = catalog.resolve_dataset(store, name, namespace)
+        return JSONResponse(
+            [
+                {"column": c.ref.column, "type": c.attrs.get("data_type"),
+                 "lineage": lineage_url(c.ref, direction="BOTH", depth="3")}
+                for c in catalog.columns(store, ref)
+            ]
         )  # fmt: skip
 
     @pages.get("/lineage.json")

@@ -135,3 +135,29 @@ def test_the_dataset_history_links_to_its_ledger_entries(page: Page) -> None:
     history = page.locator("section", has=page.get_by_role("heading", name="History"))
     history.get_by_role("link").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"Entry #\d+"))
+
+
+TABLE_LEVEL = (
+    "/lineage?namespace=postgres://warehouse:5432&name=analytics.marts.fct_orders"
+    "&direction=UPSTREAM&depth=1"
+)
+
+
+def test_a_table_node_expands_to_its_columns(page: Page) -> None:
+    page.goto(TABLE_LEVEL)
+    page.wait_for_function("() => window.batonExplorer")
+    page.evaluate("() => batonExplorer.nodes('[?root]').select()")
+    net_paid = page.locator("ul.columns-of").get_by_role("link", name="net_paid")
+    net_paid.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("fct_orders.net_paid")
+
+
+def test_the_graph_can_be_walked_with_the_keyboard(page: Page) -> None:
+    page.goto(TABLE_LEVEL)
+    page.wait_for_function("() => window.batonExplorer")
+    page.get_by_role("application").focus()
+    page.keyboard.press("n")
+    selected = page.evaluate("() => batonExplorer.nodes(':selected').map(n => n.data('name'))")
+    assert len(selected) == 1
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text(selected[0])

@@ -120,6 +120,30 @@
       button.addEventListener("click", function () { expand(node, dir); });
       details.append(button);
     });
+    if (d.kind === "DATASET") showColumns(d);
+  }
+
+  // Expand to columns: a table-level node lists its columns, each opening the
+  // column-level explorer (as of the same instant).
+  function showColumns(d) {
+    const heading = el("h3", "Columns");
+    const list = el("ul", null, { class: "columns-of" });
+    details.append(heading, list);
+    const query = new URLSearchParams({ namespace: d.namespace, name: d.dataset });
+    fetch("/columns.json?" + query.toString(), { headers: { "Accept": "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status + " " + r.statusText); return r.json(); })
+      .then(function (columns) {
+        const asOf = document.getElementById("as_of").value;
+        if (!columns.length) list.append(el("li", "No columns known."));
+        columns.forEach(function (c) {
+          const item = el("li");
+          const href = c.lineage + (asOf ? "&as_of=" + encodeURIComponent(asOf) : "");
+          item.append(el("a", c.column, { href: href }));
+          if (c.type) item.append(" " + c.type.toLowerCase());
+          list.append(item);
+        });
+      })
+      .catch(function (error) { list.append(el("li", "Columns unavailable: " + error.message)); });
   }
 
   function showEdge(edge) {
@@ -135,6 +159,40 @@
       .forEach(function ([k, v]) { list.append(el("dt", k), el("dd", String(v))); });
     details.append(list);
   }
+
+  // Keyboard: the graph takes focus; arrows pan, + and - zoom, n and p step through the
+  // nodes (upstream first), Enter opens the selected node's page.
+  const container = document.getElementById("graph");
+  container.tabIndex = 0;
+  const ordered = function () {
+    return cy.nodes(":visible").sort(function (a, b) {
+      return a.position("x") - b.position("x") || a.position("y") - b.position("y");
+    });
+  };
+  container.addEventListener("keydown", function (event) {
+    const step = 60;
+    const pans = { ArrowLeft: [step, 0], ArrowRight: [-step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };
+    const selected = cy.nodes(":selected");
+    if (pans[event.key]) {
+      cy.panBy({ x: pans[event.key][0], y: pans[event.key][1] });
+    } else if (event.key === "+" || event.key === "=") {
+      cy.zoom({ level: cy.zoom() * 1.25, renderedPosition: { x: container.clientWidth / 2, y: container.clientHeight / 2 } });
+    } else if (event.key === "-") {
+      cy.zoom({ level: cy.zoom() / 1.25, renderedPosition: { x: container.clientWidth / 2, y: container.clientHeight / 2 } });
+    } else if (event.key === "n" || event.key === "p") {
+      const nodes = ordered().map(function (n) { return n; });
+      const at = selected.nonempty() ? nodes.indexOf(selected[0]) : -1;
+      const next = nodes[(at + (event.key === "n" ? 1 : nodes.length - 1)) % nodes.length];
+      cy.elements().unselect();
+      next.select();
+      cy.center(next);
+    } else if (event.key === "Enter" && selected.nonempty()) {
+      window.location.href = selected.data("url");
+    } else {
+      return;
+    }
+    event.preventDefault();
+  });
 
   cy.on("select", "node", function (e) { showNode(e.target); });
   cy.on("select", "edge", function (e) { showEdge(e.target); });
