@@ -37,7 +37,8 @@ class Settings:
     """`BATON_NEO4J_URI`, `_USER`, `_PASSWORD`, `_DATABASE`; required when store is neo4j."""
     oidc: OidcSettings | None = None
     """JWT verification (`BATON_OIDC_ISSUER`, `_AUDIENCE`, `_JWKS`, `_ROLES_CLAIM`,
-    `_OWNER_CLAIM`); None when no issuer is configured."""
+    `_OWNER_CLAIM`) and console sign-in through the provider (`_CLIENT_ID`,
+    `_CLIENT_SECRET`, `_AUTHORIZATION_URL`, `_TOKEN_URL`); None when no issuer is set."""
 
     @classmethod
     def from_env(cls, home: Path | None = None) -> Settings:
@@ -63,16 +64,26 @@ def _oidc_from_env() -> OidcSettings | None:
     missing = [f"BATON_OIDC_{k}" for k in ("ISSUER", "AUDIENCE", "JWKS") if not env[k]]
     if missing:
         raise InvalidArgument(f"OIDC needs {', '.join(missing)} as well")
+    sign_in = [f"BATON_OIDC_{k}" for k in _SIGN_IN_KEYS if not env[k]]
+    if env["CLIENT_ID"] and sign_in:
+        raise InvalidArgument(f"OIDC sign-in needs {', '.join(sign_in)} as well")
     return OidcSettings(
         issuer=str(env["ISSUER"]),
         audience=str(env["AUDIENCE"]),
         jwks=str(env["JWKS"]),
         roles_claim=env["ROLES_CLAIM"] or "roles",
         owner_claim=env["OWNER_CLAIM"],
+        client_id=env["CLIENT_ID"],
+        client_secret=env["CLIENT_SECRET"],
+        authorization_url=env["AUTHORIZATION_URL"],
+        token_url=env["TOKEN_URL"],
     )
 
 
-_OIDC_KEYS = ("ISSUER", "AUDIENCE", "JWKS", "ROLES_CLAIM", "OWNER_CLAIM")
+_SIGN_IN_KEYS = ("CLIENT_ID", "AUTHORIZATION_URL", "TOKEN_URL")
+_OIDC_KEYS = (
+    "ISSUER", "AUDIENCE", "JWKS", "ROLES_CLAIM", "OWNER_CLAIM", *_SIGN_IN_KEYS, "CLIENT_SECRET",
+)  # fmt: skip
 
 
 def _seconds(variable: str, default: str) -> float:

@@ -34,6 +34,16 @@ class OidcSettings:
     """Path of a JWKS file, or an `https://` URL serving one."""
     roles_claim: str = "roles"
     owner_claim: str | None = None
+    client_id: str | None = None
+    """With the two URLs below, people sign in to the console through the provider
+    (authorization code flow with PKCE); the ID token it issues is then the session's."""
+    client_secret: str | None = None
+    authorization_url: str | None = None
+    token_url: str | None = None
+
+    @property
+    def signs_in(self) -> bool:
+        return bool(self.client_id and self.authorization_url and self.token_url)
 
 
 class OidcVerifier:
@@ -51,19 +61,26 @@ class OidcVerifier:
 
     def verify(self, token: str) -> Principal | None:
         """The principal a valid token stands for; None for anything else."""
+        claims = self.claims(token)
+        return None if claims is None else self._principal(claims)
+
+    def claims(self, token: str) -> dict[str, Any] | None:
+        """A valid token's claims (the API's audience, or the console's client id for the
+        ID tokens of people who signed in); None for anything else."""
+        audiences = [self.settings.audience, *filter(None, [self.settings.client_id])]
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 self._key(token),
                 algorithms=list(ALGORITHMS),
-                audience=self.settings.audience,
+                audience=audiences,
                 issuer=self.settings.issuer,
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
         except (jwt.PyJWTError, KeyError, ValueError):
             return None
-        return self._principal(claims)
+        return claims
 
     def _key(self, token: str) -> Any:
         if self._client is not None:

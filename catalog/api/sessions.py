@@ -27,12 +27,49 @@ class Session:
     expires: float
 
 
+@dataclass(frozen=True)
+class PendingSignIn:
+    """A sign-in sent to the identity provider, awaiting its answer (keyed by `state`)."""
+
+    verifier: str
+    """PKCE code verifier: only this server can redeem the code the provider returns."""
+    nonce: str
+    """Must come back in the ID token: a token minted for another sign-in is refused."""
+    next: str
+    expires: float
+
+
+PENDING_SECONDS = 600
+
+
 class Sessions:
     def __init__(self, lifetime: float = LIFETIME_SECONDS, limit: int = MAX_SESSIONS) -> None:
         self._lifetime = lifetime
         self._limit = limit
         self._open: OrderedDict[str, Session] = OrderedDict()
+        self._pending: OrderedDict[str, PendingSignIn] = OrderedDict()
         self._lock = threading.Lock()
+
+    def begin_sign_in(self, next_path: str) -> tuple[str, PendingSignIn]:
+        """A new provider sign-in: its `state` and what the callback will need."""
+        state = secrets.token_urlsafe(32)
+        pending = PendingSignIn(
+            secrets.token_urlsafe(48), secrets.token_urlsafe(24), next_path,
+            time.monotonic() + PENDING_SECONDS,
+        )  # fmt: skip
+        with self._lock:
+            self._pending[state] = pending
+            while len(self._pending) > self._limit:
+                self._pending.popitem(last=False)
+        return state, pending
+
+    def finish_sign_in(self, state: str) -> PendingSignIn | None:
+        """The pending sign-in `state` names, once: a replayed callback finds nothing."""
+        with self._lock:
+            pending = self._pending.pop(state, None)
+        if pending is None or pending.expires < time.monotonic():
+            return None
+        return pending
 
     def open(self, token: str) -> tuple[str, Session]:
         """A new session for a verified token: its id (for the cookie) and its record."""
