@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -57,6 +58,8 @@ def label(ref: NodeRef) -> str:
         return owner_key(ref)
     if ref.kind is NodeKind.COLUMN:
         return f"{ref.name}.{ref.column}"
+    if ref.kind is NodeKind.CONTRACT:
+        return f"{ref.namespace}@{ref.name}"
     return ref.name
 
 
@@ -66,6 +69,9 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+templates.filters["pretty_json"] = lambda value: json.dumps(
+    value, indent=1, ensure_ascii=False, sort_keys=True
+)  # escaped by the template like any text
 templates.globals |= {
     "version": catalog.__version__,
     "dataset_url": dataset_url,
