@@ -5,8 +5,10 @@
     python ../shared/fixtures/sql-lineage/score.py \
         ../shared/fixtures/sql-lineage/dev-cases.jsonl /tmp/predictions.jsonl
 
-Cases are JSON lines with `id`, `dialect` (empty: generic SQL), `sql` and `schemas`
-({"db.table": {column: type or null}}). Predictions list only DIRECT column upstreams.
+Cases are JSON lines with `id`, `dialect` (empty: generic SQL), `sql`, `schemas`
+({"db.table": {column: type or null}}) and, when the case gives them, `default_db` (or
+`default_database`) and `default_schema`: every field a caller would pass is passed.
+Predictions list only DIRECT column upstreams.
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ from ingesters.sql.script import analyse_script
 
 def predict(case: dict[str, Any]) -> dict[str, Any]:
     dialect = case.get("dialect") or ""
+    defaults = Defaults(
+        case.get("default_db") or case.get("default_database") or None,
+        case.get("default_schema") or None,
+    )
     try:
-        schema = normalize_schema(case.get("schemas") or {}, dialect, Defaults())
-        result = analyse_script(case["sql"], dialect, schema)
+        schema = normalize_schema(case.get("schemas") or {}, dialect, defaults)
+        result = analyse_script(case["sql"], dialect, schema, defaults)
     except Exception as error:  # a crash is scored as an error, and the run goes on
         return {"id": case["id"], "error": f"{type(error).__name__}: {error}"}
     prediction: dict[str, Any] = {"id": case["id"], **result.as_json()}

@@ -285,3 +285,25 @@ def test_rename_carries_columns_to_the_new_name() -> None:
         "CREATE TABLE s.a AS SELECT id FROM src; ALTER TABLE s.a RENAME TO b;", "postgres"
     )
     assert pairs(result) == {("s.b.id", "src.id", "IDENTITY")}
+
+
+def test_a_schema_table_is_found_by_fewer_name_parts() -> None:
+    schema = {"shop.public.orders": {"id": None, "amount": None}}
+    for name in ("orders", "public.orders"):
+        result = lineage(f"INSERT INTO t SELECT * FROM {name}", schema=schema)
+        assert pairs(result) == {
+            ("t.id", f"{name}.id", "IDENTITY"), ("t.amount", f"{name}.amount", "IDENTITY"),
+        }, name  # fmt: skip
+
+
+def test_a_schema_table_is_found_by_more_name_parts() -> None:
+    result = lineage(
+        "INSERT INTO t SELECT * FROM shop.public.orders", schema={"public.orders": {"id": None}}
+    )
+    assert pairs(result) == {("t.id", "shop.public.orders.id", "IDENTITY")}
+
+
+def test_a_name_several_schema_tables_end_in_stays_unresolved() -> None:
+    schema = {"a.orders": {"id": None}, "b.orders": {"code": None}}
+    result = lineage("INSERT INTO t SELECT * FROM orders", schema=schema)
+    assert pairs(result) == set()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -88,3 +88,31 @@ def normalize_schema(
             column_names[c]: (t or "UNKNOWN") for c, t in columns.items()
         }
     return normalized
+
+
+def partially_named(
+    schema: Mapping[TableName, Mapping[str, str]], named: Iterable[TableName]
+) -> dict[TableName, dict[str, str]]:
+    """Schema entries for tables a statement names with fewer or more parts than the
+    schema does, under the statement's own name: `orders` and `public.orders` are the
+    schema's `shop.public.orders`, and `shop.public.orders` its `public.orders`, when no
+    other table of the schema ends in the same parts (names keep the SQL's spelling, so
+    lineage names the tables as the SQL does). Ambiguous names stay unresolved."""
+    by_last: dict[str, list[TableName]] = {}
+    found: dict[TableName, dict[str, str]] = {}
+    for name in dict.fromkeys(named):
+        if name in schema or not name:
+            continue
+        if not by_last:
+            for key in schema:
+                by_last.setdefault(key[-1], []).append(key)
+        matches = [key for key in by_last.get(name[-1], []) if _same_ending(key, name)]
+        if len(matches) == 1:
+            found[name] = dict(schema[matches[0]])
+    return found
+
+
+def _same_ending(one: TableName, other: TableName) -> bool:
+    """One name is the other's trailing parts (`public.orders`, `shop.public.orders`)."""
+    shared = min(len(one), len(other))
+    return one[-shared:] == other[-shared:]

@@ -19,7 +19,15 @@ from sqlglot.tokenizer_core import TokenType
 
 from ingesters.sql.columns import Indirect, Transformation, stronger
 from ingesters.sql.lineage import StatementLineage, statement_lineage
-from ingesters.sql.names import Defaults, Schema, TableName, dotted, prepare
+from ingesters.sql.names import (
+    Defaults,
+    Schema,
+    TableName,
+    dotted,
+    partially_named,
+    prepare,
+    table_name,
+)  # fmt: skip
 from ingesters.sql.statements import ScriptError, Statement, split_statements
 from ingesters.sql.steps import ColumnRef, StepTracker, collapse_steps
 
@@ -272,8 +280,10 @@ def analyse_script(
                 StatementError(statement.line, f"not understood: {expression.sql()[:80]}")
             )
             continue
+        named = (table_name(t) for t in expression.find_all(exp.Table) if t.name)
+        visible = known | partially_named(known, named)
         try:
-            lineage = statement_lineage(expression, dialect, known)
+            lineage = statement_lineage(expression, dialect, visible)
         except (SqlglotError, RecursionError) as error:
             result.errors.append(StatementError(statement.line, f"cannot analyse: {error}"))
             continue
