@@ -307,3 +307,12 @@ def test_a_name_several_schema_tables_end_in_stays_unresolved() -> None:
     schema = {"a.orders": {"id": None}, "b.orders": {"code": None}}
     result = lineage("INSERT INTO t SELECT * FROM orders", schema=schema)
     assert pairs(result) == set()
+
+
+def test_tsql_compound_assignment_reads_the_target_and_the_value() -> None:
+    result = lineage(
+        "UPDATE t SET t.total += s.amount, hits *= 2 FROM t JOIN s ON t.id = s.id", "tsql"
+    )
+    assert not result.errors
+    assert ("t.total", "s.amount", "TRANSFORMATION") in pairs(result)
+    assert tables(result) == ({"s"}, {"t"})

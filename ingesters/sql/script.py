@@ -146,6 +146,8 @@ def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> 
 
     - A procedure header (`CREATE PROCEDURE p() BEGIN ...`) runs to the first semicolon
       of its body: parse what follows BEGIN.
+    - T-SQL's compound assignments (`SET x += e`), which sqlglot does not parse, are
+      written out (`SET x = x + e`).
     - T-SQL needs no semicolons: split before each top-level INSERT, UPDATE, DELETE,
       MERGE, CREATE, DROP or TRUNCATE and parse the pieces.
     """
@@ -172,6 +174,9 @@ def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> 
         if body is not None:
             return _parse(body, dialect, errors)
     if expression is None:
+        expanded = _compound_assignments_expanded(statement, dialect)
+        if expanded is not None:
+            return _parse(expanded, dialect, errors)
         pieces = _unterminated(statement, dialect)
         if len(pieces) > 1:
             return [e for piece in pieces for e in _parse(piece, dialect, errors)]
@@ -186,6 +191,41 @@ def _without_positions(expression: exp.Expr) -> exp.Expr:
     for node in expression.walk():
         node._meta = None
     return expression
+
+
+_COMPOUND_OPERATORS = {
+    TokenType.PLUS, TokenType.DASH, TokenType.STAR, TokenType.SLASH, TokenType.MOD,
+    TokenType.AMP, TokenType.PIPE, TokenType.CARET,
+}  # fmt: skip
+
+
+def _compound_assignments_expanded(statement: Statement, dialect: str) -> Statement | None:
+    """The statement with each `target op= value` written `target = target op value`, or
+    None when it has none. Precedence may differ from the original (`x -= a + b` becomes
+    `x = x - a + b`): the columns that flow, and how, are the same."""
+    try:
+        tokens = Dialect.get_or_raise(dialect).tokenize(statement.text)
+    except SqlglotError:
+        return None
+    text, edits = statement.text, []
+    for position in range(2, len(tokens)):
+        operator, equals = tokens[position - 1], tokens[position]
+        if (
+            equals.token_type is not TokenType.EQ
+            or operator.token_type not in _COMPOUND_OPERATORS
+            or operator.end + 1 != equals.start
+        ):
+            continue
+        first = position - 2  # the target: a dotted name, or a variable (`@total`)
+        while first >= 2 and tokens[first - 1].token_type is TokenType.DOT:
+            first -= 2
+        if first >= 1 and tokens[first - 1].token_type is TokenType.PARAMETER:
+            first -= 1
+        target = text[tokens[first].start : operator.start].strip()
+        edits.append((operator.start, equals.end + 1, f"= {target} {operator.text} "))
+    for begin, end, replacement in reversed(edits):
+        text = text[:begin] + replacement + text[end:]
+    return Statement(statement.index, statement.line, text) if edits else None
 
 
 _STATEMENT_STARTS = {
