@@ -316,3 +316,23 @@ def test_tsql_compound_assignment_reads_the_target_and_the_value() -> None:
     assert not result.errors
     assert ("t.total", "s.amount", "TRANSFORMATION") in pairs(result)
     assert tables(result) == ({"s"}, {"t"})
+
+
+def test_a_temporary_table_written_by_a_lone_statement_keeps_its_lineage() -> None:
+    result = lineage("CREATE TEMPORARY TABLE tmp AS SELECT a FROM src", "postgres")
+    assert tables(result) == ({"src"}, {"tmp"})
+    assert pairs(result) == {("tmp.a", "src.a", "IDENTITY")}
+
+
+def test_a_hash_temp_table_no_statement_reads_is_an_output() -> None:
+    result = lineage("CREATE TABLE #t AS SELECT a FROM src", "redshift")
+    assert tables(result) == ({"src"}, {"#t"})
+
+
+def test_a_temporary_table_read_later_in_the_script_still_collapses() -> None:
+    result = lineage(
+        "CREATE TEMP TABLE tmp AS SELECT a FROM src; INSERT INTO final SELECT a FROM tmp",
+        "postgres",
+    )
+    assert tables(result) == ({"src"}, {"final"})
+    assert pairs(result) == {("final.a", "src.a", "IDENTITY")}

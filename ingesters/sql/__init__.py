@@ -160,7 +160,10 @@ def _snapshot(
     """One file's assertions, its step tables collapsed, its statements in file order."""
     builder = SnapshotBuilder(SOURCE_PREFIX + path)
     results = sorted(results, key=lambda pair: (pair[0].statement.index, pair[0].part))
-    collapsed = collapse_steps([result for _, result in results], tracker.steps)
+    collapsed = collapse_steps(
+        [result for _, result in results],
+        tracker.steps_of([result for _, result in results]),
+    )
     job_names: dict[str, int] = {}
     for (item, _), result in zip(results, collapsed, strict=True):
         if result is not None:

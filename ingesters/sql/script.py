@@ -337,7 +337,7 @@ def analyse_script(
         analysed.append(lineage)
     result.statements += len(unparsed)
     result.errors = sorted([*unparsed, *result.errors], key=lambda e: e.line or 0)
-    persistent = [s for s in collapse_steps(analysed, tracker.steps) if s is not None]
+    persistent = [s for s in collapse_steps(analysed, tracker.steps_of(analysed)) if s is not None]
     result.in_tables = list(dict.fromkeys(r for s in persistent for r in s.reads if r != s.target))
     result.out_tables = list(dict.fromkeys(s.target for s in persistent if s.target is not None))
     result.column_lineage = end_to_end(persistent)

@@ -29,6 +29,9 @@ class StepTracker:
 
     created: set[TableName] = field(default_factory=set)
     steps: set[TableName] = field(default_factory=set)
+    """Tables created and dropped again by the script: always intermediate."""
+    temporary: set[TableName] = field(default_factory=set)
+    """TEMP / TEMPORARY / `#name` tables: intermediate when the script reads them later."""
     dropped: dict[TableName, int] = field(default_factory=dict)
     """Tables dropped and not created again afterwards, with the line of the DROP."""
     renamed: dict[TableName, TableName] = field(default_factory=dict)
@@ -57,7 +60,14 @@ class StepTracker:
         properties = expression.args.get("properties")
         temporary = properties is not None and properties.find(exp.TemporaryProperty)
         if temporary or shape.target[-1].startswith("#"):
-            self.steps.add(shape.target)
+            self.temporary.add(shape.target)
+
+    def steps_of(self, analysed: list[StatementLineage]) -> set[TableName]:
+        """The step tables to collapse: dropped ones, and temporary ones that another
+        statement reads. A temporary table nothing reads is the script's result (a
+        statement run on its own), and keeps its inputs and lineage."""
+        read = {r for lineage in analysed for r in lineage.reads if r != lineage.target}
+        return self.steps | (self.temporary & read)
 
 
 def collapse_steps(

@@ -2,5 +2,6 @@
 (function () {
   "use strict";
   const container = document.getElementById("swagger-ui");
-  window.ui = SwaggerUIBundle({ url: container.dataset.spec, domNode: container });
+  // validatorUrl null: its default fetches a badge from the validator's own host.
+  window.ui = SwaggerUIBundle({ url: container.dataset.spec, domNode: container, validatorUrl: null });
 })();
