@@ -336,3 +336,18 @@ def test_a_temporary_table_read_later_in_the_script_still_collapses() -> None:
     )
     assert tables(result) == ({"src"}, {"final"})
     assert pairs(result) == {("final.a", "src.a", "IDENTITY")}
+
+
+def test_a_scalar_subquery_contributes_its_selected_column_not_its_filter() -> None:
+    result = lineage(
+        "UPDATE t SET x = (SELECT max(s.v) FROM s WHERE s.k = t.k AND s.flag = 1)", "postgres"
+    )
+    assert pairs(result) == {("t.x", "s.v", "AGGREGATION")}
+    data: dict[str, Any] = result.as_json()
+    indirect = {(e["upstream"], e["subtype"]) for e in data["indirect_lineage"]}
+    assert indirect == {("s.k", "FILTER"), ("t.k", "FILTER"), ("s.flag", "FILTER")}
+
+
+def test_a_scalar_subquery_in_a_projection_filters_indirectly() -> None:
+    result = lineage("INSERT INTO t SELECT (SELECT s.v FROM s WHERE s.k = u.k) AS v FROM u")
+    assert pairs(result) == {("t.v", "s.v", "TRANSFORMATION")}

@@ -8,7 +8,7 @@ about one qualification plus one walk over its projections.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -133,7 +133,7 @@ class _Walker:
         kind = classify(projection)
         return _strongest(
             (table, source_column, stronger(kind, step))
-            for column in projection.find_all(exp.Column)
+            for column in value_columns(projection)
             for table, source_column, step in self._sources(column, scope)
         )
 
@@ -177,6 +177,21 @@ class _Walker:
         if isinstance(source, exp.Table):
             return cte_behind(scope, source) or source
         return source if isinstance(source, Scope) else None
+
+
+def value_columns(expression: exp.Expr) -> Iterator[exp.Column]:
+    """The columns whose values flow into an expression. Inside a nested SELECT (a scalar
+    subquery) only its projection's count: its WHERE, JOIN or GROUP BY columns decide
+    which row is read, and are INDIRECT lineage, found with the other row clauses."""
+    pending: list[exp.Expr] = [expression]
+    while pending:  # a loop, not recursion: CASE chains run thousands of levels deep
+        node = pending.pop()
+        if isinstance(node, exp.Column):
+            yield node
+        elif isinstance(node, exp.Select) and node is not expression:
+            pending.extend(reversed(node.expressions))
+        else:
+            pending.extend(reversed(list(node.iter_expressions())))
 
 
 def cte_behind(scope: Scope, table: exp.Table) -> Scope | None:

@@ -25,6 +25,7 @@ from ingesters.sql.columns import (
     cte_behind,
     qualified,
     stronger,
+    value_columns,
 )
 from ingesters.sql.movements import shape_of
 from ingesters.sql.names import Schema, TableName, table_name
@@ -200,8 +201,8 @@ def _resolve(
 
 def _syntactic_sources(query: exp.Query) -> list[tuple[str, list[SourceColumn]]]:
     """Best effort without name resolution: each column of an output's expression (scalar
-    subqueries included) belongs to the table its qualifier names, or to the only table of
-    the nearest SELECT that has one."""
+    subqueries' projections included) belongs to the table its qualifier names, or to the
+    only table of the nearest SELECT that has one."""
     branches = _branches(query)
     outputs = []
     for position, name in enumerate(branches[0].named_selects):
@@ -211,7 +212,7 @@ def _syntactic_sources(query: exp.Query) -> list[tuple[str, list[SourceColumn]]]
                 continue
             projection = select.expressions[position]
             kind = classify(projection)
-            for column in projection.find_all(exp.Column):
+            for column in value_columns(projection):
                 table = _owning_table(column)
                 if table is not None:
                     sources.append((table_name(table), column.name, kind))
