@@ -351,3 +351,16 @@ def test_a_scalar_subquery_contributes_its_selected_column_not_its_filter() -> N
 def test_a_scalar_subquery_in_a_projection_filters_indirectly() -> None:
     result = lineage("INSERT INTO t SELECT (SELECT s.v FROM s WHERE s.k = u.k) AS v FROM u")
     assert pairs(result) == {("t.v", "s.v", "TRANSFORMATION")}
+
+
+def test_a_column_the_given_schema_lacks_is_unresolved_not_an_edge() -> None:
+    result = lineage(
+        "INSERT INTO t SELECT s.a, s.ghost FROM s", schema={"s": {"a": None, "b": None}}
+    )
+    assert pairs(result) == {("t.a", "s.a", "IDENTITY")}
+    assert any("s.ghost is not in the given schema" in e.message for e in result.errors)
+
+
+def test_columns_inferred_inside_a_script_are_not_a_schema_to_enforce() -> None:
+    result = lineage("INSERT INTO t2 (c1) SELECT c1 FROM t1; INSERT INTO t3 (c2) SELECT c2 FROM t2")
+    assert ("t3.c2", "t2.c2", "IDENTITY") in pairs(result)

@@ -62,6 +62,9 @@ class StatementLineage:
     """Columns that decide which rows reach the target (joins, filters, grouping, order)."""
     coverage: Coverage = Coverage.NONE
     notes: tuple[str, ...] = field(default=())
+    unknown_columns: tuple[tuple[TableName, str], ...] = ()
+    """Columns the SQL names that the given schema of their table does not hold: reported
+    as unresolved, never turned into edges to columns that do not exist."""
 
 
 def target_and_reads(statement: exp.Expr) -> tuple[TableName | None, set[TableName]]:
@@ -72,8 +75,12 @@ def target_and_reads(statement: exp.Expr) -> tuple[TableName | None, set[TableNa
     return target, {name for name in named if name != target}
 
 
-def statement_lineage(statement: exp.Expr, dialect: str, schema: Schema) -> StatementLineage | None:
-    """Lineage of a prepared statement; None when it neither reads nor writes tables."""
+def statement_lineage(
+    statement: exp.Expr, dialect: str, schema: Schema, authoritative: Schema | None = None
+) -> StatementLineage | None:
+    """Lineage of a prepared statement; None when it neither reads nor writes tables.
+    `authoritative`: the tables whose columns a caller vouches for (a given schema, not
+    columns inferred along the way); a column one of them lacks is left unresolved."""
     shape = shape_of(statement)
     if shape is None:
         return None
@@ -96,6 +103,7 @@ def statement_lineage(statement: exp.Expr, dialect: str, schema: Schema) -> Stat
         columns = list(schema.get(source, {}))
         flows = [ColumnFlow(source, c, c, Transformation.IDENTITY) for c in columns]
     influences: list[Influence] = []
+    unknown: list[tuple[TableName, str]] = []
     notes: list[str] = []
     coverage = Coverage.COMPLETE
     existing = [
@@ -107,10 +115,11 @@ def statement_lineage(statement: exp.Expr, dialect: str, schema: Schema) -> Stat
         movement_reads = list(_tables_read(movement.query))
         reads += movement_reads
         try:
-            found, unresolved, output, influenced = _column_flows(
+            found, unresolved, output, influenced, phantoms = _column_flows(
                 movement.query,
                 dialect,
                 schema,
+                authoritative or {},
                 tuple(movement_reads),
                 list(movement.target_columns),
                 existing,
@@ -121,7 +130,10 @@ def statement_lineage(statement: exp.Expr, dialect: str, schema: Schema) -> Stat
             continue
         flows += found
         influences += influenced
+        unknown += phantoms
         columns += [c for c in output if "*" not in c]
+        if unresolved or phantoms:
+            coverage = Coverage.PARTIAL if coverage is Coverage.COMPLETE else coverage
         if unresolved:
             coverage = Coverage.PARTIAL if coverage is Coverage.COMPLETE else coverage
             notes += [f"unresolved output column {c!r}" for c in unresolved]
@@ -134,6 +146,7 @@ def statement_lineage(statement: exp.Expr, dialect: str, schema: Schema) -> Stat
         influences=tuple(dict.fromkeys(influences)),
         coverage=coverage,
         notes=tuple(notes),
+        unknown_columns=tuple(dict.fromkeys(unknown)),
     )
 
 
@@ -148,17 +161,27 @@ def _column_flows(
     query: exp.Query,
     dialect: str,
     schema: Schema,
+    authoritative: Schema,
     reads: tuple[TableName, ...],
     target_columns: list[str],
     existing_columns: list[str],
-) -> tuple[list[ColumnFlow], list[str], list[str], list[Influence]]:
-    """Flows into each output column; the unresolved outputs; the target columns; and the
-    columns that influence the rows.
+) -> tuple[list[ColumnFlow], list[str], list[str], list[Influence], list[tuple[TableName, str]]]:
+    """Flows into each output column; the unresolved outputs; the target columns; the
+    columns that influence the rows; and columns the schema says their table lacks.
 
     Outputs map to an INSERT's target column list by position, as the database does; with
     no list, to the target's known columns when there are exactly as many.
     """
     per_output, influences = _resolve(query, dialect, _sqlglot_schema(schema, reads))
+
+    def phantom(table: TableName, column: str) -> bool:
+        declared = authoritative.get(table)
+        return column not in declared if declared else False
+
+    phantoms = [(t, c) for _, sources in per_output for t, c, _ in sources if phantom(t, c)]
+    phantoms += [(t, c) for t, c, _ in influences if phantom(t, c)]
+    per_output = [(o, [s for s in found if not phantom(s[0], s[1])]) for o, found in per_output]
+    influences = [i for i in influences if not phantom(i[0], i[1])]
     if not target_columns and len(existing_columns) == len(per_output):
         target_columns = existing_columns
     strongest: dict[tuple[TableName, str, str], Transformation] = {}
@@ -179,7 +202,7 @@ def _column_flows(
         target_columns[i] if i < len(target_columns) else name
         for i, (name, _) in enumerate(per_output)
     ]
-    return flows, unresolved, outputs, influences
+    return flows, unresolved, outputs, influences, list(dict.fromkeys(phantoms))
 
 
 def _resolve(

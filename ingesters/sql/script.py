@@ -304,7 +304,8 @@ def analyse_script(
 ) -> ScriptLineage:
     """Tables read and written, and end-to-end column lineage, of a whole script."""
     result = ScriptLineage()
-    known: dict[TableName, dict[str, str]] = {k: dict(v) for k, v in (schema or {}).items()}
+    given: Schema = schema or {}
+    known: dict[TableName, dict[str, str]] = {k: dict(v) for k, v in given.items()}
     tracker = StepTracker()
     analysed: list[StatementLineage] = []
     unparsed: list[StatementError] = []
@@ -320,16 +321,22 @@ def analyse_script(
                 StatementError(statement.line, f"not understood: {expression.sql()[:80]}")
             )
             continue
-        named = (table_name(t) for t in expression.find_all(exp.Table) if t.name)
+        named = [table_name(t) for t in expression.find_all(exp.Table) if t.name]
         visible = known | partially_named(known, named)
+        vouched = {**given, **partially_named(given, named)}
         try:
-            lineage = statement_lineage(expression, dialect, visible)
+            lineage = statement_lineage(expression, dialect, visible, vouched)
         except (SqlglotError, RecursionError) as error:
             result.errors.append(StatementError(statement.line, f"cannot analyse: {error}"))
             continue
         result.understood += 1
         if lineage is None:
             continue
+        result.errors += [
+            StatementError(statement.line, f"column {_dotted(table)}.{column} is not in the "
+                           f"given schema of {_dotted(table)}: left unresolved")
+            for table, column in lineage.unknown_columns
+        ]  # fmt: skip
         if lineage.target is not None and lineage.columns and lineage.target not in known:
             known[lineage.target] = {
                 c: lineage.column_types.get(c, "UNKNOWN") for c in lineage.columns
