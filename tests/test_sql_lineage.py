@@ -364,3 +364,23 @@ def test_a_column_the_given_schema_lacks_is_unresolved_not_an_edge() -> None:
 def test_columns_inferred_inside_a_script_are_not_a_schema_to_enforce() -> None:
     result = lineage("INSERT INTO t2 (c1) SELECT c1 FROM t1; INSERT INTO t3 (c2) SELECT c2 FROM t2")
     assert ("t3.c2", "t2.c2", "IDENTITY") in pairs(result)
+
+
+def indirect(result: ScriptLineage) -> set[tuple[str, str]]:
+    data: dict[str, Any] = result.as_json()
+    return {(e["upstream"], e["subtype"]) for e in data["indirect_lineage"]}
+
+
+def test_window_specifications_are_direct_and_also_marked_window() -> None:
+    result = lineage(
+        "INSERT INTO t SELECT row_number() OVER (PARTITION BY g ORDER BY ts) AS n FROM s"
+    )
+    assert {("t.n", "s.g", "TRANSFORMATION"), ("t.n", "s.ts", "TRANSFORMATION")} <= pairs(result)
+    assert {("s.g", "WINDOW"), ("s.ts", "WINDOW")} <= indirect(result)
+
+
+def test_case_conditions_are_direct_and_also_marked_conditional() -> None:
+    result = lineage("INSERT INTO t SELECT CASE WHEN kind = 1 THEN v END AS x FROM s")
+    assert ("t.x", "s.kind", "TRANSFORMATION") in pairs(result)
+    assert ("s.kind", "CONDITIONAL") in indirect(result)
+    assert ("s.v", "CONDITIONAL") not in indirect(result)

@@ -98,7 +98,7 @@ class _Walker:
             select = scope.expression
             if not isinstance(select, exp.Select):
                 continue
-            for subtype, clause in _row_clauses(select):
+            for subtype, clause in [*_row_clauses(select), *_shaping_clauses(select)]:
                 for column in clause.find_all(exp.Column):
                     found += [
                         (table, name, subtype) for table, name, _ in self._sources(column, scope)
@@ -210,6 +210,8 @@ class Indirect(StrEnum):
     FILTER = "FILTER"
     GROUP_BY = "GROUP_BY"
     SORT = "SORT"
+    WINDOW = "WINDOW"  # PARTITION BY / ORDER BY of a window in the projection
+    CONDITIONAL = "CONDITIONAL"  # the condition of a CASE WHEN or IF in the projection
 
 
 Influence = tuple[TableName, str, Indirect]
@@ -232,6 +234,27 @@ def _row_clauses(select: exp.Select) -> list[tuple[Indirect, exp.Expr]]:
         clause = select.args.get(key)
         if clause is not None:
             clauses.append((subtype, clause))
+    return clauses
+
+
+def _shaping_clauses(select: exp.Select) -> list[tuple[Indirect, exp.Expr]]:
+    """Parts of a projection that shape a value without being it: window specifications
+    and CASE / IF conditions. Their columns stay DIRECT upstreams of that output (as
+    OpenLineage producers and the reference suites count them) and are also reported
+    here, with the subtype that says how they take part."""
+    clauses: list[tuple[Indirect, exp.Expr]] = []
+    for projection in select.expressions:
+        for window in projection.find_all(exp.Window):
+            clauses += [(Indirect.WINDOW, part) for part in window.args.get("partition_by") or []]
+            if window.args.get("order") is not None:
+                clauses.append((Indirect.WINDOW, window.args["order"]))
+        for case in projection.find_all(exp.Case):
+            clauses += [
+                (Indirect.CONDITIONAL, branch.this) for branch in case.args.get("ifs") or []
+            ]
+        for condition in projection.find_all(exp.If):
+            if condition.parent is None or not isinstance(condition.parent, exp.Case):
+                clauses.append((Indirect.CONDITIONAL, condition.this))
     return clauses
 
 
