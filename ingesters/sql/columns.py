@@ -244,17 +244,13 @@ def _shaping_clauses(select: exp.Select) -> list[tuple[Indirect, exp.Expr]]:
     here, with the subtype that says how they take part."""
     clauses: list[tuple[Indirect, exp.Expr]] = []
     for projection in select.expressions:
-        for window in projection.find_all(exp.Window):
-            clauses += [(Indirect.WINDOW, part) for part in window.args.get("partition_by") or []]
-            if window.args.get("order") is not None:
-                clauses.append((Indirect.WINDOW, window.args["order"]))
-        for case in projection.find_all(exp.Case):
-            clauses += [
-                (Indirect.CONDITIONAL, branch.this) for branch in case.args.get("ifs") or []
-            ]
-        for condition in projection.find_all(exp.If):
-            if condition.parent is None or not isinstance(condition.parent, exp.Case):
-                clauses.append((Indirect.CONDITIONAL, condition.this))
+        for node in projection.find_all(exp.Window, exp.If):  # one walk; CASE branches are Ifs
+            if isinstance(node, exp.If):
+                clauses.append((Indirect.CONDITIONAL, node.this))
+                continue
+            clauses += [(Indirect.WINDOW, part) for part in node.args.get("partition_by") or []]
+            if node.args.get("order") is not None:
+                clauses.append((Indirect.WINDOW, node.args["order"]))
     return clauses
 
 

@@ -98,6 +98,8 @@ def partially_named(
     schema's `shop.public.orders`, and `shop.public.orders` its `public.orders`, when no
     other table of the schema ends in the same parts (names keep the SQL's spelling, so
     lineage names the tables as the SQL does). Ambiguous names stay unresolved."""
+    if not schema:
+        return {}
     by_last: dict[str, list[TableName]] = {}
     found: dict[TableName, dict[str, str]] = {}
     for name in dict.fromkeys(named):

@@ -321,9 +321,9 @@ def analyse_script(
                 StatementError(statement.line, f"not understood: {expression.sql()[:80]}")
             )
             continue
-        named = [table_name(t) for t in expression.find_all(exp.Table) if t.name]
-        visible = known | partially_named(known, named)
-        vouched = {**given, **partially_named(given, named)}
+        named = [table_name(t) for t in expression.find_all(exp.Table) if t.name] if known else []
+        visible = known | partially_named(known, named) if named else known
+        vouched = {**given, **partially_named(given, named)} if named and given else given
         try:
             lineage = statement_lineage(expression, dialect, visible, vouched)
         except (SqlglotError, RecursionError) as error:
