@@ -513,10 +513,12 @@ def serve(
         None, help="Serve GraphQL introspection (default: on loopback only)."
     ),
 ) -> None:
-    """Serve the GraphQL API (GraphiQL at /graphql) and health probes.
+    """Serve the console (/), the GraphQL API (GraphiQL at /graphql), the REST API
+    (described at /docs) and health probes.
 
     On loopback, callers without a token may read everything; bound elsewhere they may do
-    nothing unless --anonymous-read (read-only, no ledger). Writes always need a token.
+    nothing unless --anonymous-read (read-only, no ledger), and people sign in to the
+    console with a token or the OIDC provider. Writes always need a token.
     """
     import uvicorn
 
