@@ -250,3 +250,16 @@ def test_opaque_commands_are_reported_with_line_and_dialect() -> None:
     assert (error.source, error.line) == ("m.sql", 2)
     assert error.message.startswith("not understood") and error.message.endswith("(dialect hive)")
     assert batch.counts == {"statements": 2, "understood": 1}
+
+
+def test_column_edges_inferred_through_a_star_are_marked_inferred() -> None:
+    batch = parse(
+        m="CREATE TABLE t AS WITH a AS (SELECT * FROM src) SELECT a.x FROM a",
+        n="CREATE TABLE u AS SELECT s.x FROM src AS s",
+    )
+    marked = {
+        (a.object.name, a.object.column): a.attrs.get("inferred", False)
+        for a in assertions(batch, "DERIVES")
+        if a.object is not None
+    }
+    assert marked == {("t", "x"): True, ("u", "x"): False}

@@ -384,3 +384,19 @@ def test_case_conditions_are_direct_and_also_marked_conditional() -> None:
     assert ("t.x", "s.kind", "TRANSFORMATION") in pairs(result)
     assert ("s.kind", "CONDITIONAL") in indirect(result)
     assert ("s.v", "CONDITIONAL") not in indirect(result)
+
+
+def test_columns_named_over_a_star_of_one_source_come_from_that_source() -> None:
+    for sql in (
+        "INSERT INTO t WITH a AS (SELECT * FROM src) SELECT x, y FROM a",
+        "INSERT INTO t SELECT x, y FROM (SELECT * FROM src) d",
+        "INSERT INTO t SELECT d.x, d.y FROM (SELECT s.* FROM src s) d",
+    ):
+        assert pairs(lineage(sql)) == {
+            ("t.x", "src.x", "IDENTITY"), ("t.y", "src.y", "IDENTITY"),
+        }, sql  # fmt: skip
+
+
+def test_a_star_over_several_sources_infers_nothing_without_a_schema() -> None:
+    result = lineage("INSERT INTO t SELECT x FROM (SELECT * FROM s1 JOIN s2 ON s1.k = s2.k) d")
+    assert pairs(result) == set()

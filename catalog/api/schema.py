@@ -209,6 +209,10 @@ class LineageEdge:
     column_lineage: str | None = strawberry.field(
         description="For FEEDS: COMPLETE, PARTIAL or NONE column lineage behind this edge."
     )
+    inferred: bool = strawberry.field(
+        description="True when the upstream column is known only by inference: the SQL read "
+        "it through `*` from the one source that could hold it, with no schema to confirm."
+    )
     provenance: Provenance = strawberry.field(description="Who asserted this edge, and where.")
     valid_from: datetime = strawberry.field(description="When the edge was first asserted.")
     valid_to: datetime | None = strawberry.field(
@@ -226,6 +230,7 @@ class LineageEdge:
             transformation=attrs.get("transformation"),
             subtype=attrs.get("subtype"),
             column_lineage=attrs.get("column_lineage"),
+            inferred=bool(attrs.get("inferred")),
             provenance=Provenance(
                 source=edge.source,
                 line=attrs.get("line"),

@@ -147,6 +147,7 @@ def _edge(
             "kind": edge.kind,
             "type": EDGE_TYPES.get(edge.kind, "DIRECT"),
             "subtype": str(attrs.get("subtype") or attrs.get("transformation") or ""),
+            "inferred": bool(attrs.get("inferred")),
             "evidence": {
                 "source": edge.source,
                 "line": attrs.get("line"),

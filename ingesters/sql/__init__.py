@@ -278,6 +278,7 @@ def assert_column_lineage(
             transformation=flow.transformation.value,
             job=job.key,
             **where,
+            **({"inferred": True} if flow.inferred else {}),  # only then: digests stay
         )
 
 

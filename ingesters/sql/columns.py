@@ -81,6 +81,8 @@ class _Walker:
 
     all_scopes: dict[int, Scope] = field(default_factory=dict)
     """Every scope by its expression, for LATERAL subqueries."""
+    inferred: set[tuple[TableName, str]] = field(default_factory=set)
+    """Base-table columns known only by inference through a star (no schema said so)."""
 
     def __post_init__(self) -> None:
         for scope in self.root.traverse():
@@ -129,13 +131,35 @@ class _Walker:
             return []
         projection = next((p for p in select.expressions if p.alias_or_name == name), None)
         if projection is None:
-            return []
+            return self._through_star(scope, select, name)
         kind = classify(projection)
         return _strongest(
             (table, source_column, stronger(kind, step))
             for column in value_columns(projection)
             for table, source_column, step in self._sources(column, scope)
         )
+
+    def _through_star(self, scope: Scope, select: exp.Select, name: str) -> list[SourceColumn]:
+        """A column an outer query names that this SELECT only passes on through `*` (or
+        `t.*`) with no schema to expand it: it comes from the one source the star can
+        stand for, and is marked inferred. Several candidate sources: unresolved."""
+        stars = [p for p in select.expressions if isinstance(p, exp.Star)
+                 or (isinstance(p, exp.Column) and isinstance(p.this, exp.Star))]  # fmt: skip
+        candidates = set()
+        for star in stars:
+            if isinstance(star, exp.Column) and star.table:
+                candidates.add(star.table)
+            else:
+                candidates |= set(scope.selected_sources)
+        if len(candidates) != 1:
+            return []
+        source = scope.sources.get(next(iter(candidates)))
+        if isinstance(source, exp.Table):
+            source = cte_behind(scope, source) or source
+        if isinstance(source, exp.Table):
+            self.inferred.add((table_name(source), name))
+            return [(table_name(source), name, Transformation.IDENTITY)]
+        return self.column(source, name) if isinstance(source, Scope) else []
 
     def _table_function(self, scope: Scope, function: exp.UDTF, name: str) -> list[SourceColumn]:
         inner = function.this
@@ -259,15 +283,18 @@ def _names(scope: Scope) -> list[str]:
     return list(query.named_selects) if isinstance(query, exp.Query) else []
 
 
-def column_sources(
-    query: exp.Query,
-) -> tuple[list[tuple[str, list[SourceColumn]]], list[Influence]]:
-    """Each output column of a qualified query with the base-table columns it derives from,
-    and the base-table columns that only influence which rows there are."""
+Resolved = tuple[list[tuple[str, list[SourceColumn]]], list[Influence], set[tuple[TableName, str]]]
+
+
+def column_sources(query: exp.Query) -> Resolved:
+    """Each output column of a qualified query with the base-table columns it derives from;
+    the base-table columns that only influence which rows there are; and the base-table
+    columns known only by inference through a `*`."""
     while isinstance(query, exp.Subquery):  # `INSERT INTO t (SELECT ...)`
         query = query.this
     scope = build_scope(query)
     if scope is None:
-        return [], []
+        return [], [], set()
     walker = _Walker(scope)
-    return walker.outputs(), walker.influences()
+    outputs, influences = walker.outputs(), walker.influences()
+    return outputs, influences, walker.inferred

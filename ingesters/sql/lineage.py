@@ -18,6 +18,7 @@ from sqlglot.optimizer.scope import traverse_scope
 
 from ingesters.sql.columns import (
     Influence,
+    Resolved,
     SourceColumn,
     Transformation,
     classify,
@@ -47,6 +48,8 @@ class ColumnFlow:
     source_column: str
     target_column: str
     transformation: Transformation
+    inferred: bool = False
+    """The source column is known only by inference (a `*` over one source, no schema)."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,7 @@ def _column_flows(
     Outputs map to an INSERT's target column list by position, as the database does; with
     no list, to the target's known columns when there are exactly as many.
     """
-    per_output, influences = _resolve(query, dialect, _sqlglot_schema(schema, reads))
+    per_output, influences, inferred = _resolve(query, dialect, _sqlglot_schema(schema, reads))
 
     def phantom(table: TableName, column: str) -> bool:
         declared = authoritative.get(table)
@@ -197,7 +200,10 @@ def _column_flows(
             strongest[key] = stronger(known, transformation)
     # A column reached along several paths keeps its strongest transformation, so the
     # result does not depend on the order sqlglot walks them in.
-    flows = [ColumnFlow(t, c, target, kind) for (t, c, target), kind in sorted(strongest.items())]
+    flows = [
+        ColumnFlow(t, c, target, kind, inferred=(t, c) in inferred)
+        for (t, c, target), kind in sorted(strongest.items())
+    ]
     outputs = [
         target_columns[i] if i < len(target_columns) else name
         for i, (name, _) in enumerate(per_output)
@@ -205,21 +211,19 @@ def _column_flows(
     return flows, unresolved, outputs, influences, list(dict.fromkeys(phantoms))
 
 
-def _resolve(
-    query: exp.Query, dialect: str, schema: dict[str, object]
-) -> tuple[list[tuple[str, list[SourceColumn]]], list[Influence]]:
+def _resolve(query: exp.Query, dialect: str, schema: dict[str, object]) -> Resolved:
     """Each output column's source columns and the row-deciding columns, resolved over the
     qualified query; or only the former, read off the syntax, when the query cannot be
     qualified without a schema."""
     try:
         return column_sources(qualified(query, dialect, schema))
     except OptimizeError:
-        return _syntactic_sources(query), []
+        return _syntactic_sources(query), [], set()
     except (AssertionError, KeyError, IndexError, TypeError) as error:
         # sqlglot's optimizer has internal assertions that some valid SQL trips (`ORDER BY
         # 1` over `SELECT *`); that is a gap in the optimizer, not bad input.
         log.debug("qualification failed, reading the syntax instead: %r", error)
-        return _syntactic_sources(query), []
+        return _syntactic_sources(query), [], set()
 
 
 def _syntactic_sources(query: exp.Query) -> list[tuple[str, list[SourceColumn]]]:

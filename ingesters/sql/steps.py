@@ -107,8 +107,8 @@ def collapse_steps(
         if lineage.target in steps:
             collapsed.append(None)
             continue
-        flows = [
-            ColumnFlow(table, column, flow.target_column, kind)
+        flows = [  # an inferred hop keeps its mark (the last hop's, through step tables)
+            ColumnFlow(table, column, flow.target_column, kind, inferred=flow.inferred)
             for flow in lineage.flows
             for (table, column), kind in columns(
                 (flow.source_table, flow.source_column), flow.transformation, frozenset()

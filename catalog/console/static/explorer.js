@@ -151,6 +151,7 @@
     const ev = d.evidence;
     details.replaceChildren();
     details.append(el("h2", d.type + (d.subtype ? " · " + d.subtype : "")));
+    if (d.inferred) details.append(el("p", "Inferred: read through * from the one source that could hold it, with no schema to confirm."));
     details.append(el("p", cy.getElementById(d.source).data("name") + " \u2192 " + cy.getElementById(d.target).data("name")));
     const list = el("dl");
     [["Source", ev.source + (ev.line ? ":" + ev.line : "")], ["Statement", ev.statement],
