@@ -34,10 +34,11 @@ from catalog.services import (
     ownership,
 )  # fmt: skip
 from catalog.services.lineage import LineageDirection
-from catalog.stores.protocol import Direction, LedgerQuery, NodeView, Store
+from catalog.stores.common import SEARCHED
+from catalog.stores.protocol import Direction, LedgerQuery, Store
 from ingesters.sql.names import Defaults
 
-SEARCHABLE = ("DATASET", "COLUMN", "JOB", "CONSUMER", "OWNER", "CONTRACT", "HANDOFF")
+SEARCHABLE = tuple(kind.value for kind in SEARCHED)
 LEDGER_PAGE = 50
 EDGE_TABLE_ROWS = 300
 """Edges the explorer also lists as a table (for keyboards and screen readers); a page
@@ -94,8 +95,8 @@ def router(store: Store) -> APIRouter:
             consumers=catalog.consumers(store, ref),
             upstream=[n.node for n in neighbours.nodes if n.depth < 0],
             downstream=[n.node for n in neighbours.nodes if n.depth > 0],
-            producers=_neighbours(store, ref, EdgeKind.WRITES, Direction.UPSTREAM),
-            readers=_neighbours(store, ref, EdgeKind.READS, Direction.UPSTREAM),
+            producers=catalog.linked(store, [ref], EdgeKind.WRITES, Direction.UPSTREAM),
+            readers=catalog.linked(store, [ref], EdgeKind.READS, Direction.UPSTREAM),
             history=catalog.history(store, ref, first=50),
         )  # fmt: skip
 
@@ -105,8 +106,8 @@ def router(store: Store) -> APIRouter:
         view = catalog.get_node(store, ref)
         return render(
             request, "job.html", view=view, ref=ref,
-            reads=_neighbours(store, ref, EdgeKind.READS, Direction.DOWNSTREAM),
-            writes=_neighbours(store, ref, EdgeKind.WRITES, Direction.DOWNSTREAM),
+            reads=catalog.linked(store, [ref], EdgeKind.READS, Direction.DOWNSTREAM),
+            writes=catalog.linked(store, [ref], EdgeKind.WRITES, Direction.DOWNSTREAM),
         )  # fmt: skip
 
     @pages.get("/owners/{key:path}")
@@ -345,10 +346,3 @@ def _graph(
     ref = catalog.resolve_ref(store, namespace, name, column, as_of)
     walked = lineage.lineage(store, ref, direction=direction, depth=depth, as_of=as_of)
     return ref, explorer.elements(store, walked, as_of)
-
-
-def _neighbours(store: Store, ref: NodeRef, kind: EdgeKind, direction: Direction) -> list[NodeView]:
-    """Nodes one `kind` edge away (jobs that write a dataset, datasets a job reads...)."""
-    found = store.subgraph([ref], kinds=[kind.value], direction=direction, depth=1, limit=1_000)
-    others = {e.subject if e.object == ref else e.object for e in found.edges}
-    return sorted(store.nodes(sorted(others, key=lambda r: r.key)), key=lambda v: v.ref.name)

@@ -164,15 +164,27 @@ def history(
     )
 
 
+def linked(
+    store: Store, refs: list[NodeRef], kind: EdgeKind, direction: Direction
+) -> list[NodeView]:
+    """Nodes one `kind` edge away from any of `refs` (UPSTREAM: their subjects, the jobs
+    that write a dataset; DOWNSTREAM: their objects, the datasets a job reads), by name."""
+    found = store.subgraph(
+        refs, kinds=[kind.value], direction=direction, depth=1, limit=len(refs) + 10_000
+    )
+    seeds = {ref.key for ref in refs}
+    others = {
+        e.subject if e.object.key in seeds else e.object
+        for e in found.edges
+    }  # fmt: skip
+    ordered = sorted(others, key=lambda r: r.key)
+    return sorted(store.nodes(ordered), key=lambda v: (v.ref.name, v.ref.namespace))
+
+
 def _pointing_at(store: Store, dataset: NodeRef, kind: EdgeKind) -> list[NodeView]:
     """Nodes with a `kind` edge to the dataset or one of its columns, by name."""
     targets = [dataset, *(c.ref for c in columns(store, dataset))]
-    found = store.subgraph(
-        targets, kinds=[kind.value], direction=Direction.UPSTREAM, depth=1,
-        limit=len(targets) + 10_000,
-    )  # fmt: skip
-    subjects = sorted({e.subject for e in found.edges}, key=lambda r: r.key)
-    return sorted(store.nodes(subjects), key=lambda v: (v.ref.name, v.ref.namespace))
+    return linked(store, targets, kind, Direction.UPSTREAM)
 
 
 def checks(store: Store, dataset: NodeRef) -> list[NodeView]:
