@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from catalog import security
@@ -39,18 +40,25 @@ class PublicPage(APIRoute):
                     security.require(request.state.principal, self.needs)
                 return await handler(request)
             except security.Unauthenticated as refused:
-                return render(request, "error.html", 401, title="Sign-in needed", error=refused)
+                return _failed(request, 401, "Sign-in needed", refused)
             except security.Forbidden as refused:
-                return render(request, "error.html", 403, title="Not allowed", error=refused)
+                return _failed(request, 403, "Not allowed", refused)
             except RequestValidationError as invalid:
                 error = InvalidArgument("; ".join(_problem(e) for e in invalid.errors()))
-                return render(request, "error.html", 400, title="Cannot show this", error=error)
+                return _failed(request, 400, "Cannot show this", error)
             except NotFound as missing:
-                return render(request, "error.html", 404, title="Not found", error=missing)
+                return _failed(request, 404, "Not found", missing)
             except BatonError as error:
-                return render(request, "error.html", 400, title="Cannot show this", error=error)
+                return _failed(request, 400, "Cannot show this", error)
 
         return guarded
+
+
+def _failed(request: Request, status: int, title: str, error: Exception) -> Response:
+    """An error page, or for the explorer's JSON routes, the error as JSON."""
+    if request.url.path.endswith(".json"):
+        return JSONResponse({"error": str(error)}, status_code=status)
+    return render(request, "error.html", status, title=title, error=error)
 
 
 class ConsolePage(PublicPage):

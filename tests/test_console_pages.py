@@ -1,0 +1,38 @@
+"""Console routes over plain HTTP: errors are pages for people and JSON for scripts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from catalog.api.app import create_app
+from catalog.stores.embedded import EmbeddedStore
+from tests.conftest import running
+
+
+@pytest.fixture
+def console(demo_store: EmbeddedStore) -> Iterator[str]:
+    with running(create_app(demo_store)) as url:
+        yield url
+
+
+def test_a_near_miss_dataset_name_is_a_404_page_naming_the_nearest(console: str) -> None:
+    answer = httpx.get(f"{console}/datasets/fct_ordrs")
+    assert answer.status_code == 404
+    assert "text/html" in answer.headers["content-type"]
+    assert "did you mean" in answer.text and "analytics.marts.fct_orders" in answer.text
+
+
+def test_the_explorers_json_routes_answer_errors_in_json(console: str) -> None:
+    answer = httpx.get(f"{console}/lineage.json", params={"namespace": "x", "name": "y"})
+    assert answer.status_code == 404
+    assert answer.json() == {"error": "no dataset x/y in the catalog"}
+    assert httpx.get(f"{console}/columns.json", params={"namespace": "x"}).status_code == 400
+
+
+def test_a_bad_parameter_is_a_400_page_naming_it(console: str) -> None:
+    answer = httpx.get(f"{console}/ledger", params={"before": "abc"})
+    assert answer.status_code == 400
+    assert "before:" in answer.text
