@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from catalog.alerts.events import derive as derive_events
 from catalog.domain import Assertion, Batch, IngestError, NodeKind, NodeRef, SourceSnapshot
 from catalog.ledger import GENESIS_HASH, Change, ChangeOp, LedgerDraft, LedgerEntry, seal
 from catalog.stores.protocol import SourcedIdentity, Store, WriteTx
@@ -158,7 +159,7 @@ def write_batch(
             at=at,
             prev_hash=head.hash if head else GENESIS_HASH,
         )
-        tx.commit(entry, diff.added, diff.ended)
+        tx.commit(entry, diff.added, diff.ended, derive_events(diff.added, diff.ended))
         return entry
 
     return WriteResult(entry=store.write(unit), errors=list(batch.errors), counts=batch.counts)

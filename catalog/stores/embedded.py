@@ -17,10 +17,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from catalog.alerts.events import AlertEvent
 from catalog.domain import FACT, Assertion, NodeKind, NodeRef
 from catalog.errors import DiskFull, QueryTimeout, StoreBusy
 from catalog.ledger import Change, LedgerEntry
-from catalog.stores import migrations
+from catalog.stores import embedded_alerts, migrations
 from catalog.stores.common import (
     as_of_seq,
     breadth_first,
@@ -28,6 +29,7 @@ from catalog.stores.common import (
     search_words,
     searched_kinds,
 )
+from catalog.stores.embedded_alerts import SqliteAlertQueue
 from catalog.stores.protocol import (
     AssertionChange,
     Direction,
@@ -178,6 +180,11 @@ class _SqliteWriteTx:
         self._conn = conn
         self._ids: dict[str, int] = {}
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The transaction's connection, for the alert queue's writes."""
+        return self._conn
+
     def open_assertions(self, sources: Sequence[str]) -> dict[SourcedIdentity, str]:
         rows = self._conn.execute(
             """
@@ -213,6 +220,7 @@ class _SqliteWriteTx:
         entry: LedgerEntry,
         added: Sequence[tuple[str, Assertion]],
         ended: Sequence[SourcedIdentity],
+        events: Sequence[AlertEvent] = (),
     ) -> None:
         self._register_nodes(a for _, assertion in added for a in _ends(assertion))
         self._append_ledger(entry)
@@ -229,6 +237,7 @@ class _SqliteWriteTx:
             ),
         )
         self._insert_assertions(entry, added)
+        embedded_alerts.enqueue_events(self._conn, entry.seq, events)
         touched = {a.subject.key for _, a in added if a.kind == FACT}
         touched.update(subject for _, (kind, subject, _) in ended if kind == FACT)
         self._reindex(sorted(touched))
@@ -458,6 +467,17 @@ class EmbeddedStore:
             self._write_lock.release()
         self.last_write_failure = None
         return result
+
+    def alert_queue(self) -> SqliteAlertQueue:
+        return SqliteAlertQueue(self)
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection."""
+        return self._conn()
+
+    def locked(self, unit: Callable[[sqlite3.Connection], T]) -> T:
+        """Any write transaction (the graph's or the alert queue's), one at a time."""
+        return self.write(lambda tx: unit(tx.connection))
 
     def _write(self, unit: Callable[[_SqliteWriteTx], T]) -> T:
         conn = self._conn()

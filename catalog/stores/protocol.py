@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple, Protocol, TypeVar
 
+from catalog.alerts.events import AlertEvent
+from catalog.alerts.queue import AlertQueue
 from catalog.domain import Assertion, JsonObject, NodeKind, NodeRef
 from catalog.ledger import LedgerEntry
 
@@ -111,8 +113,10 @@ class WriteTx(Protocol):
         entry: LedgerEntry,
         added: Sequence[tuple[str, Assertion]],
         ended: Sequence[SourcedIdentity],
+        events: Sequence[AlertEvent] = (),
     ) -> None:
-        """Append `entry` and make its changes valid from (or ended at) `entry.seq`."""
+        """Append `entry`, make its changes valid from (or ended at) `entry.seq`, and put
+        the alert events they raise in the outbox."""
 
 
 class Store(Protocol):
@@ -176,6 +180,10 @@ class Store(Protocol):
     def assertion_counts(self) -> tuple[int, int]:
         """How many assertions the store holds (open and ended), and how many have ended:
         deep verification checks these against the ledger's totals."""
+
+    def alert_queue(self) -> AlertQueue | None:
+        """The alerting state this store keeps (None: this backend cannot deliver alerts
+        yet; its writes still keep their events in the outbox)."""
 
     def unready(self) -> str | None:
         """Why the store cannot take writes now (its disk is full, say), or None; `/readyz`

@@ -134,6 +134,21 @@ APPEND_LEDGER = _statement(
     "CREATE (e:LedgerEntry) SET e = $entry",
     entry=_LEDGER_ENTRY,
 )
+ENQUEUE_ALERT_EVENTS = _statement(
+    "enqueue_alert_events",
+    """UNWIND $rows AS row
+       CREATE (e:AlertEvent) SET e = row, e.seq = $seq, e.processed = false""",
+    rows=[
+        {
+            "type": "check.failed",
+            "subject": '["CHECK","ns","t"]',
+            "source": "dbt:run:1",
+            "attrs": "{}",
+        }
+    ],
+    seq=2,
+)
+"""The alert outbox: a write's events, created in the write's own transaction."""
 END_FACTS = _statement(
     "end_facts",
     """UNWIND $rows AS row

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from catalog.domain import FACT, Assertion, NodeRef
+from catalog.alerts.events import AlertEvent
+from catalog.domain import FACT, Assertion, NodeRef, canonical_json
 from catalog.ledger import Change, LedgerEntry
 from catalog.stores.protocol import SourcedIdentity
 
@@ -44,6 +45,19 @@ def added_rows(added: Sequence[tuple[str, Assertion]]) -> tuple[list[Row], list[
             assert a.object is not None
             edges.append({**row, "kind": a.kind, "object": a.object.key})
     return facts, edges
+
+
+def event_rows(events: Sequence[AlertEvent]) -> list[Row]:
+    """Alert events as outbox node properties (attributes as JSON, like assertions')."""
+    return [
+        {
+            "type": e.type.value,
+            "subject": e.subject.key,
+            "source": e.source,
+            "attrs": canonical_json(e.attrs),
+        }
+        for e in events
+    ]
 
 
 def ended_rows(ended: Sequence[SourcedIdentity]) -> tuple[list[Row], list[Row]]:

@@ -19,6 +19,7 @@ import neo4j
 from neo4j.exceptions import AuthError, ClientError, ServiceUnavailable, SessionExpired
 
 import catalog
+from catalog.alerts.events import AlertEvent
 from catalog.config import Neo4jSettings
 from catalog.domain import Assertion, NodeKind, NodeRef
 from catalog.errors import QueryTimeout, StoreUnavailable
@@ -105,6 +106,7 @@ class _Neo4jWriteTx:
         entry: LedgerEntry,
         added: Sequence[tuple[str, Assertion]],
         ended: Sequence[SourcedIdentity],
+        events: Sequence[AlertEvent] = (),
     ) -> None:
         self._run(cypher.APPEND_LEDGER, entry=rows.ledger_properties(entry))
         self._unwind(cypher.MERGE_NODES, rows.node_rows(added))
@@ -114,6 +116,7 @@ class _Neo4jWriteTx:
         added_facts, added_edges = rows.added_rows(added)
         self._unwind(cypher.ADD_FACTS, added_facts, seq=entry.seq)
         self._unwind(cypher.ADD_EDGES, added_edges, seq=entry.seq)
+        self._unwind(cypher.ENQUEUE_ALERT_EVENTS, rows.event_rows(events), seq=entry.seq)
 
 
 class Neo4jStore:
@@ -178,6 +181,9 @@ class Neo4jStore:
         """Delete every node and relationship (the schema stays): for test databases only."""
         with translated_errors(self.read_timeout), self._session() as session:
             session.run(cypher.ERASE_EVERYTHING.text).consume()
+
+    def alert_queue(self) -> None:
+        return None  # events wait in the outbox (AlertEvent nodes); see docs/alerts.md
 
     def unready(self) -> str | None:
         return None  # the server manages its own disk; reads tell whether it is up

@@ -1,0 +1,143 @@
+"""Alert events: what a write says that someone may need to hear, derived from its diff.
+
+`derive` is pure and runs inside the write's transaction, so the events land in the outbox
+with the ledger entry that caused them: a write that rolls back raises nothing, and a write
+that commits cannot lose its events. Events are observations ("check X failed in this
+write"); whether one opens, updates or resolves an alert is decided later, by the alert
+lifecycle, from the alert's state (`catalog.alerts.lifecycle`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from catalog.domain import FACT, Assertion, EdgeKind, NodeKind, NodeRef
+
+SourcedAssertion = tuple[str, Assertion]
+
+
+class EventType(StrEnum):
+    CHECK_FAILED = "check.failed"
+    CHECK_PASSED = "check.passed"
+    RUN_FAILED = "run.failed"
+    RUN_SUCCEEDED = "run.succeeded"
+    OWNERSHIP_CHANGED = "ownership.changed"
+
+
+CHECK_FAILING = {"fail": "error", "error": "error", "warn": "warning"}
+"""Check outcomes that raise an alert (dbt's test statuses, OpenLineage's assertion
+outcome), with the alert's severity."""
+CHECK_PASSING = frozenset({"pass", "success"})
+"""Outcomes that resolve it; any other (`skipped`, say) says nothing."""
+RUN_FAILING = frozenset({"error", "fail", "failed"})
+RUN_PASSING = frozenset({"success", "pass"})
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """One observation a write made: its type, the node it is about, and what it saw."""
+
+    type: EventType
+    subject: NodeRef
+    source: str
+    """The snapshot source that asserted it (a dbt invocation, an OpenLineage event)."""
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def derive(added: Sequence[SourcedAssertion], ended: Iterable[tuple[str, Any]]) -> list[AlertEvent]:
+    """The events of one write, from the assertions it adds and the edges it ends."""
+    runs_of = {
+        a.object.key: a.subject
+        for _, a in added
+        if a.kind == EdgeKind.HAS_RUN and a.object is not None
+    }
+    events = [*_from_added(added, runs_of), *_from_ended(ended)]
+    return events
+
+
+def _from_added(
+    added: Sequence[SourcedAssertion], runs_of: dict[str, NodeRef]
+) -> Iterator[AlertEvent]:
+    for source, a in added:
+        if a.kind == FACT:
+            event = _from_fact(source, a, runs_of)
+            if event is not None:
+                yield event
+        elif a.kind == EdgeKind.OWNS and a.object is not None:
+            yield AlertEvent(
+                EventType.OWNERSHIP_CHANGED,
+                a.object,
+                source,
+                {"owner": str(a.subject), "roles": sorted(a.attrs.get("roles") or {}),
+                 "change": "assigned"},
+            )  # fmt: skip
+
+
+def _from_ended(ended: Iterable[tuple[str, Any]]) -> Iterator[AlertEvent]:
+    for source, (kind, subject, obj) in ended:
+        if kind == EdgeKind.OWNS and obj:
+            yield AlertEvent(
+                EventType.OWNERSHIP_CHANGED,
+                NodeRef.from_key(obj),
+                source,
+                {"owner": str(NodeRef.from_key(subject)), "roles": [], "change": "ended"},
+            )
+
+
+def _from_fact(source: str, fact: Assertion, runs_of: dict[str, NodeRef]) -> AlertEvent | None:
+    attrs = fact.attrs
+    kind = fact.subject.kind
+    if kind is NodeKind.CHECK and isinstance(attrs.get("status"), str):
+        return _check_event(source, fact.subject, attrs)
+    if kind is NodeKind.RUN and fact.subject.key in runs_of:
+        return _run_event(source, fact.subject, runs_of[fact.subject.key], attrs)
+    if kind is NodeKind.JOB and isinstance(attrs.get("last_run_status"), str):
+        return _job_run_event(source, fact.subject, attrs)
+    return None
+
+
+def _check_event(source: str, check: NodeRef, attrs: dict[str, Any]) -> AlertEvent | None:
+    status = attrs["status"].lower()
+    observed = {
+        k: attrs[k]
+        for k in ("status", "failures", "message", "checked_at", "name", "arguments")
+        if attrs.get(k) is not None
+    }
+    if status in CHECK_FAILING:
+        observed["severity"] = CHECK_FAILING[status]
+        return AlertEvent(EventType.CHECK_FAILED, check, source, observed)
+    if status in CHECK_PASSING:
+        return AlertEvent(EventType.CHECK_PASSED, check, source, observed)
+    return None
+
+
+def _run_event(source: str, run: NodeRef, job: NodeRef, attrs: dict[str, Any]) -> AlertEvent | None:
+    """An OpenLineage run reaching FAIL or COMPLETE: about its job (runs come and go)."""
+    observed = {"run": run.name}
+    if attrs.get("fail_at"):
+        observed |= {"at": attrs["fail_at"], "message": attrs.get("error_message") or ""}
+        return AlertEvent(EventType.RUN_FAILED, job, source, observed)
+    if attrs.get("complete_at"):
+        return AlertEvent(
+            EventType.RUN_SUCCEEDED, job, source, observed | {"at": attrs["complete_at"]}
+        )
+    return None
+
+
+def _job_run_event(source: str, job: NodeRef, attrs: dict[str, Any]) -> AlertEvent | None:
+    """A dbt run result on a model, seed or snapshot."""
+    status = attrs["last_run_status"].lower()
+    observed = {
+        "status": status,
+        "at": attrs.get("last_run_at"),
+        "message": attrs.get("last_run_message") or "",
+        "run": attrs.get("invocation"),
+    }
+    if status in RUN_FAILING:
+        return AlertEvent(EventType.RUN_FAILED, job, source, observed)
+    if status in RUN_PASSING:
+        return AlertEvent(EventType.RUN_SUCCEEDED, job, source, observed)
+    return None

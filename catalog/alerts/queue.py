@@ -1,0 +1,74 @@
+"""The alert queue port: the outbox, alerts, deliveries and silences a store keeps.
+
+Alerting state is operational (what was sent, when to retry), so it lives beside the graph
+rather than in it; what matters to an audit (an alert opened, acknowledged, resolved) is
+kept with who and when on the alert itself and in its delivery history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
+
+from catalog.alerts.model import Alert, Delivery, OutboxEvent, Silence
+
+T = TypeVar("T")
+
+
+class AlertTx(Protocol):
+    """The queue inside one transaction: read an alert's state, change it, enqueue."""
+
+    def firing(self, key: str) -> Alert | None:
+        """The firing alert with this key, if any."""
+
+    def alert(self, alert_id: int) -> Alert | None: ...
+
+    def save(self, alert: Alert) -> int:
+        """Insert (no id) or update the alert; its id."""
+
+    def enqueue(self, deliveries: Sequence[Delivery]) -> None:
+        """Add deliveries; one whose idempotency key exists already is left as it is."""
+
+    def processed(self, event_id: int) -> None:
+        """Mark an outbox event handled (in the same transaction as what it caused)."""
+
+    def silences(self, now: float) -> list[Silence]:
+        """Silences that have not ended at `now`."""
+
+
+class AlertQueue(Protocol):
+    def transaction(self, unit: Callable[[AlertTx], T]) -> T: ...
+
+    def pending_events(self, limit: int) -> list[OutboxEvent]:
+        """Outbox events not yet processed, oldest first."""
+
+    def due(self, now: float, limit: int) -> list[Delivery]:
+        """Pending deliveries whose next attempt is due, oldest first."""
+
+    def update(self, deliveries: Sequence[Delivery]) -> None:
+        """Persist the outcome of attempts (status, attempts, next attempt, last error)."""
+
+    def escalations_due(self, now: float) -> list[Alert]:
+        """Firing, unacknowledged, unsilenced alerts whose escalation time has come."""
+
+    def alerts(
+        self, *, status: str | None = None, before_id: int | None = None, limit: int = 50
+    ) -> list[Alert]:
+        """Alerts newest first, optionally of one status, below an id cursor."""
+
+    def alert(self, alert_id: int) -> Alert | None: ...
+
+    def deliveries(
+        self, *, alert_id: int | None = None, status: str | None = None, limit: int = 200
+    ) -> list[Delivery]:
+        """Deliveries of one alert, or of one status (`dead`: the dead letters), newest first."""
+
+    def retry(self, delivery_ids: Sequence[int], now: float) -> int:
+        """Make dead deliveries pending again, due now; how many were."""
+
+    def add_silence(self, silence: Silence) -> int: ...
+
+    def silences(self, now: float) -> list[Silence]: ...
+
+    def backlog(self) -> tuple[int, int]:
+        """Outbox events not yet processed, deliveries pending."""
