@@ -40,6 +40,10 @@ class Settings:
     `_OWNER_CLAIM`) and console sign-in through the provider (`_CLIENT_ID`,
     `_CLIENT_SECRET`, `_AUTHORIZATION_URL`, `_TOKEN_URL`); None when no issuer is set."""
 
+    alerts: Path | None = None
+    """The alerting configuration file (`BATON_ALERTS`; docs/alerts.md); None: alerts
+    are still recorded in the outbox, but nothing is routed or sent."""
+
     @classmethod
     def from_env(cls, home: Path | None = None) -> Settings:
         return cls(
@@ -50,6 +54,7 @@ class Settings:
             store=_store_from_env(),
             neo4j=_neo4j_from_env(),
             oidc=_oidc_from_env(),
+            alerts=Path(os.environ["BATON_ALERTS"]) if os.environ.get("BATON_ALERTS") else None,
         )
 
     @property

@@ -29,8 +29,9 @@ class AlertTx(Protocol):
     def enqueue(self, deliveries: Sequence[Delivery]) -> None:
         """Add deliveries; one whose idempotency key exists already is left as it is."""
 
-    def processed(self, event_id: int) -> None:
-        """Mark an outbox event handled (in the same transaction as what it caused)."""
+    def claim(self, event_id: int) -> bool:
+        """Mark an outbox event handled, in the transaction of what it causes; False when
+        another worker handled it first (then do nothing)."""
 
     def silences(self, now: float) -> list[Silence]:
         """Silences that have not ended at `now`."""
@@ -38,6 +39,9 @@ class AlertTx(Protocol):
 
 class AlertQueue(Protocol):
     def transaction(self, unit: Callable[[AlertTx], T]) -> T: ...
+
+    def firing(self, key: str) -> Alert | None:
+        """The firing alert with this key (outside a transaction: a hint to skip work)."""
 
     def pending_events(self, limit: int) -> list[OutboxEvent]:
         """Outbox events not yet processed, oldest first."""

@@ -17,6 +17,7 @@ from rich.progress import Progress
 from catalog import __version__ as VERSION
 from catalog.api import auth
 from catalog.checkpoints import CheckpointLog
+from catalog.cli import alerts as _alert_commands  # noqa: F401  (registers them)
 from catalog.cli import contracts as _contract_commands  # noqa: F401  (registers them)
 from catalog.cli import handoffs as _handoff_commands  # noqa: F401  (registers them)
 from catalog.cli import impact as _impact_commands  # noqa: F401  (registers them)
@@ -45,7 +46,7 @@ from catalog.domain import NodeKind, NodeRef, column_ref, owner_key, owner_named
 from catalog.errors import BatonError
 from catalog.oidc import OidcVerifier
 from catalog.security import Principal, Role, TokenStore
-from catalog.services import catalog, ingestion, lineage, source_identity, suggestions
+from catalog.services import alerting, catalog, ingestion, lineage, source_identity, suggestions
 from catalog.stores import open_store
 from catalog.stores.migrations import MigrationError
 from catalog.stores.protocol import EdgeView, LedgerQuery, NodeView
@@ -554,7 +555,15 @@ def serve(
         # GraphQL read during event ingestion 90 -> 24 ms, events/s +15%).
         sys.setswitchinterval(0.0005)
         config = uvicorn.Config(app, log_level="warning", access_log=False)
-        uvicorn.Server(config).run(sockets=[listener])
+        alert_worker = alerting.worker(store, settings) if settings.alerts else None
+        if alert_worker is not None:
+            alert_worker.start()
+            out.print(f"Baton delivering alerts routed by {settings.alerts}")
+        try:
+            uvicorn.Server(config).run(sockets=[listener])
+        finally:
+            if alert_worker is not None:
+                alert_worker.stop()
 
 
 def _listening(host: str, port: int) -> socket.socket:

@@ -11,8 +11,9 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from catalog.console.rendering import label, node_url
+from catalog.console.rendering import label
 from catalog.domain import EdgeKind, NodeKind, NodeRef, owner_key
+from catalog.links import node_url
 from catalog.services import ownership
 from catalog.services.lineage import LineageResult
 from catalog.stores.protocol import Direction, EdgeView, Store

@@ -15,13 +15,14 @@ from catalog import security
 from catalog.api.edge import MAX_GRAPHQL_BODY
 from catalog.api.sessions import same_secret
 from catalog.console import explorer
-from catalog.console.rendering import lineage_url, render
+from catalog.console.rendering import render
 from catalog.console.routing import ConsolePage, form_of
 from catalog.domain import EdgeKind, NodeKind, NodeRef, job_ref, owner_key, owner_named
 from catalog.errors import InvalidArgument
 from catalog.handoffs import Decision
 from catalog.impact import ChangeKind
 from catalog.ledger import LedgerEntry
+from catalog.links import lineage_url
 from catalog.security import Permission, Principal
 from catalog.services import (
     audit,

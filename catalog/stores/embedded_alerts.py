@@ -109,11 +109,7 @@ class _SqliteAlertTx:
         self._conn = conn
 
     def firing(self, key: str) -> Alert | None:
-        row = self._conn.execute(
-            f"SELECT id, {_ALERT_COLUMNS} FROM alerts WHERE key = ? AND status = 'firing'",  # noqa: S608
-            (key,),
-        ).fetchone()
-        return _alert(row) if row else None
+        return _firing(self._conn, key)
 
     def alert(self, alert_id: int) -> Alert | None:
         return _one_alert(self._conn, alert_id)
@@ -155,11 +151,22 @@ class _SqliteAlertTx:
             ),
         )
 
-    def processed(self, event_id: int) -> None:
-        self._conn.execute("UPDATE alert_outbox SET processed = 1 WHERE id = ?", (event_id,))
+    def claim(self, event_id: int) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE alert_outbox SET processed = 1 WHERE id = ? AND processed = 0", (event_id,)
+        )
+        return cursor.rowcount == 1
 
     def silences(self, now: float) -> list[Silence]:
         return _silences(self._conn, now)
+
+
+def _firing(conn: sqlite3.Connection, key: str) -> Alert | None:
+    row = conn.execute(
+        f"SELECT id, {_ALERT_COLUMNS} FROM alerts WHERE key = ? AND status = 'firing'",  # noqa: S608
+        (key,),
+    ).fetchone()
+    return _alert(row) if row else None
 
 
 def _one_alert(conn: sqlite3.Connection, alert_id: int) -> Alert | None:
@@ -206,6 +213,9 @@ class SqliteAlertQueue:
 
     def transaction(self, unit: Callable[[_SqliteAlertTx], T]) -> T:
         return self._locked(lambda conn: unit(_SqliteAlertTx(conn)))
+
+    def firing(self, key: str) -> Alert | None:
+        return _firing(self._conn(), key)
 
     def pending_events(self, limit: int) -> list[OutboxEvent]:
         rows = self._conn().execute(

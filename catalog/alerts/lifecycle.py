@@ -1,0 +1,221 @@
+"""The alert lifecycle: outbox events open, update and resolve alerts; unacknowledged
+alerts escalate; acknowledgement stops that. Each step is one queue transaction that
+claims its event, changes the alert and enqueues its deliveries together, so a crash
+between steps repeats nothing and loses nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from fnmatch import fnmatchcase
+from functools import partial
+
+from catalog.alerts.events import EventType
+from catalog.alerts.messages import compose
+from catalog.alerts.model import Action, Alert, AlertStatus, Delivery, OutboxEvent, Silence
+from catalog.alerts.queue import AlertQueue, AlertTx
+from catalog.alerts.routing import escalation_destinations, route
+from catalog.alerts.settings import AlertSettings
+from catalog.errors import InvalidArgument, NotFound
+from catalog.stores.protocol import Store
+
+Clock = Callable[[], float]
+
+
+class Verb(Enum):
+    OPEN = "open"
+    RESOLVE = "resolve"
+    NOTICE = "notice"
+
+
+FAMILIES: dict[EventType, tuple[str, Verb]] = {
+    EventType.CHECK_FAILED: ("check.failed", Verb.OPEN),
+    EventType.CHECK_PASSED: ("check.failed", Verb.RESOLVE),
+    EventType.RUN_FAILED: ("run.failed", Verb.OPEN),
+    EventType.RUN_SUCCEEDED: ("run.failed", Verb.RESOLVE),
+    EventType.OWNERSHIP_CHANGED: ("ownership.changed", Verb.NOTICE),
+}
+"""Which alert each event type concerns, and what it does to it."""
+
+ACK_CHANNELS = ("pagerduty:", "webhook:")
+"""Destinations told about an acknowledgement (a page to stop, a system to update);
+people in chat and mail are not re-notified."""
+
+
+def iso(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
+
+
+def idempotency_key(alert_id: int, step: str, destination: str) -> str:
+    """Stable per alert, step and destination: the receiver's deduplication key."""
+    digest = hashlib.sha256(f"{alert_id}\x1f{step}\x1f{destination}".encode()).hexdigest()
+    return f"baton-{digest[:32]}"
+
+
+def deliveries(
+    alert: Alert, action: Action, step: str, destinations: Sequence[str], now: float
+) -> list[Delivery]:
+    assert alert.id is not None
+    out = []
+    for destination in dict.fromkeys(destinations):
+        key = idempotency_key(alert.id, step, destination)
+        out.append(
+            Delivery(alert.id, action, destination, key, compose(alert, action, key), now, iso(now))
+        )
+    return out
+
+
+def silenced_by(silences: Sequence[Silence], alert: Alert) -> int | None:
+    assets = [a["ref"] for a in alert.details.get("assets") or []] or [alert.subject]
+    for silence in silences:
+        if fnmatchcase(alert.type, silence.events) and any(
+            fnmatchcase(asset, silence.subjects) for asset in assets
+        ):
+            return silence.id
+    return None
+
+
+@dataclass
+class Alerting:
+    """Turns outbox events into alerts and deliveries; escalates; acknowledges."""
+
+    store: Store
+    queue: AlertQueue
+    settings: AlertSettings
+    clock: Clock = time.time
+
+    def process(self, limit: int = 500) -> int:
+        """Handle up to `limit` pending outbox events; how many there were."""
+        pending = self.queue.pending_events(limit)
+        for item in pending:
+            self._handle(item)
+        return len(pending)
+
+    def _handle(self, item: OutboxEvent) -> None:
+        family, verb = FAMILIES[item.event.type]
+        key = f"{family}|{item.event.subject.key}"
+        now = self.clock()
+        if verb is Verb.RESOLVE:
+            self.queue.transaction(lambda tx: self._resolve(tx, item, key, now))
+            return
+        known = self.queue.firing(key) if verb is Verb.OPEN else None
+        routing = None
+        if known is None:  # reading the graph only for alerts that are new
+            firing = self.queue.alerts(status=AlertStatus.FIRING.value, limit=1000)
+            routing = route(self.store, self.settings, item.event, firing)
+
+        def unit(tx: AlertTx) -> None:
+            if not tx.claim(item.id):
+                return
+            current = tx.firing(key) if verb is Verb.OPEN else None
+            if current is not None:
+                current.occurrences += 1
+                current.last_seq = item.seq
+                current.updated_at = iso(now)
+                current.details["observed"] = item.event.attrs
+                tx.save(current)
+                return
+            assert routing is not None
+            alert = Alert(
+                key if verb is Verb.OPEN else f"{key}|{item.seq}",
+                family, item.event.subject.key, routing.severity,
+                AlertStatus.FIRING if verb is Verb.OPEN else AlertStatus.NOTICE,
+                routing.summary, routing.details | {"destinations": routing.destinations},
+                item.seq, item.seq, iso(now), iso(now),
+            )  # fmt: skip
+            alert.details["subject_ref"] = str(item.event.subject)
+            if verb is Verb.OPEN and routing.escalation:
+                alert.escalate_at = now + self.settings.escalate_after
+            alert.silenced_by = silenced_by(tx.silences(now), alert)
+            tx.save(alert)
+            if alert.silenced_by is None:
+                tx.enqueue(deliveries(alert, Action.TRIGGER, "trigger", routing.destinations, now))
+
+        self.queue.transaction(unit)
+
+    def _resolve(self, tx: AlertTx, item: OutboxEvent, key: str, now: float) -> None:
+        if not tx.claim(item.id):
+            return
+        alert = tx.firing(key)
+        if alert is None:
+            return
+        alert.status = AlertStatus.RESOLVED
+        alert.resolved_at = alert.updated_at = iso(now)
+        alert.last_seq = item.seq
+        alert.escalate_at = None
+        alert.details["resolved_by"] = {"observed": item.event.attrs, "source": item.event.source}
+        tx.save(alert)
+        if alert.silenced_by is None:
+            told = alert.details.get("destinations", []) + alert.details.get("escalated", [])
+            tx.enqueue(deliveries(alert, Action.RESOLVE, "resolve", told, now))
+
+    def escalate(self) -> int:
+        """Send each due, unacknowledged alert to the next name on its escalation list."""
+        now = self.clock()
+        due = self.queue.escalations_due(now)
+        for alert in due:
+            chain = alert.details.get("escalation") or []
+            owner = chain[alert.escalation_level] if alert.escalation_level < len(chain) else None
+            reach = (
+                escalation_destinations(self.store, self.settings, owner, alert.severity)
+                if owner
+                else []
+            )
+            step = partial(self._step, seen=alert, owner=owner, reach=reach, now=now)
+            self.queue.transaction(step)
+        return len(due)
+
+    def _step(
+        self, tx: AlertTx, seen: Alert, owner: str | None, reach: list[str], now: float
+    ) -> None:
+        assert seen.id is not None
+        alert = tx.alert(seen.id)
+        if (
+            alert is None
+            or alert.status is not AlertStatus.FIRING
+            or alert.acked_by
+            or alert.escalation_level != seen.escalation_level
+        ):
+            return  # acknowledged, resolved or escalated meanwhile
+        chain = alert.details.get("escalation") or []
+        if owner is not None:
+            destinations = reach or list(self.settings.file.fallback)
+            alert.escalation_level += 1
+            alert.details.setdefault("escalated_to", []).append(owner)
+            alert.details["escalated"] = alert.details.get("escalated", []) + destinations
+            step = f"escalate-{alert.escalation_level}"
+            tx.enqueue(deliveries(alert, Action.ESCALATE, step, destinations, now))
+        more = alert.escalation_level < len(chain)
+        alert.escalate_at = now + self.settings.escalate_after if more else None
+        alert.updated_at = iso(now)
+        tx.save(alert)
+
+    def acknowledge(self, alert_id: int, by: str) -> Alert:
+        """Stop an alert's escalation; pages and webhooks are told."""
+        now = self.clock()
+
+        def unit(tx: AlertTx) -> Alert:
+            alert = tx.alert(alert_id)
+            if alert is None:
+                raise NotFound(f"no alert {alert_id}; `baton alerts list` shows them")
+            if alert.status is not AlertStatus.FIRING:
+                raise InvalidArgument(
+                    f"alert {alert_id} is {alert.status.value}: nothing to acknowledge"
+                )
+            if alert.acked_by:
+                return alert
+            alert.acked_by, alert.acked_at = by, iso(now)
+            alert.escalate_at = None
+            alert.updated_at = iso(now)
+            tx.save(alert)
+            told = alert.details.get("destinations", []) + alert.details.get("escalated", [])
+            acked = [d for d in told if d.startswith(ACK_CHANNELS)]
+            tx.enqueue(deliveries(alert, Action.ACKNOWLEDGE, "acknowledge", acked, now))
+            return alert
+
+        return self.queue.transaction(unit)

@@ -1,0 +1,257 @@
+"""Who hears about an event: the owners of what it affects, in the role that answers for
+it, reached through the contacts their owner records give, plus subscriptions; a fallback
+when nobody in that role can be reached. Also the context that makes a message actionable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from catalog.alerts.events import AlertEvent, EventType
+from catalog.alerts.model import Alert
+from catalog.alerts.settings import AlertSettings
+from catalog.domain import EdgeKind, JsonObject, NodeKind, NodeRef, owner_key, owner_named
+from catalog.links import node_url
+from catalog.services.ownership import owners_of
+from catalog.stores.protocol import Direction, Store
+from ingesters.ownership import Role
+
+ROLES: dict[str, tuple[str, ...]] = {
+    "check": (Role.OPERATOR.value,),
+    "run": (Role.OPERATOR.value,),
+    "ownership": (Role.STEWARD.value,),
+}
+"""The role that answers for each event family: operators for checks and runs (the data
+is not right or not there), stewards for who owns what."""
+PAGED_SEVERITIES = frozenset({"critical", "error"})
+"""Severities that page (the owner's `pager`); warnings and notices never wake anyone."""
+NEIGHBOURS = 10
+"""Upstream suspects and downstream assets named in a message."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    owner: str
+    """`team:analytics-engineering`, `person:maria@acme.example`."""
+    role: str
+    asset: str
+    destinations: tuple[str, ...]
+    runbook: str | None = None
+    escalation: tuple[str, ...] = ()
+
+
+@dataclass
+class Routing:
+    """What to tell, whom, and whom next if nobody acknowledges."""
+
+    severity: str
+    summary: str
+    details: JsonObject
+    destinations: list[str]
+    escalation: list[str] = field(default_factory=list)
+
+
+def destinations_of(contacts: JsonObject, settings: AlertSettings, severity: str) -> list[str]:
+    """The configured channels an owner record's contacts reach."""
+    candidates = []
+    if isinstance(contacts.get("email"), str):
+        candidates.append(f"email:{contacts['email']}")
+    if isinstance(contacts.get("slack"), str):
+        candidates.append(f"slack:{contacts['slack']}")
+    if isinstance(contacts.get("pager"), str) and severity in PAGED_SEVERITIES:
+        candidates.append(f"pagerduty:{contacts['pager']}")
+    return [d for d in candidates if settings.configured(d)]
+
+
+def route(
+    store: Store, settings: AlertSettings, event: AlertEvent, firing: Sequence[Alert]
+) -> Routing:
+    """The routing and context of an event that opens an alert or is a notice."""
+    assets = affected(store, event)
+    severity = str(event.attrs.get("severity") or _SEVERITY[event.type])
+    roles = ROLES[event.type.split(".")[0]]
+    recipients = _recipients(store, settings, assets, roles, severity)
+    names = [str(a) for a in assets]
+    owners = sorted({r.owner for r in recipients})
+    destinations = _unique(d for r in recipients for d in r.destinations)
+    unowned = not destinations
+    if unowned:
+        destinations = list(settings.file.fallback)
+    destinations += [
+        d
+        for s in settings.file.subscriptions
+        if s.matches(event.type, severity, names, owners)
+        for d in s.to
+        if d not in destinations
+    ]
+    escalation = _unique(
+        e for r in recipients for e in r.escalation if e not in owners
+    )  # fmt: skip
+    details = {
+        "subject": _described(store, event.subject, settings),
+        "assets": [_described(store, a, settings) for a in assets],
+        "observed": event.attrs,
+        "source": event.source,
+        "roles": list(roles),
+        "recipients": [r.__dict__ | {"destinations": list(r.destinations)} for r in recipients],
+        "unowned": unowned,
+        "runbook": next((r.runbook for r in recipients if r.runbook), None),
+        "remediation": _remediation(event),
+        "upstream_suspects": _suspects(store, assets, firing),
+        "downstream": _downstream(store, assets),
+        "escalation": escalation,
+    }
+    return Routing(severity, summary(event, assets), details, destinations, escalation)
+
+
+_SEVERITY = {
+    EventType.CHECK_FAILED: "error",
+    EventType.CHECK_PASSED: "info",
+    EventType.RUN_FAILED: "error",
+    EventType.RUN_SUCCEEDED: "info",
+    EventType.OWNERSHIP_CHANGED: "info",
+}
+
+
+def affected(store: Store, event: AlertEvent) -> list[NodeRef]:
+    """The assets an event is about: a check's tested dataset or column; a job and the
+    datasets it writes; the asset whose ownership changed."""
+    subject = event.subject
+    if subject.kind is NodeKind.CHECK:
+        return _objects(store, subject, EdgeKind.CHECKS) or [subject]
+    if subject.kind is NodeKind.JOB:
+        return [subject, *_objects(store, subject, EdgeKind.WRITES)]
+    return [subject]
+
+
+def _objects(store: Store, subject: NodeRef, kind: EdgeKind) -> list[NodeRef]:
+    found = store.subgraph(
+        [subject], kinds=[kind.value], direction=Direction.DOWNSTREAM, depth=1, limit=1000
+    )
+    return sorted({e.object for e in found.edges}, key=lambda r: r.key)
+
+
+def _recipients(
+    store: Store,
+    settings: AlertSettings,
+    assets: Iterable[NodeRef],
+    roles: tuple[str, ...],
+    severity: str,
+) -> list[Recipient]:
+    found: dict[tuple[str, str], Recipient] = {}
+    for asset in assets:
+        for ownership in owners_of(store, asset):
+            key = owner_key(ownership.owner.ref)
+            if ownership.role not in roles or (key, ownership.role) in found:
+                continue
+            contacts = ownership.owner.attrs
+            found[key, ownership.role] = Recipient(
+                owner=key,
+                role=ownership.role,
+                asset=str(asset),
+                destinations=tuple(destinations_of(contacts, settings, severity)),
+                runbook=contacts.get("runbook"),
+                escalation=tuple(contacts.get("escalation") or ()),
+            )
+    return list(found.values())
+
+
+def escalation_destinations(
+    store: Store, settings: AlertSettings, owner: str, severity: str
+) -> list[str]:
+    """Where the owner named at an escalation step is reached."""
+    views = store.nodes([owner_named(owner)])
+    return destinations_of(views[0].attrs, settings, severity) if views else []
+
+
+def _described(store: Store, ref: NodeRef, settings: AlertSettings) -> JsonObject:
+    views = store.nodes([ref])
+    attrs = views[0].attrs if views else {}
+    return {
+        "ref": str(ref),
+        "kind": ref.kind.value,
+        "namespace": ref.namespace,
+        "name": ref.name,
+        "column": ref.column,
+        "label": attrs.get("name") if ref.kind is NodeKind.CHECK else None,
+        "url": settings.file.console_url.rstrip("/") + node_url(ref),
+    }
+
+
+def summary(event: AlertEvent, assets: Sequence[NodeRef]) -> str:
+    on = ", ".join(str(a) for a in assets if a.kind is not NodeKind.JOB) or str(event.subject)
+    observed = event.attrs
+    if event.type is EventType.CHECK_FAILED:
+        name = observed.get("name") or check_label(event.subject)
+        failures = observed.get("failures")
+        counted = f": {failures} failing rows" if isinstance(failures, int) and failures else ""
+        return f"Check {name} {observed.get('status', 'fail')}ed on {on}{counted}"
+    if event.type is EventType.RUN_FAILED:
+        message = str(observed.get("message") or "").strip()
+        return f"Run of {event.subject} failed" + (f": {message[:200]}" if message else "")
+    if event.type is EventType.OWNERSHIP_CHANGED:
+        roles = ", ".join(observed.get("roles") or []) or "a role"
+        verb = "now holds" if observed.get("change") == "assigned" else "no longer holds"
+        return f"{observed.get('owner')} {verb} {roles} on {event.subject}"
+    return f"{event.type} on {on}"
+
+
+def check_label(check: NodeRef) -> str:
+    """A check as people name it: a dbt test's name without package and hash."""
+    parts = check.name.split(".")
+    return parts[2] if len(parts) == 4 and parts[0] == "test" else check.name
+
+
+def _remediation(event: AlertEvent) -> str | None:
+    if event.type is EventType.CHECK_FAILED:
+        return (
+            "Look at the failing rows (`dbt test --select` the check, or the assertion's "
+            "query), then at the upstream suspects below; the alert resolves when the check "
+            "passes again."
+        )
+    if event.type is EventType.RUN_FAILED:
+        return "Read the run's error, fix and re-run; the alert resolves on the job's next success."
+    return None
+
+
+def _suspects(store: Store, assets: Sequence[NodeRef], firing: Sequence[Alert]) -> list[Any]:
+    """Firing alerts on anything upstream of the affected datasets (a failed run or check
+    there is the likeliest cause)."""
+    datasets = [a.dataset for a in assets if a.kind in (NodeKind.DATASET, NodeKind.COLUMN)]
+    if not datasets or not firing:
+        return []
+    upstream = store.subgraph(
+        datasets, kinds=[EdgeKind.FEEDS.value], direction=Direction.UPSTREAM, depth=10,
+        limit=5000,
+    )  # fmt: skip
+    above = {str(NodeRef.from_key(k)) for k, depth in upstream.depth_of.items() if depth > 0}
+    writers = {
+        str(e.subject)
+        for e in store.subgraph(
+            [NodeRef.from_key(k) for k in upstream.depth_of], kinds=[EdgeKind.WRITES.value],
+            direction=Direction.UPSTREAM, depth=1, limit=10_000,
+        ).edges
+    }  # fmt: skip
+    return [
+        {"alert": a.id, "type": a.type, "summary": a.summary, "since": a.opened_at}
+        for a in firing
+        if {x["ref"] for x in a.details.get("assets", [])} & (above | writers)
+    ][:NEIGHBOURS]
+
+
+def _downstream(store: Store, assets: Sequence[NodeRef]) -> JsonObject:
+    datasets = [a.dataset for a in assets if a.kind in (NodeKind.DATASET, NodeKind.COLUMN)]
+    if not datasets:
+        return {"count": 0, "first": []}
+    below = store.subgraph(
+        datasets, kinds=[EdgeKind.FEEDS.value], direction=Direction.DOWNSTREAM, depth=10,
+        limit=1000,
+    )  # fmt: skip
+    names = sorted(str(NodeRef.from_key(k)) for k, d in below.depth_of.items() if d > 0)
+    return {"count": len(names), "first": names[:NEIGHBOURS], "truncated": below.truncated}
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))

@@ -1,0 +1,236 @@
+"""The alerting configuration: channels (with secrets taken from the environment, never
+from the file), default routing's fallback, subscriptions, delivery and escalation policy.
+
+Read from the YAML file `BATON_ALERTS` names (`examples/alerts/alerts.yaml` is a complete
+one); every problem is reported with the file and the JSON path of the field.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from catalog.domain import IngestError
+from catalog.errors import InvalidArgument
+from ingesters.documents import read_yaml, validation_errors
+
+CHANNEL_KINDS = ("webhook", "slack", "pagerduty", "email")
+_DESTINATION = re.compile(r"^(webhook|slack|pagerduty|email):.+$")
+Destination = Annotated[str, Field(pattern=_DESTINATION.pattern)]
+
+_DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def seconds(text: str) -> float:
+    """`90s`, `30m`, `4h`, `1d` in seconds; anything else is a ValueError."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like 90s, 30m, 4h or 1d")
+    return int(match[1]) * _SECONDS[match[2]]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WebhookSpec(_Strict):
+    url: str = Field(pattern=r"^https?://")
+    secret_env: str
+    """Environment variable holding the HMAC-SHA256 signing secret."""
+
+
+class SlackSpec(_Strict):
+    webhook_url_env: str
+    """Environment variable holding the channel's incoming-webhook URL (a secret)."""
+
+
+class PagerDutySpec(_Strict):
+    routing_key_env: str
+    """Environment variable holding the service's Events API v2 integration key."""
+    url: str = Field(default="https://events.pagerduty.com/v2/enqueue", pattern=r"^https?://")
+
+
+class EmailSpec(_Strict):
+    host: str
+    port: int = 587
+    starttls: bool = True
+    username_env: str | None = None
+    password_env: str | None = None
+    sender: str
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+class Channels(_Strict):
+    webhooks: dict[str, WebhookSpec] = Field(default_factory=dict)
+    slack: dict[str, SlackSpec] = Field(default_factory=dict)
+    """Keyed by the channel name owner records use (`slack: "#analytics-eng"`)."""
+    pagerduty: dict[str, PagerDutySpec] = Field(default_factory=dict)
+    """Keyed by the name owner records use (`pager: analytics-eng-oncall`)."""
+    email: EmailSpec | None = None
+
+
+class Subscription(_Strict):
+    """A route added to the defaults: events matching every filter also go to `to`."""
+
+    name: str
+    events: list[str] = Field(default_factory=lambda: ["*"])
+    """Globs over event types: `check.*`, `run.failed`."""
+    severity: list[str] = Field(default_factory=list)
+    """Only these severities (none listed: any)."""
+    match: str = "*"
+    """Glob over the affected asset as `namespace/name`."""
+    owner: str | None = None
+    """Only alerts routed to this owner (`team:analytics-engineering`)."""
+    to: list[Destination] = Field(min_length=1)
+
+    def matches(self, event_type: str, severity: str, assets: list[str], owners: list[str]) -> bool:
+        return (
+            any(fnmatchcase(event_type, glob) for glob in self.events)
+            and (not self.severity or severity in self.severity)
+            and any(fnmatchcase(asset, self.match) for asset in assets)
+            and (self.owner is None or self.owner in owners)
+        )
+
+
+class DeliveryPolicy(_Strict):
+    max_attempts: int = Field(default=12, ge=1, le=100)
+    backoff_seconds: float = Field(default=2.0, gt=0)
+    """Delay before the first retry; it doubles each attempt, with jitter."""
+    max_backoff_seconds: float = Field(default=600.0, gt=0)
+    rate_per_second: float = Field(default=50.0, gt=0)
+    """Deliveries per second to any one destination (a burst of that many is allowed)."""
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+class AlertsFile(_Strict):
+    version: int = Field(ge=1, le=1)
+    console_url: str = Field(default="http://localhost:8000", pattern=r"^https?://")
+    """Base URL links in messages point to."""
+    escalate_after: str = "30m"
+    """Delay before an unacknowledged firing alert goes to the next name on its owner's
+    escalation list (and again after each step)."""
+    recent_hours: int = Field(default=24, ge=1, le=24 * 30)
+    """How far back upstream suspects (failed runs upstream) are looked for."""
+    channels: Channels = Field(default_factory=Channels)
+    fallback: list[Destination] = Field(default_factory=list)
+    """Where alerts go when no owner in the routed role can be reached."""
+    subscriptions: list[Subscription] = Field(default_factory=list)
+    delivery: DeliveryPolicy = Field(default_factory=DeliveryPolicy)
+
+    @model_validator(mode="after")
+    def _durations(self) -> AlertsFile:
+        seconds(self.escalate_after)
+        return self
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """The file with its secrets resolved from the environment; secrets never in a repr."""
+
+    file: AlertsFile
+    source: str
+    secrets: Mapping[str, str] = field(repr=False, default_factory=dict)
+    """Environment variable name -> value, for the variables the channels name."""
+
+    @property
+    def escalate_after(self) -> float:
+        return seconds(self.file.escalate_after)
+
+    def configured(self, destination: str) -> bool:
+        """Whether a destination names a channel this file configures."""
+        kind, _, name = destination.partition(":")
+        channels = self.file.channels
+        return {
+            "webhook": name in channels.webhooks,
+            "slack": name in channels.slack,
+            "pagerduty": name in channels.pagerduty,
+            "email": channels.email is not None and "@" in name,
+        }.get(kind, False)
+
+    def secret(self, variable: str | None) -> str | None:
+        return self.secrets.get(variable) if variable else None
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret value replaced, for errors that may quote a URL."""
+        for value in self.secrets.values():
+            if value:
+                text = text.replace(value, "[secret]")
+        return text
+
+
+def load(path: Path, environ: Mapping[str, str] | None = None) -> AlertSettings:
+    """The alerting configuration in `path`; InvalidArgument listing every problem."""
+    environ = os.environ if environ is None else environ
+    source = path.as_posix()
+    document, errors = read_yaml(path)
+    parsed: AlertsFile | None = None
+    if not errors:
+        try:
+            parsed = AlertsFile.model_validate(document)
+        except ValidationError as invalid:
+            errors = validation_errors(source, invalid)
+    if parsed is not None:
+        errors = _unknown_destinations(source, parsed) + _missing_secrets(source, parsed, environ)
+    if errors or parsed is None:
+        raise InvalidArgument("; ".join(str(e) for e in errors))
+    variables = _secret_variables(parsed)
+    return AlertSettings(parsed, source, {v: environ[v] for v in variables if v in environ})
+
+
+def _secret_variables(parsed: AlertsFile) -> dict[str, str]:
+    """Variable name -> the JSON path of the field that names it."""
+    channels = parsed.channels
+    found = {
+        w.secret_env: f"$.channels.webhooks.{k}.secret_env" for k, w in channels.webhooks.items()
+    }
+    found |= {
+        s.webhook_url_env: f"$.channels.slack.{k}.webhook_url_env"
+        for k, s in channels.slack.items()
+    }
+    found |= {
+        p.routing_key_env: f"$.channels.pagerduty.{k}.routing_key_env"
+        for k, p in channels.pagerduty.items()
+    }
+    if channels.email is not None:
+        for name in ("username_env", "password_env"):
+            variable = getattr(channels.email, name)
+            if variable:
+                found[variable] = f"$.channels.email.{name}"
+    return found
+
+
+def _missing_secrets(
+    source: str, parsed: AlertsFile, environ: Mapping[str, str]
+) -> list[IngestError]:
+    return [
+        IngestError(source=source, field=where, message=f"environment variable {v} is not set")
+        for v, where in _secret_variables(parsed).items()
+        if not environ.get(v)
+    ]
+
+
+def _unknown_destinations(source: str, parsed: AlertsFile) -> list[IngestError]:
+    probe = AlertSettings(parsed, source)
+    named = [(f"$.fallback[{i}]", d) for i, d in enumerate(parsed.fallback)]
+    named += [
+        (f"$.subscriptions[{i}].to[{j}]", d)
+        for i, s in enumerate(parsed.subscriptions)
+        for j, d in enumerate(s.to)
+    ]
+    return [
+        IngestError(
+            source=source,
+            field=where,
+            message=f"{destination!r} names no channel configured under `channels`",
+        )
+        for where, destination in named
+        if not probe.configured(destination)
+    ]

@@ -1,0 +1,138 @@
+"""Delivery: due deliveries are sent, with retries (exponential backoff with jitter), a
+rate limit per destination, and a dead-letter state when attempts run out.
+
+At least once: a delivery is marked delivered only after its receiver accepted it, so a
+crash in between sends it again, with the same idempotency key for the receiver to drop.
+`AlertWorker` runs the lifecycle and delivery in `baton serve`; `baton alerts deliver`
+runs one pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from catalog.alerts.channels import Channels, SendFailed
+from catalog.alerts.lifecycle import Alerting, iso
+from catalog.alerts.model import Delivery, DeliveryStatus
+from catalog.alerts.settings import DeliveryPolicy
+
+log = logging.getLogger("baton.alerts")
+
+BATCH = 200
+"""Deliveries read and recorded per step."""
+
+
+def backoff(
+    policy: DeliveryPolicy, attempts: int, rng: Callable[[], float] = random.random
+) -> float:
+    """Seconds before the next attempt after `attempts` failures: doubling from
+    `backoff_seconds`, capped, with full jitter over its upper half (so many deliveries
+    failing together do not retry together)."""
+    ceiling = min(policy.max_backoff_seconds, policy.backoff_seconds * 2 ** (attempts - 1))
+    return float(ceiling * (0.5 + 0.5 * rng()))
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+
+@dataclass
+class Deliverer:
+    channels: Channels
+    policy: DeliveryPolicy
+    clock: Callable[[], float] = time.time
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+
+    def allowed(self, destination: str, now: float) -> bool:
+        """Token bucket per destination: `rate_per_second`, bursts of that many."""
+        rate = self.policy.rate_per_second
+        bucket = self._buckets.setdefault(destination, _Bucket(rate, now))
+        bucket.tokens = min(rate, bucket.tokens + (now - bucket.at) * rate)
+        bucket.at = now
+        if bucket.tokens < 1:
+            return False
+        bucket.tokens -= 1
+        return True
+
+    def attempt(self, delivery: Delivery) -> Delivery:
+        """Send once; the delivery with its new state."""
+        now = self.clock()
+        delivery.attempts += 1
+        try:
+            self.channels.send(delivery, now)
+        except SendFailed as failed:
+            delivery.last_error = str(failed)
+            if delivery.attempts >= self.policy.max_attempts:
+                delivery.status = DeliveryStatus.DEAD
+                log.warning(
+                    "alert delivery %s to %s is dead after %d attempts: %s",
+                    delivery.id, delivery.destination, delivery.attempts, failed,
+                )  # fmt: skip
+            else:
+                delivery.next_attempt_at = now + backoff(self.policy, delivery.attempts)
+            return delivery
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.delivered_at = iso(now)
+        delivery.last_error = None
+        return delivery
+
+
+def deliver_due(alerting: Alerting, deliverer: Deliverer, limit: int = 10_000) -> int:
+    """Send what is due (up to `limit`); how many attempts were made."""
+    made = 0
+    while made < limit:
+        now = deliverer.clock()
+        due = alerting.queue.due(now, min(BATCH, limit - made))
+        ready = [d for d in due if deliverer.allowed(d.destination, now)]
+        if not ready:
+            return made
+        alerting.queue.update([deliverer.attempt(d) for d in ready])
+        made += len(ready)
+    return made
+
+
+class AlertWorker:
+    """A daemon thread: process the outbox, escalate, deliver; every `interval` seconds,
+    or at once when `wake()` is called (after a write)."""
+
+    def __init__(self, alerting: Alerting, deliverer: Deliverer, interval: float = 1.0) -> None:
+        self.alerting = alerting
+        self.deliverer = deliverer
+        self.interval = interval
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="baton-alerts", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def run_once(self) -> int:
+        done = self.alerting.process()
+        done += self.alerting.escalate()
+        return done + deliver_due(self.alerting, self.deliverer)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # the worker outlives a bad moment; the next pass retries
+                log.exception("alert worker pass failed")
+                busy = 0
+            if not busy:
+                self._wake.wait(self.interval)
+                self._wake.clear()
