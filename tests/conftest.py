@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import os
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.error import URLError
+from urllib.request import urlopen
 
 import pytest
 import uvicorn
@@ -42,6 +48,9 @@ DEMO_OPTIONS = sql.SqlOptions(
     namespace=NAMESPACE,
     defaults=Defaults(database="analytics", schema="public"),
 )
+
+BATON = Path(sys.executable).with_name("baton")
+"""The installed `baton` command, for tests that run it as its own process."""
 
 BACKENDS = ["embedded", "neo4j"]
 """Every store backend the conformance suite runs against; Neo4j when BATON_NEO4J_URI
@@ -200,6 +209,52 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with running(create_app(demo)) as url:
         yield url
     demo.close()
+
+
+@dataclass
+class Served:
+    """A `baton serve` process: its base URL, the process and its log file."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@contextmanager
+def served(home: Path, env: dict[str, str] | None = None) -> Iterator[Served]:
+    """`baton serve` over `home` on a free loopback port (with `env` added to its
+    environment), ready; stopped at the end unless it is gone already."""
+    port = _free_port()
+    log = home.parent / f"serve-{port}.log"  # a file: a pipe nobody reads would fill and block
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(BATON), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=os.environ | {"BATON_HOME": str(home)} | (env or {}), stdout=sink, stderr=sink,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urlopen(url + "/readyz", timeout=2):
+                break
+        except (URLError, ConnectionError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"baton serve did not start: {log.read_text()}") from None
+            time.sleep(0.1)
+    try:
+        yield Served(url, process, log)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def serving(home: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`baton serve` over `home`; yields its base URL."""
+    with served(home, env) as server:
+        yield server.url
 
 
 def baton(home: Path, *args: str) -> Result:

@@ -2,7 +2,9 @@
 rate limit per destination, and a dead-letter state when attempts run out.
 
 At least once: a delivery is marked delivered only after its receiver accepted it, so a
-crash in between sends it again, with the same idempotency key for the receiver to drop.
+crash in between sends it again, with the same idempotency key for the receiver to drop;
+each attempt is recorded before it is made, so a receiver sees a key at most as often as
+the attempts on record.
 `AlertWorker` runs the lifecycle and delivery in `baton serve`; `baton alerts deliver`
 runs one pass.
 """
@@ -61,10 +63,18 @@ class Deliverer:
         bucket.tokens -= 1
         return True
 
-    def attempt(self, delivery: Delivery) -> Delivery:
-        """Send once; the delivery with its new state."""
-        now = self.clock()
+    def begin(self, delivery: Delivery, now: float) -> Delivery:
+        """Put the attempt on record before it is made: a crash while sending then counts
+        as a failed attempt (retried after its backoff), so a receiver never sees a key
+        more often than the attempts recorded for it."""
         delivery.attempts += 1
+        delivery.next_attempt_at = now + backoff(self.policy, delivery.attempts)
+        delivery.last_error = "interrupted before the receiver answered"
+        return delivery
+
+    def attempt(self, delivery: Delivery) -> Delivery:
+        """Send once (after `begin`); the delivery with its outcome."""
+        now = self.clock()
         try:
             self.channels.send(delivery, now)
         except SendFailed as failed:
@@ -75,8 +85,6 @@ class Deliverer:
                     "alert delivery %s to %s is dead after %d attempts: %s",
                     delivery.id, delivery.destination, delivery.attempts, failed,
                 )  # fmt: skip
-            else:
-                delivery.next_attempt_at = now + backoff(self.policy, delivery.attempts)
             return delivery
         delivery.status = DeliveryStatus.DELIVERED
         delivery.delivered_at = iso(now)
@@ -93,6 +101,7 @@ def deliver_due(alerting: Alerting, deliverer: Deliverer, limit: int = 10_000) -
         ready = [d for d in due if deliverer.allowed(d.destination, now)]
         if not ready:
             return made
+        alerting.queue.update([deliverer.begin(d, now) for d in ready])
         alerting.queue.update([deliverer.attempt(d) for d in ready])
         made += len(ready)
     return made

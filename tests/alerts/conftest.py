@@ -9,6 +9,7 @@ import email.policy
 import json
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -73,6 +74,8 @@ class Receiver:
     url: str
     requests: list[Received] = field(default_factory=list)
     fail: bool = False
+    slow: float = 0.0
+    """Seconds each request takes to answer."""
 
     def at(self, path: str) -> list[Received]:
         return [r for r in self.requests if r.path == path]
@@ -87,6 +90,7 @@ def receiver() -> Iterator[Receiver]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            time.sleep(recorded.slow)
             if recorded.fail:
                 self.send_response(503)
             else:

@@ -10,19 +10,14 @@ import re
 import shutil
 import sqlite3
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.error import URLError
-from urllib.request import urlopen
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
-from tests.conftest import PROJECT, _free_port
+from tests.conftest import BATON, PROJECT, serving
 
 CHROMIUM = os.environ.get("BATON_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -32,7 +27,6 @@ CHROMIUM_FLAGS = [
 ]  # fmt: skip
 SCREENSHOTS = Path(os.environ.get("BATON_SCREENSHOTS", PROJECT / "tests/browser/screenshots"))
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-BATON = Path(sys.executable).with_name("baton")
 
 
 @pytest.fixture(scope="session")
@@ -46,34 +40,6 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )  # fmt: skip
     assert loaded.returncode == 0, f"load-demo.sh failed:\n{loaded.stdout}\n{loaded.stderr}"
     return home
-
-
-@contextmanager
-def serving(home: Path) -> Iterator[str]:
-    """`baton serve` over `home` on a free loopback port; yields its base URL."""
-    port = _free_port()
-    log = home.parent / f"serve-{port}.log"  # a file: a pipe nobody reads would fill and block
-    with log.open("wb") as sink:
-        served = subprocess.Popen(
-            [str(BATON), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=os.environ | {"BATON_HOME": str(home)}, stdout=sink, stderr=sink,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urlopen(url + "/readyz", timeout=2):
-                break
-        except (URLError, ConnectionError):
-            if served.poll() is not None or time.monotonic() > deadline:
-                served.kill()
-                raise RuntimeError(f"baton serve did not start: {log.read_text()}") from None
-            time.sleep(0.1)
-    try:
-        yield url
-    finally:
-        served.terminate()
-        served.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import copy_of, serving
-from tests.conftest import run_sql
+from tests.browser.conftest import copy_of
+from tests.conftest import run_sql, serving
 
 
 @pytest.fixture
