@@ -196,26 +196,30 @@ class Alerting:
         tx.save(alert)
 
     def acknowledge(self, alert_id: int, by: str) -> Alert:
-        """Stop an alert's escalation; pages and webhooks are told."""
-        now = self.clock()
+        return acknowledge(self.queue, alert_id, by, self.clock())
 
-        def unit(tx: AlertTx) -> Alert:
-            alert = tx.alert(alert_id)
-            if alert is None:
-                raise NotFound(f"no alert {alert_id}; `baton alerts list` shows them")
-            if alert.status is not AlertStatus.FIRING:
-                raise InvalidArgument(
-                    f"alert {alert_id} is {alert.status.value}: nothing to acknowledge"
-                )
-            if alert.acked_by:
-                return alert
-            alert.acked_by, alert.acked_at = by, iso(now)
-            alert.escalate_at = None
-            alert.updated_at = iso(now)
-            tx.save(alert)
-            told = alert.details.get("destinations", []) + alert.details.get("escalated", [])
-            acked = [d for d in told if d.startswith(ACK_CHANNELS)]
-            tx.enqueue(deliveries(alert, Action.ACKNOWLEDGE, "acknowledge", acked, now))
+
+def acknowledge(queue: AlertQueue, alert_id: int, by: str, now: float) -> Alert:
+    """Stop a firing alert's escalation, recording who; pages and webhooks are told.
+    Acknowledging twice keeps the first acknowledgement."""
+
+    def unit(tx: AlertTx) -> Alert:
+        alert = tx.alert(alert_id)
+        if alert is None:
+            raise NotFound(f"no alert {alert_id}; `baton alerts list` shows them")
+        if alert.status is not AlertStatus.FIRING:
+            raise InvalidArgument(
+                f"alert {alert_id} is {alert.status.value}: nothing to acknowledge"
+            )
+        if alert.acked_by:
             return alert
+        alert.acked_by, alert.acked_at = by, iso(now)
+        alert.escalate_at = None
+        alert.updated_at = iso(now)
+        tx.save(alert)
+        told = alert.details.get("destinations", []) + alert.details.get("escalated", [])
+        acked = [d for d in told if d.startswith(ACK_CHANNELS)]
+        tx.enqueue(deliveries(alert, Action.ACKNOWLEDGE, "acknowledge", acked, now))
+        return alert
 
-        return self.queue.transaction(unit)
+    return queue.transaction(unit)

@@ -1,6 +1,6 @@
 """`baton alerts ...`: what was raised, whom it reached, and acting on it.
 
-Reading needs only the store; acknowledging, silencing and delivering need the alerting
+Reading, acknowledging and silencing need only the store; delivering needs the alerting
 configuration (`BATON_ALERTS`). `baton serve` delivers by itself; `deliver` is for a
 one-shot pass (cron, a test, a server that is down).
 """
@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from catalog.alerts.lifecycle import iso
+from catalog.alerts.lifecycle import acknowledge, iso
 from catalog.alerts.model import Alert, Delivery, Silence
 from catalog.alerts.settings import seconds
 from catalog.cli.common import JSON_OPTION, actor, alerts_app, opened, out, print_json, settings_of
@@ -122,7 +122,7 @@ def alerts_ack(
 ) -> None:
     """Acknowledge a firing alert: escalation stops; pages and webhooks are told."""
     with opened(ctx, write=True) as store:
-        alert = alerting.alerting(store, settings_of(ctx)).acknowledge(alert_id, actor())
+        alert = acknowledge(alerting.queue_of(store), alert_id, actor(), time.time())
         _say(f"alert {alert.id} acknowledged by {alert.acked_by}")
 
 

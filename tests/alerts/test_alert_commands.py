@@ -84,26 +84,17 @@ def test_alerts_list_and_show_tell_what_was_raised_and_whom_it_reached(world: Wo
     assert "sent to the fallback" in shown.output
 
 
-def test_alerts_ack_needs_the_configuration_and_stops_escalation(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_alerts_ack_stops_escalation(world: World) -> None:
     world.ingest({FAILING_TEST: 3}, "run-2")
     world.work()
     [alert] = world.alerting.queue.alerts(status="firing")
-    unconfigured = baton(world.home, "alerts", "ack", str(alert.id))
-    assert unconfigured.exit_code == 2
-    assert "BATON_ALERTS" in unconfigured.output
-    monkeypatch.setenv("BATON_ALERTS", str(world.tmp / "alerts.yaml"))
     acked = baton(world.home, "alerts", "ack", str(alert.id))
     assert acked.exit_code == 0, acked.output
     [after] = world.alerting.queue.alerts(status="firing")
     assert after.acked_by is not None and after.escalate_at is None
 
 
-def test_acknowledging_an_unknown_alert_is_an_error(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("BATON_ALERTS", str(world.tmp / "alerts.yaml"))
+def test_acknowledging_an_unknown_alert_is_an_error(world: World) -> None:
     result = baton(world.home, "alerts", "ack", "999")
     assert result.exit_code == 2
     assert "no alert 999" in result.output
