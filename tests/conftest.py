@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.error import URLError
 from urllib.request import urlopen
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -255,6 +257,16 @@ def serving(home: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """`baton serve` over `home`; yields its base URL."""
     with served(home, env) as server:
         yield server.url
+
+
+def graphql_call(url: str, query: str, token: str | None, **variables: Any) -> dict[str, Any]:
+    """POST a GraphQL operation to a real server, with a bearer token when given."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(
+        f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def baton(home: Path, *args: str) -> Result:

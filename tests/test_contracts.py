@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from catalog.api.app import create_app
@@ -22,7 +21,7 @@ from catalog.write_path import WriteRequest, write_batch
 from ingesters import dbt, sql
 from ingesters.contracts import read_contracts
 from ingesters.sql.names import Defaults
-from tests.conftest import FIXTURES, PROJECT, running
+from tests.conftest import FIXTURES, PROJECT, graphql_call, running
 
 EXAMPLES = PROJECT / "examples" / "contracts"
 ORDERS = "urn:acme:contract:fct-orders"
@@ -285,12 +284,7 @@ def endpoint(embedded: EmbeddedStore) -> Iterator[str]:
 
 
 def call(url: str, query: str, token: str | None = TOKEN, **variables: Any) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = httpx.post(
-        f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers
-    )
-    body: dict[str, Any] = response.json()
-    return body
+    return graphql_call(url, query, token, **variables)
 
 
 def document(name: str) -> str:

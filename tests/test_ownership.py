@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
@@ -19,7 +18,7 @@ from catalog.services import ownership
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import LedgerQuery
 from ingesters.ownership import OwnershipMap, Role, Target, read_map, resolve
-from tests.conftest import PROJECT, running
+from tests.conftest import PROJECT, graphql_call, running
 
 WAREHOUSE = "postgres://warehouse:5432"
 MAP = PROJECT / "examples" / "ownership" / "warehouse.yaml"
@@ -259,11 +258,7 @@ def endpoint(warehouse: EmbeddedStore) -> Iterator[str]:
 
 
 def call(url: str, query: str, token: str | None = TOKEN) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    body: dict[str, Any] = httpx.post(
-        f"{url}/graphql", json={"query": query}, headers=headers
-    ).json()
-    return body
+    return graphql_call(url, query, token)
 
 
 def test_owners_over_graphql_name_each_role_with_escalation(endpoint: str) -> None:

@@ -16,6 +16,7 @@ from strawberry.scalars import JSON
 from strawberry.types import ExecutionResult, Info
 
 from catalog import ledger as ledger_model
+from catalog.api.alert_schema import AlertMutation, AlertQuery
 from catalog.api.arguments import AsOf
 from catalog.api.auth import Authorization, require
 from catalog.api.context import store_of
@@ -372,7 +373,7 @@ class History:
 
 
 @strawberry.type(description="Read access to the catalog, its lineage and its ledger.")
-class Query(ContractQuery, OwnershipQuery, ImpactQuery, HandoffQuery):
+class Query(ContractQuery, OwnershipQuery, ImpactQuery, HandoffQuery, AlertQuery):
     @strawberry.field(description="One dataset by identity, as of now or a past instant.")
     def dataset(self, info: Info, namespace: Namespace, name: Name, as_of: AsOf = None) -> Dataset:
         store = store_of(info)
@@ -607,7 +608,7 @@ class Query(ContractQuery, OwnershipQuery, ImpactQuery, HandoffQuery):
 
 
 @strawberry.type(description="Changes to the catalog; each needs a bearer token and is ledgered.")
-class Mutation(ContractMutation, OwnershipMutation, HandoffMutation):
+class Mutation(ContractMutation, OwnershipMutation, HandoffMutation, AlertMutation):
     pass
 
 
