@@ -23,3 +23,6 @@ if [ "$shown" -eq 2 ]; then  # 2: no such handoff yet (1 would be: there, gate c
         analytics.marts.fct_orders --from-stage dev --to-stage prod --id orders-prod \
         --reason "demo handoff"
 fi
+# Raise the alerts what was ingested calls for (the failed check above); `baton serve`
+# does this by itself, and sends them when BATON_ALERTS says where (docs/alerts.md).
+$BATON alerts deliver

@@ -9,7 +9,7 @@ lifecycle, from the alert's state (`catalog.alerts.lifecycle`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -54,37 +54,45 @@ def derive(added: Sequence[SourcedAssertion], ended: Iterable[tuple[str, Any]]) 
         for _, a in added
         if a.kind == EdgeKind.HAS_RUN and a.object is not None
     }
-    events = [*_from_added(added, runs_of), *_from_ended(ended)]
-    return events
-
-
-def _from_added(
-    added: Sequence[SourcedAssertion], runs_of: dict[str, NodeRef]
-) -> Iterator[AlertEvent]:
+    events = []
     for source, a in added:
-        if a.kind == FACT:
-            event = _from_fact(source, a, runs_of)
-            if event is not None:
-                yield event
-        elif a.kind == EdgeKind.OWNS and a.object is not None:
-            yield AlertEvent(
-                EventType.OWNERSHIP_CHANGED,
-                a.object,
-                source,
-                {"owner": str(a.subject), "roles": sorted(a.attrs.get("roles") or {}),
-                 "change": "assigned"},
-            )  # fmt: skip
+        if a.kind == FACT and (event := _from_fact(source, a, runs_of)) is not None:
+            events.append(event)
+    return events + _ownership_changes(added, ended)
 
 
-def _from_ended(ended: Iterable[tuple[str, Any]]) -> Iterator[AlertEvent]:
+OWNERSHIP_ASSETS_LISTED = 50
+"""Assets an ownership notice names; it counts them all."""
+
+
+def _ownership_changes(
+    added: Sequence[SourcedAssertion], ended: Iterable[tuple[str, Any]]
+) -> list[AlertEvent]:
+    """One notice per owner, source and direction (assigned or ended) in a write: an
+    ownership map that hands forty datasets to a team tells the team once."""
+    groups: dict[tuple[str, str, str], tuple[set[str], list[str]]] = {}
+    for source, a in added:
+        if a.kind == EdgeKind.OWNS and a.object is not None:
+            roles, assets = groups.setdefault((source, a.subject.key, "assigned"), (set(), []))
+            roles.update(a.attrs.get("roles") or {})
+            assets.append(a.object.key)
     for source, (kind, subject, obj) in ended:
         if kind == EdgeKind.OWNS and obj:
-            yield AlertEvent(
-                EventType.OWNERSHIP_CHANGED,
-                NodeRef.from_key(obj),
-                source,
-                {"owner": str(NodeRef.from_key(subject)), "roles": [], "change": "ended"},
-            )
+            groups.setdefault((source, subject, "ended"), (set(), []))[1].append(obj)
+    return [
+        AlertEvent(
+            EventType.OWNERSHIP_CHANGED,
+            NodeRef.from_key(owner),
+            source,
+            {
+                "change": change,
+                "roles": sorted(roles),
+                "count": len(assets),
+                "assets": sorted(assets)[:OWNERSHIP_ASSETS_LISTED],
+            },
+        )
+        for (source, owner, change), (roles, assets) in sorted(groups.items())
+    ]
 
 
 def _from_fact(source: str, fact: Assertion, runs_of: dict[str, NodeRef]) -> AlertEvent | None:

@@ -21,10 +21,9 @@ from ingesters.ownership import Role
 ROLES: dict[str, tuple[str, ...]] = {
     "check": (Role.OPERATOR.value,),
     "run": (Role.OPERATOR.value,),
-    "ownership": (Role.STEWARD.value,),
 }
 """The role that answers for each event family: operators for checks and runs (the data
-is not right or not there), stewards for who owns what."""
+is not right or not there). Ownership notices go to the owner they name."""
 PAGED_SEVERITIES = frozenset({"critical", "error"})
 """Severities that page (the owner's `pager`); warnings and notices never wake anyone."""
 NEIGHBOURS = 10
@@ -71,8 +70,11 @@ def route(
     """The routing and context of an event that opens an alert or is a notice."""
     assets = affected(store, event)
     severity = str(event.attrs.get("severity") or _SEVERITY[event.type])
-    roles = ROLES[event.type.split(".")[0]]
-    recipients = _recipients(store, settings, assets, roles, severity)
+    roles = ROLES.get(event.type.split(".")[0], ())
+    if event.subject.kind is NodeKind.OWNER:  # an ownership notice: to the owner it names
+        recipients = _owner_itself(store, settings, event.subject, severity)
+    else:
+        recipients = _recipients(store, settings, assets, roles, severity)
     names = [str(a) for a in assets]
     owners = sorted({r.owner for r in recipients})
     destinations = _unique(d for r in recipients for d in r.destinations)
@@ -123,6 +125,8 @@ def affected(store: Store, event: AlertEvent) -> list[NodeRef]:
         return _objects(store, subject, EdgeKind.CHECKS) or [subject]
     if subject.kind is NodeKind.JOB:
         return [subject, *_objects(store, subject, EdgeKind.WRITES)]
+    if subject.kind is NodeKind.OWNER:
+        return [NodeRef.from_key(key) for key in event.attrs.get("assets") or []]
     return [subject]
 
 
@@ -156,6 +160,15 @@ def _recipients(
                 escalation=tuple(contacts.get("escalation") or ()),
             )
     return list(found.values())
+
+
+def _owner_itself(
+    store: Store, settings: AlertSettings, owner: NodeRef, severity: str
+) -> list[Recipient]:
+    views = store.nodes([owner])
+    contacts = views[0].attrs if views else {}
+    reach = tuple(destinations_of(contacts, settings, severity))
+    return [Recipient(owner_key(owner), "owner", str(owner), reach, contacts.get("runbook"))]
 
 
 def escalation_destinations(
@@ -192,9 +205,14 @@ def summary(event: AlertEvent, assets: Sequence[NodeRef]) -> str:
         message = str(observed.get("message") or "").strip()
         return f"Run of {event.subject} failed" + (f": {message[:200]}" if message else "")
     if event.type is EventType.OWNERSHIP_CHANGED:
-        roles = ", ".join(observed.get("roles") or []) or "a role"
-        verb = "now holds" if observed.get("change") == "assigned" else "no longer holds"
-        return f"{observed.get('owner')} {verb} {roles} on {event.subject}"
+        count = int(observed.get("count") or len(assets))
+        named = ", ".join(str(a) for a in assets[:3]) + (
+            f" and {count - 3} more" if count > 3 else ""
+        )
+        if observed.get("change") == "assigned":
+            roles = ", ".join(observed.get("roles") or []) or "a role"
+            return f"{owner_key(event.subject)} now holds {roles} on {named}"
+        return f"{owner_key(event.subject)} no longer owns {named}"
     return f"{event.type} on {on}"
 
 

@@ -125,6 +125,28 @@ class AlertsFile(_Strict):
     subscriptions: list[Subscription] = Field(default_factory=list)
     delivery: DeliveryPolicy = Field(default_factory=DeliveryPolicy)
 
+    def secret_variables(self) -> dict[str, str]:
+        """Environment variables the channels name -> the JSON path of the naming field."""
+        channels = self.channels
+        found = {
+            w.secret_env: f"$.channels.webhooks.{k}.secret_env"
+            for k, w in channels.webhooks.items()
+        }
+        found |= {
+            s.webhook_url_env: f"$.channels.slack.{k}.webhook_url_env"
+            for k, s in channels.slack.items()
+        }
+        found |= {
+            p.routing_key_env: f"$.channels.pagerduty.{k}.routing_key_env"
+            for k, p in channels.pagerduty.items()
+        }
+        if channels.email is not None:
+            for name in ("username_env", "password_env"):
+                variable = getattr(channels.email, name)
+                if variable:
+                    found[variable] = f"$.channels.email.{name}"
+        return found
+
     @model_validator(mode="after")
     def _durations(self) -> AlertsFile:
         seconds(self.escalate_after)
@@ -139,6 +161,12 @@ class AlertSettings:
     source: str
     secrets: Mapping[str, str] = field(repr=False, default_factory=dict)
     """Environment variable name -> value, for the variables the channels name."""
+
+    @classmethod
+    def unconfigured(cls) -> AlertSettings:
+        """No channels: alerts open, update and resolve, visible in the CLI, GraphQL and
+        the console, but nothing is sent."""
+        return cls(AlertsFile(version=1), "(no BATON_ALERTS)")
 
     @property
     def escalate_after(self) -> float:
@@ -181,30 +209,8 @@ def load(path: Path, environ: Mapping[str, str] | None = None) -> AlertSettings:
         errors = _unknown_destinations(source, parsed) + _missing_secrets(source, parsed, environ)
     if errors or parsed is None:
         raise InvalidArgument("; ".join(str(e) for e in errors))
-    variables = _secret_variables(parsed)
+    variables = parsed.secret_variables()
     return AlertSettings(parsed, source, {v: environ[v] for v in variables if v in environ})
-
-
-def _secret_variables(parsed: AlertsFile) -> dict[str, str]:
-    """Variable name -> the JSON path of the field that names it."""
-    channels = parsed.channels
-    found = {
-        w.secret_env: f"$.channels.webhooks.{k}.secret_env" for k, w in channels.webhooks.items()
-    }
-    found |= {
-        s.webhook_url_env: f"$.channels.slack.{k}.webhook_url_env"
-        for k, s in channels.slack.items()
-    }
-    found |= {
-        p.routing_key_env: f"$.channels.pagerduty.{k}.routing_key_env"
-        for k, p in channels.pagerduty.items()
-    }
-    if channels.email is not None:
-        for name in ("username_env", "password_env"):
-            variable = getattr(channels.email, name)
-            if variable:
-                found[variable] = f"$.channels.email.{name}"
-    return found
 
 
 def _missing_secrets(
@@ -212,7 +218,7 @@ def _missing_secrets(
 ) -> list[IngestError]:
     return [
         IngestError(source=source, field=where, message=f"environment variable {v} is not set")
-        for v, where in _secret_variables(parsed).items()
+        for v, where in parsed.secret_variables().items()
         if not environ.get(v)
     ]
 

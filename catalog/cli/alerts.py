@@ -1,8 +1,8 @@
 """`baton alerts ...`: what was raised, whom it reached, and acting on it.
 
-Reading, acknowledging and silencing need only the store; delivering needs the alerting
-configuration (`BATON_ALERTS`). `baton serve` delivers by itself; `deliver` is for a
-one-shot pass (cron, a test, a server that is down).
+Alerts are raised without any configuration; `BATON_ALERTS` says where they are sent.
+`baton serve` raises and delivers by itself; `deliver` is one pass (cron, a server that
+is down).
 """
 
 from __future__ import annotations

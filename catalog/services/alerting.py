@@ -24,13 +24,14 @@ def queue_of(store: Store) -> AlertQueue:
 
 
 def alerting(store: Store, settings: Settings) -> Alerting:
-    """The lifecycle over the store's queue; InvalidArgument when alerts are not set up."""
-    if settings.alerts is None:
-        raise InvalidArgument(
-            "alerting is not configured: set BATON_ALERTS to an alerts file "
-            "(examples/alerts/alerts.yaml; docs/alerts.md)"
-        )
-    return Alerting(store, queue_of(store), alert_settings.load(settings.alerts))
+    """The lifecycle over the store's queue, routed and delivered as `BATON_ALERTS` says
+    (without it, alerts are kept and shown but sent nowhere)."""
+    configured = (
+        alert_settings.load(settings.alerts)
+        if settings.alerts is not None
+        else alert_settings.AlertSettings.unconfigured()
+    )
+    return Alerting(store, queue_of(store), configured)
 
 
 def worker(store: Store, settings: Settings, interval: float = 1.0) -> AlertWorker:

@@ -88,16 +88,22 @@ def test_a_dbt_model_that_errored_raises_run_failed() -> None:
     )  # fmt: skip
 
 
-def test_an_ownership_assigned_or_ended_raises_ownership_changed() -> None:
+def test_ownership_assigned_in_a_write_is_one_notice_per_owner_listing_the_assets() -> None:
     builder = SnapshotBuilder("ownership-map:shop")
-    builder.owns(builder.node(owner_named("team:ops")), builder.node(ORDERS), "operator")
+    ops = builder.node(owner_named("team:ops"))
+    payments = dataset_ref("postgres://wh", "shop.payments")
+    builder.owns(ops, builder.node(ORDERS), "operator")
+    builder.owns(ops, builder.node(payments), "steward")
     [assigned] = events_of(builder)
-    assert (assigned.type, assigned.subject, assigned.attrs["change"]) == (
-        EventType.OWNERSHIP_CHANGED, ORDERS, "assigned",
-    )  # fmt: skip
+    assert (assigned.type, assigned.subject) == (EventType.OWNERSHIP_CHANGED, ops)
+    assert assigned.attrs == {"change": "assigned", "roles": ["operator", "steward"],
+                              "count": 2, "assets": sorted([ORDERS.key, payments.key])}  # fmt: skip
+
+
+def test_ownership_ended_is_a_notice_to_the_former_owner() -> None:
     identity = (EdgeKind.OWNS.value, owner_named("team:ops").key, ORDERS.key)
     [ended] = derive([], [("ownership-map:shop", identity)])
-    assert ended.attrs["change"] == "ended"
+    assert (ended.subject, ended.attrs["change"]) == (owner_named("team:ops"), "ended")
 
 
 def outbox(store: EmbeddedStore) -> list[tuple[int, str]]:
