@@ -72,7 +72,7 @@ def text(message: JsonObject) -> str:
     for r in message.get("recipients") or []:
         lines.append(f"Owner: {r['owner']} ({r['role']} of {r['asset']})")
     if message.get("unowned"):
-        lines.append("Owner: nobody in the answering role can be reached (sent to the fallback)")
+        lines.append("Owner: nobody who owns it can be reached (sent to the fallback)")
     if message.get("runbook"):
         lines.append(f"Runbook: {message['runbook']}")
     if message.get("remediation"):

@@ -18,12 +18,11 @@ from catalog.services.ownership import owners_of
 from catalog.stores.protocol import Direction, Store
 from ingesters.ownership import Role
 
-ROLES: dict[str, tuple[str, ...]] = {
-    "check": (Role.OPERATOR.value,),
-    "run": (Role.OPERATOR.value,),
-}
-"""The role that answers for each event family: operators for checks and runs (the data
-is not right or not there). Ownership notices go to the owner they name."""
+_DATA_BROKE = (Role.OPERATOR.value, Role.ENGINEER.value, Role.STEWARD.value)
+ROLES: dict[str, tuple[str, ...]] = {"check": _DATA_BROKE, "run": _DATA_BROKE}
+"""Who answers for each event family, in order of preference: operators for checks and
+runs (the data is not right or not there), else the engineers, else the stewards.
+Ownership notices go to the owner they name."""
 PAGED_SEVERITIES = frozenset({"critical", "error"})
 """Severities that page (the owner's `pager`); warnings and notices never wake anyone."""
 NEIGHBOURS = 10
@@ -144,21 +143,24 @@ def _recipients(
     roles: tuple[str, ...],
     severity: str,
 ) -> list[Recipient]:
+    """The owners of the assets in the first role of `roles` anyone holds; with nobody
+    in any of them, every owner the assets have (an owner is better than a fallback)."""
+    held = [(asset, o) for asset in assets for o in owners_of(store, asset)]
+    chosen = next((r for r in roles if any(o.role == r for _, o in held)), None)
     found: dict[tuple[str, str], Recipient] = {}
-    for asset in assets:
-        for ownership in owners_of(store, asset):
-            key = owner_key(ownership.owner.ref)
-            if ownership.role not in roles or (key, ownership.role) in found:
-                continue
-            contacts = ownership.owner.attrs
-            found[key, ownership.role] = Recipient(
-                owner=key,
-                role=ownership.role,
-                asset=str(asset),
-                destinations=tuple(destinations_of(contacts, settings, severity)),
-                runbook=contacts.get("runbook"),
-                escalation=tuple(contacts.get("escalation") or ()),
-            )
+    for asset, ownership in held:
+        key = owner_key(ownership.owner.ref)
+        if (chosen and ownership.role != chosen) or (key, ownership.role) in found:
+            continue
+        contacts = ownership.owner.attrs
+        found[key, ownership.role] = Recipient(
+            owner=key,
+            role=ownership.role,
+            asset=str(asset),
+            destinations=tuple(destinations_of(contacts, settings, severity)),
+            runbook=contacts.get("runbook"),
+            escalation=tuple(contacts.get("escalation") or ()),
+        )
     return list(found.values())
 
 

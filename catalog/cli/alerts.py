@@ -105,7 +105,8 @@ def alerts_show(
             reach = ", ".join(r["destinations"]) or "no configured contact"
             _say(f"  owner     {r['owner']} ({r['role']}): {reach}")
         if details.get("unowned"):
-            out.print("  owner     nobody reachable in the routed role: sent to the fallback")
+            fallback = ", ".join(details.get("destinations") or []) or "none configured"
+            _say(f"  owner     nobody who owns it can be reached; fallback: {fallback}")
         _say(f"  observed  {details.get('observed')}")
         _say(f"  source    {details.get('source')} (ledger {alert.first_seq}..{alert.last_seq})")
         for d in reversed(deliveries):

@@ -30,6 +30,8 @@ JAFFLE = PROJECT / "examples" / "dbt" / "jaffle_shop"
 ORDERS = "duckdb://default/jaffle_shop.main.orders"
 FAILING_TEST = "test.jaffle_shop.not_null_orders_amount.106140f9fd"
 UNOWNED_TEST = "test.jaffle_shop.not_null_stg_customers_customer_id.e2cfb1f9aa"
+STEWARDED_TEST = "test.jaffle_shop.unique_customers_customer_id.c5af1ff4b1"
+"""A check on `customers`, which has a steward and no operator."""
 WEBHOOK_SECRET = "whsec-test-7f3a9c"
 SLACK_URL_PATH = "/services/T000/B000/slack-secret-path"
 PAGER_KEY = "pd-routing-key-secret-42"
@@ -53,6 +55,8 @@ owners:
 rules:
   - match: "duckdb://default/jaffle_shop.main.orders"
     owners: {operator: team:shop-ops, steward: team:analytics}
+  - match: "duckdb://default/jaffle_shop.main.customers"
+    owners: {steward: team:analytics}
 """
 
 

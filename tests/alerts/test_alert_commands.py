@@ -81,7 +81,7 @@ def test_alerts_list_and_show_tell_what_was_raised_and_whom_it_reached(world: Wo
     [alert] = json.loads(baton(world.home, "alerts", "list", "--status", "firing", "--json").output)
     shown = baton(world.home, "alerts", "show", str(alert["id"]))
     assert "trigger -> webhook:ops: delivered" in shown.output
-    assert "sent to the fallback" in shown.output
+    assert "nobody who owns it can be reached; fallback: webhook:ops" in shown.output
 
 
 def test_alerts_ack_stops_escalation(world: World) -> None:

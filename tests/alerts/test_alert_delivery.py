@@ -7,6 +7,7 @@ from tests.alerts.conftest import (
     ORDERS,
     PAGER_KEY,
     SLACK_URL_PATH,
+    STEWARDED_TEST,
     UNOWNED_TEST,
     World,
     mail_text,
@@ -76,6 +77,15 @@ def test_an_alert_on_an_asset_without_an_operator_goes_to_the_fallback_marked_un
     assert hook["action"] == "trigger"
     assert hook["alert"]["type"] == "check.failed"
     assert world.receiver.at(SLACK_URL_PATH) == []
+
+
+def test_an_asset_without_an_operator_alerts_its_steward_instead(world: World) -> None:
+    world.ingest({STEWARDED_TEST: 2}, "run-2")
+    world.work()
+    [mail] = world.mailbox.messages
+    assert mail.rcpt_tos == ["analytics@shop.example"]
+    assert "Owner: team:analytics (steward of" in mail_text(mail)
+    assert world.webhooks() == []
 
 
 def test_webhooks_are_signed_over_timestamp_and_body(world: World) -> None:
