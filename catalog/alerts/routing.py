@@ -191,6 +191,7 @@ def _described(store: Store, ref: NodeRef, settings: AlertSettings) -> JsonObjec
         "name": ref.name,
         "column": ref.column,
         "label": attrs.get("name") if ref.kind is NodeKind.CHECK else None,
+        "path": node_url(ref),
         "url": settings.file.console_url.rstrip("/") + node_url(ref),
     }
 

@@ -17,7 +17,7 @@ from catalog.api import auth, ledger_export, openlineage
 from catalog.api.edge import Edge
 from catalog.api.schema import build_schema, schema
 from catalog.checkpoints import CheckpointLog
-from catalog.console import pages, signin
+from catalog.console import alert_pages, pages, signin
 from catalog.console.rendering import STATIC, render
 from catalog.stores.protocol import Store
 from catalog.strict_json import JsonRejected, dump_json, load_json
@@ -82,6 +82,7 @@ def create_app(
     app.include_router(openlineage.router(store))
     app.include_router(ledger_export.router(store, checkpoints))
     app.include_router(pages.router(store))
+    app.include_router(alert_pages.router(store))
     app.include_router(signin.router(gate))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(Edge, gate=gate)

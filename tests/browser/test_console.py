@@ -17,7 +17,8 @@ NET_PAID = (
 PAGES = [
     "/", "/search?q=orders", ORDERS, NET_PAID, "/owners/team:finance-data",
     "/impact?target=staging.stg_orders.status&change=DROP_COLUMN", "/handoffs",
-    "/handoffs/orders-prod", "/ledger", "/ledger/2", "/sign-in",
+    "/handoffs/orders-prod", "/ledger", "/ledger/2", "/sign-in", "/alerts",
+    "/alerts?status=all",
 ]  # fmt: skip
 
 
