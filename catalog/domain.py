@@ -312,3 +312,16 @@ class SnapshotBuilder:
             assertions=[*self._facts.values(), *self._edges.values()],
             complete=complete,
         )
+
+
+WRITTEN_SOURCE_PREFIX = "written:"
+
+
+def last_write(dataset: NodeRef, at: str, by: NodeRef) -> SourceSnapshot:
+    """A dataset's last successful write (an OpenLineage COMPLETE, a dbt run result) as
+    the dataset's own source `written:<namespace>/<name>`: each one replaces the one
+    before, so the dataset holds one `last_written_at` however often it runs (freshness
+    reads it)."""
+    builder = SnapshotBuilder(f"{WRITTEN_SOURCE_PREFIX}{dataset.namespace}/{dataset.name}")
+    builder.node(dataset, last_written_at=at, written_by=str(by))
+    return builder.build()

@@ -147,6 +147,27 @@ def test_a_failed_run_records_its_error_and_keeps_earlier_lineage(
     assert run.attrs["error_message"]
 
 
+def test_a_complete_run_records_when_it_wrote_each_output(embedded: EmbeddedStore) -> None:
+    events = generated()
+    load(embedded, events)
+    complete = next(e for e in events if e.get("eventType") == "COMPLETE" and e.get("outputs"))
+    output = complete["outputs"][0]
+    (written,) = embedded.nodes([dataset_ref(output["namespace"], output["name"])])
+    last = max(
+        e["eventTime"] for e in events if e.get("eventType") == "COMPLETE"
+        and any(o["name"] == output["name"] for o in e.get("outputs") or [])
+    )  # fmt: skip
+    assert written.attrs["last_written_at"] == last
+
+
+def test_a_failed_run_records_no_write(embedded: EmbeddedStore) -> None:
+    failed = next(e for e in generated() if e.get("eventType") == "FAIL" and e.get("outputs"))
+    load(embedded, [failed])
+    output = failed["outputs"][0]
+    found = embedded.nodes([dataset_ref(output["namespace"], output["name"])])
+    assert all("last_written_at" not in view.attrs for view in found)
+
+
 def test_custom_facets_are_kept_raw(embedded: EmbeddedStore) -> None:
     event = json.loads((EVENTS / "event_simple.json").read_text())
     event["job"]["facets"] = {"myCompany_team": {"_producer": "x", "_schemaURL": "y", "team": "a"}}

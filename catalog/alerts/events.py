@@ -25,6 +25,8 @@ class EventType(StrEnum):
     RUN_FAILED = "run.failed"
     RUN_SUCCEEDED = "run.succeeded"
     OWNERSHIP_CHANGED = "ownership.changed"
+    FRESHNESS_BREACHED = "freshness.breached"
+    FRESHNESS_RECOVERED = "freshness.recovered"
 
 
 CHECK_FAILING = {"fail": "error", "error": "error", "warn": "warning"}

@@ -39,6 +39,8 @@ FAMILIES: dict[EventType, tuple[str, Verb]] = {
     EventType.RUN_FAILED: ("run.failed", Verb.OPEN),
     EventType.RUN_SUCCEEDED: ("run.failed", Verb.RESOLVE),
     EventType.OWNERSHIP_CHANGED: ("ownership.changed", Verb.NOTICE),
+    EventType.FRESHNESS_BREACHED: ("freshness.breached", Verb.OPEN),
+    EventType.FRESHNESS_RECOVERED: ("freshness.breached", Verb.RESOLVE),
 }
 """Which alert each event type concerns, and what it does to it."""
 

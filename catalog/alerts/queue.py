@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
+from catalog.alerts.events import AlertEvent
 from catalog.alerts.model import Alert, Delivery, OutboxEvent, Silence
 
 T = TypeVar("T")
@@ -42,6 +43,13 @@ class AlertQueue(Protocol):
 
     def firing(self, key: str) -> Alert | None:
         """The firing alert with this key (outside a transaction: a hint to skip work)."""
+
+    def firing_subjects(self, alert_type: str) -> set[str]:
+        """Subjects (node keys) of the firing alerts of one type."""
+
+    def enqueue_events(self, seq: int, events: Sequence[AlertEvent]) -> None:
+        """Put events that no write raised (a freshness evaluation) in the outbox, as of
+        ledger entry `seq` (the state they were judged on)."""
 
     def pending_events(self, limit: int) -> list[OutboxEvent]:
         """Outbox events not yet processed, oldest first."""

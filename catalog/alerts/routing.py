@@ -19,7 +19,9 @@ from catalog.stores.protocol import Direction, Store
 from ingesters.ownership import Role
 
 _DATA_BROKE = (Role.OPERATOR.value, Role.ENGINEER.value, Role.STEWARD.value)
-ROLES: dict[str, tuple[str, ...]] = {"check": _DATA_BROKE, "run": _DATA_BROKE}
+ROLES: dict[str, tuple[str, ...]] = {
+    "check": _DATA_BROKE, "run": _DATA_BROKE, "freshness": _DATA_BROKE,
+}  # fmt: skip
 """Who answers for each event family, in order of preference: operators for checks and
 runs (the data is not right or not there), else the engineers, else the stewards.
 Ownership notices go to the owner they name."""
@@ -113,6 +115,8 @@ _SEVERITY = {
     EventType.RUN_FAILED: "error",
     EventType.RUN_SUCCEEDED: "info",
     EventType.OWNERSHIP_CHANGED: "info",
+    EventType.FRESHNESS_BREACHED: "error",
+    EventType.FRESHNESS_RECOVERED: "info",
 }
 
 
@@ -207,6 +211,8 @@ def summary(event: AlertEvent, assets: Sequence[NodeRef]) -> str:
     if event.type is EventType.RUN_FAILED:
         message = str(observed.get("message") or "").strip()
         return f"Run of {event.subject} failed" + (f": {message[:200]}" if message else "")
+    if event.type is EventType.FRESHNESS_BREACHED:
+        return f"{event.subject} is stale: {observed.get('detail')}"
     if event.type is EventType.OWNERSHIP_CHANGED:
         count = int(observed.get("count") or len(assets))
         named = ", ".join(str(a) for a in assets[:3]) + (
@@ -234,6 +240,12 @@ def _remediation(event: AlertEvent) -> str | None:
         )
     if event.type is EventType.RUN_FAILED:
         return "Read the run's error, fix and re-run; the alert resolves on the job's next success."
+    if event.type is EventType.FRESHNESS_BREACHED:
+        return (
+            "Find the job that writes it (its page lists the writers) and why it has not "
+            "completed: a failed or stuck run upstream is the usual cause (see the upstream "
+            "suspects). The alert resolves at the next successful write."
+        )
     return None
 
 

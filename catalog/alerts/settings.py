@@ -18,23 +18,13 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from catalog.domain import IngestError
+from catalog.durations import seconds
 from catalog.errors import InvalidArgument
 from ingesters.documents import read_yaml, validation_errors
 
 CHANNEL_KINDS = ("webhook", "slack", "pagerduty", "email")
 _DESTINATION = re.compile(r"^(webhook|slack|pagerduty|email):.+$")
 Destination = Annotated[str, Field(pattern=_DESTINATION.pattern)]
-
-_DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def seconds(text: str) -> float:
-    """`90s`, `30m`, `4h`, `1d` in seconds; anything else is a ValueError."""
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise ValueError(f"{text!r} is not a duration like 90s, 30m, 4h or 1d")
-    return int(match[1]) * _SECONDS[match[2]]
 
 
 class _Strict(BaseModel):
@@ -117,6 +107,8 @@ class AlertsFile(_Strict):
     escalate_after: str = "30m"
     """Delay before an unacknowledged firing alert goes to the next name on its owner's
     escalation list (and again after each step)."""
+    freshness_every: str = "1m"
+    """How often `baton serve` judges freshness SLAs."""
     recent_hours: int = Field(default=24, ge=1, le=24 * 30)
     """How far back upstream suspects (failed runs upstream) are looked for."""
     channels: Channels = Field(default_factory=Channels)
@@ -150,6 +142,7 @@ class AlertsFile(_Strict):
     @model_validator(mode="after")
     def _durations(self) -> AlertsFile:
         seconds(self.escalate_after)
+        seconds(self.freshness_every)
         return self
 
 

@@ -19,6 +19,7 @@ from catalog.api import auth
 from catalog.checkpoints import CheckpointLog
 from catalog.cli import alerts as _alert_commands  # noqa: F401  (registers them)
 from catalog.cli import contracts as _contract_commands  # noqa: F401  (registers them)
+from catalog.cli import freshness as _freshness_commands  # noqa: F401  (registers them)
 from catalog.cli import handoffs as _handoff_commands  # noqa: F401  (registers them)
 from catalog.cli import impact as _impact_commands  # noqa: F401  (registers them)
 from catalog.cli import ledger as _ledger_commands  # noqa: F401  (registers them)

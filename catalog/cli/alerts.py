@@ -16,8 +16,8 @@ from rich.markup import escape
 
 from catalog.alerts.lifecycle import acknowledge, iso
 from catalog.alerts.model import Alert, Delivery, Silence
-from catalog.alerts.settings import seconds
 from catalog.cli.common import JSON_OPTION, actor, alerts_app, opened, out, print_json, settings_of
+from catalog.durations import seconds
 from catalog.services import alerting
 
 

@@ -36,9 +36,11 @@ contract_app = _group("Data contracts: versions, diffs, drift.")
 token_app = _group("API tokens: create, list, revoke.")
 handoff_app = _group("Handoffs: create, evaluate, sign off, complete.")
 alerts_app = _group("Alerts: list, show, acknowledge, silence, deliver.")
+freshness_app = _group("Freshness SLAs: which datasets are written as often as promised.")
 for name, group in [("ingest", ingest_app), ("ledger", ledger_app), ("schema", schema_app),
                     ("sql", sql_app), ("contract", contract_app), ("token", token_app),
-                    ("handoff", handoff_app), ("alerts", alerts_app)]:  # fmt: skip
+                    ("handoff", handoff_app), ("alerts", alerts_app),
+                    ("freshness", freshness_app)]:  # fmt: skip
     app.add_typer(group, name=name)
 
 out = Console(emoji=False)  # user text such as `team:a:` is never turned into an emoji

@@ -9,6 +9,7 @@ from catalog.alerts.lifecycle import Alerting
 from catalog.alerts.queue import AlertQueue
 from catalog.alerts.worker import AlertWorker, Deliverer
 from catalog.config import Settings
+from catalog.durations import seconds
 from catalog.errors import InvalidArgument
 from catalog.stores.protocol import Store
 
@@ -37,4 +38,5 @@ def alerting(store: Store, settings: Settings) -> Alerting:
 def worker(store: Store, settings: Settings, interval: float = 1.0) -> AlertWorker:
     running = alerting(store, settings)
     deliverer = Deliverer(Channels(running.settings), running.settings.file.delivery)
-    return AlertWorker(running, deliverer, interval)
+    every = seconds(running.settings.file.freshness_every)
+    return AlertWorker(running, deliverer, interval, freshness_every=every)

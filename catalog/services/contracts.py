@@ -15,6 +15,7 @@ from catalog.domain import Batch, EdgeKind, NodeKind, NodeRef, SnapshotBuilder
 from catalog.errors import BatonError, InvalidArgument, NotFound
 from catalog.services import catalog, suggestions
 from catalog.services.limits import check_range
+from catalog.services.scan import every
 from catalog.stores.protocol import Direction, NodeView, Store
 from catalog.write_path import WriteRequest, WriteResult, write_batch
 from ingesters import contracts as contract_ingester
@@ -49,6 +50,11 @@ def versions(
         _version_of(v) for v in found if v.ref.namespace == contract_id and "version" in v.attrs
     ]
     return sorted(published, key=lambda v: v.semver)
+
+
+def all_versions(store: Store) -> list[ContractVersion]:
+    """Every version of every contract published."""
+    return [_version_of(v) for v in every(store, NodeKind.CONTRACT) if "version" in v.attrs]
 
 
 def published(

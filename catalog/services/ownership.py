@@ -21,6 +21,7 @@ from catalog.domain import (
 )
 from catalog.errors import BatonError, InvalidArgument
 from catalog.services import suggestions
+from catalog.services.scan import every
 from catalog.stores.protocol import Direction, EdgeView, NodeView, Store
 from catalog.write_path import WriteRequest, WriteResult, write_batch
 from ingesters import ownership as maps
@@ -64,8 +65,10 @@ def apply_map(
     ownership, errors = maps.read_map(path)
     if ownership is None:
         raise InvalidMap(errors)
-    assignments, conflicts = maps.resolve(ownership, _targets(store))
-    batch = Batch(snapshots=[maps.snapshot(ownership.name, ownership, assignments)])
+    targets = list(_targets(store))
+    assignments, conflicts = maps.resolve(ownership, targets)
+    promises = maps.freshness(ownership, targets)
+    batch = Batch(snapshots=[maps.snapshot(ownership.name, ownership, assignments, promises)])
     result = write_batch(
         store,
         batch,
@@ -78,29 +81,19 @@ def _targets(store: Store) -> Iterator[Target]:
     """Every dataset with its domain: its own `domain` or `meta.domain`, else that of a
     contract it publishes."""
     contract_domains: dict[str, str] = {}
-    for contract in _all(store, NodeKind.CONTRACT):
+    for contract in every(store, NodeKind.CONTRACT):
         domain = contract.attrs.get("domain")
         for dataset in contract.attrs.get("datasets") or []:
             if domain and isinstance(dataset, dict):
                 ref = NodeRef.model_validate(dataset["ref"])
                 contract_domains.setdefault(ref.key, domain)
-    for view in _all(store, NodeKind.DATASET):
+    for view in every(store, NodeKind.DATASET):
         meta = view.attrs.get("meta")
         meta = meta if isinstance(meta, dict) else {}
         domain = (
             view.attrs.get("domain") or meta.get("domain") or contract_domains.get(view.ref.key)
         )
         yield Target(view.ref, domain if isinstance(domain, str) else None)
-
-
-def _all(store: Store, kind: NodeKind, page: int = 1000) -> Iterator[NodeView]:
-    after: tuple[str, str] | None = None
-    while True:
-        found = store.find_nodes(kind, after=after, limit=page)
-        yield from found
-        if len(found) < page:
-            return
-        after = (found[-1].ref.namespace, found[-1].ref.name)
 
 
 def owners_of(
@@ -217,11 +210,11 @@ def unowned(
 ) -> list[tuple[NodeRef, list[str]]]:
     """Datasets with nobody in one of `roles`, and which roles they miss."""
     held: dict[str, set[str]] = {}
-    for owner in _all(store, NodeKind.OWNER):
+    for owner in every(store, NodeKind.OWNER):
         for o in owned_by(store, owner.ref, at):
             held.setdefault(o.target.key, set()).add(o.role)
     missing = []
-    for view in _all(store, NodeKind.DATASET):
+    for view in every(store, NodeKind.DATASET):
         lacking = [r for r in roles if r not in held.get(view.ref.key, set())]
         if lacking:
             missing.append((view.ref, lacking))

@@ -217,6 +217,15 @@ class SqliteAlertQueue:
     def firing(self, key: str) -> Alert | None:
         return _firing(self._conn(), key)
 
+    def firing_subjects(self, alert_type: str) -> set[str]:
+        rows = self._conn().execute(
+            "SELECT subject FROM alerts WHERE status = 'firing' AND type = ?", (alert_type,)
+        )
+        return {subject for (subject,) in rows}
+
+    def enqueue_events(self, seq: int, events: Sequence[AlertEvent]) -> None:
+        self._locked(lambda conn: enqueue_events(conn, seq, events))
+
     def pending_events(self, limit: int) -> list[OutboxEvent]:
         rows = self._conn().execute(
             "SELECT id, seq, type, subject, source, attrs FROM alert_outbox"

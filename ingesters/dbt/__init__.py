@@ -24,6 +24,7 @@ from catalog.domain import (
     SnapshotBuilder,
     SourceSnapshot,
     job_ref,
+    last_write,
 )
 from ingesters.dbt import project
 from ingesters.dbt.artifacts import (
@@ -164,6 +165,7 @@ def parse(
     snapshots = [builder.build()]
     if artifacts.run_results is not None:
         snapshots.append(_run_snapshot(artifacts.run_results, options.job_namespace))
+        snapshots += _writes(artifacts.run_results, options.job_namespace, relations)
     counts = dict(
         Counter(
             f"{a.subject.kind.value.lower()}s" for a in snapshots[0].assertions if a.kind == FACT
@@ -255,6 +257,17 @@ def _run_snapshot(results: RunResults, job_namespace: str) -> SourceSnapshot:
                 invocation=invocation,
             )
     return builder.build()
+
+
+def _writes(results: RunResults, job_namespace: str, relations: Relations) -> list[SourceSnapshot]:
+    """Each model, seed or snapshot the invocation built successfully was written then."""
+    at = results.metadata.generated_at
+    found = []
+    for result in results.results:
+        dataset = relations.dataset(result.unique_id)
+        if at and dataset is not None and result.status == "success":
+            found.append(last_write(dataset, at, job_ref(job_namespace, result.unique_id)))
+    return found
 
 
 __all__ = [

@@ -28,6 +28,7 @@ from catalog.domain import (
     column_ref,
     dataset_ref,
     job_ref,
+    last_write,
     owner_named,
 )
 from ingesters.openlineage.sql_facet import sql_column_lineage
@@ -57,6 +58,12 @@ def _run_event(event: Event) -> list[SourceSnapshot]:
     snapshots = [_run_moment(event, event_type)]
     if event_type in TERMINAL_OK | PROVISIONAL:
         snapshots.append(_lineage(event, complete=event_type in TERMINAL_OK))
+    if event_type in TERMINAL_OK:
+        job = _job(event)
+        snapshots += [
+            last_write(dataset_ref(o["namespace"], o["name"]), event["eventTime"], job)
+            for o in event.get("outputs") or []
+        ]
     return snapshots
 
 

@@ -15,7 +15,7 @@ the catalog knows; `snapshot` turns the result into the map's source snapshot.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -24,6 +24,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from catalog import durations
 from catalog.domain import (
     EdgeKind,
     IngestError,
@@ -69,9 +70,12 @@ class Rule(_Strict):
     domain: str | None = None
     columns: list[str] = Field(default_factory=list)
     """Assign on these columns of the matched datasets instead of the datasets."""
-    owners: dict[Role, str | list[str]]
+    owners: dict[Role, str | list[str]] = Field(default_factory=dict)
     effective_from: date | None = Field(default=None, alias="from")
     effective_to: date | None = Field(default=None, alias="to")
+    freshness: str | None = None
+    """How long the matched datasets may go without a successful write (`4h`, `1d`);
+    the most specific rule with one wins. Freshness alerts and `baton freshness check`."""
 
     @model_validator(mode="after")
     def _one_selector(self) -> Rule:
@@ -79,6 +83,10 @@ class Rule(_Strict):
             raise ValueError("a rule needs exactly one of `match` and `domain`")
         if self.effective_from and self.effective_to and self.effective_to < self.effective_from:
             raise ValueError("`to` is before `from`")
+        if not self.owners and self.freshness is None:
+            raise ValueError("a rule needs `owners`, `freshness` or both")
+        if self.freshness is not None:
+            durations.seconds(self.freshness)
         return self
 
     def owner_names(self, role: Role) -> list[str]:
@@ -210,6 +218,32 @@ def resolve(
     return assignments, conflicts
 
 
+@dataclass(frozen=True)
+class FreshnessRule:
+    """The freshness promise a map makes for one dataset."""
+
+    within: str
+    seconds: float
+    rule: int
+
+
+def freshness(ownership: OwnershipMap, targets: Iterable[Target]) -> dict[NodeRef, FreshnessRule]:
+    """For each target, the freshness of the most specific matching rule that sets one
+    (the later of equally specific rules)."""
+    found: dict[NodeRef, FreshnessRule] = {}
+    for target in targets:
+        matching = [
+            (rule.specificity, index, rule.freshness)
+            for index, rule in enumerate(ownership.rules)
+            if rule.freshness is not None and _matches(rule, target)
+        ]
+        if matching:
+            _, index, within = max(matching)
+            assert within is not None
+            found[target.ref] = FreshnessRule(within, durations.seconds(within), index)
+    return found
+
+
 def _clash(first: Rule, second: Rule, role: Role) -> bool:
     """Two rules give a role to different owners over overlapping periods."""
     if first.owner_names(role) == second.owner_names(role):
@@ -235,10 +269,20 @@ def _matches(rule: Rule, target: Target) -> bool:
 
 
 def snapshot(
-    name: str, ownership: OwnershipMap, assignments: Iterable[Assignment]
+    name: str,
+    ownership: OwnershipMap,
+    assignments: Iterable[Assignment],
+    promises: Mapping[NodeRef, FreshnessRule] | None = None,
 ) -> SourceSnapshot:
-    """The map's owners (with contact and escalation) and the OWNS edges it assigns."""
+    """The map's owners (with contact and escalation), the OWNS edges it assigns and the
+    freshness it promises for datasets."""
     builder = SnapshotBuilder(SOURCE_PREFIX + name)
+    for target, promise in (promises or {}).items():
+        builder.node(
+            target,
+            freshness_sla={"within": promise.within, "seconds": promise.seconds,
+                           "source": f"{SOURCE_PREFIX}{name} rule {promise.rule}"},
+        )  # fmt: skip
     for key, spec in ownership.owners.items():
         builder.node(owner_named(key), **spec.model_dump(exclude_none=True, exclude_defaults=True))
     for a in assignments:

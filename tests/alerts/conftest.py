@@ -57,6 +57,8 @@ rules:
     owners: {operator: team:shop-ops, steward: team:analytics}
   - match: "duckdb://default/jaffle_shop.main.customers"
     owners: {steward: team:analytics}
+  - match: "duckdb://default/jaffle_shop.main.orders"
+    freshness: 6h
 """
 
 
@@ -185,15 +187,22 @@ def secrets_env(monkeypatch: pytest.MonkeyPatch, receiver: Receiver) -> dict[str
     return env
 
 
-def run_results(tmp_path: Path, failing: dict[str, int], invocation: str) -> Path:
-    """A copy of the project whose run results fail `failing` (test id -> failing rows)."""
+JAFFLE_RUN_AT = "2026-11-22T02:54:40.452981Z"
+"""When the example project's own run results were generated."""
+
+
+def run_results(
+    tmp_path: Path, failing: dict[str, int], invocation: str, at: str = "2026-11-30T06:00:00Z"
+) -> Path:
+    """A copy of the project whose run results (generated `at`) fail `failing` (test id ->
+    failing rows)."""
     project = tmp_path / f"jaffle-{invocation}"
     if project.exists():
         shutil.rmtree(project)
     shutil.copytree(JAFFLE, project)
     results = json.loads((JAFFLE / "run_results.json").read_text())
     results["metadata"]["invocation_id"] = invocation
-    results["metadata"]["generated_at"] = f"2026-11-30T0{len(invocation) % 10}:00:00Z"
+    results["metadata"]["generated_at"] = at
     for result in results["results"]:
         rows = failing.get(result["unique_id"])
         if rows is not None:
@@ -224,8 +233,10 @@ class World:
     mailbox: Mailbox
     tmp: Path
 
-    def ingest(self, failing: dict[str, int], invocation: str) -> None:
-        project = run_results(self.tmp, failing, invocation)
+    def ingest(
+        self, failing: dict[str, int], invocation: str, at: str = "2026-11-30T06:00:00Z"
+    ) -> None:
+        project = run_results(self.tmp, failing, invocation, at)
         result = baton(self.home, "ingest", "dbt", str(project), "--reason", "test run")
         assert result.exit_code == 0, result.output
 
