@@ -10,6 +10,12 @@ events of distinct runs (each with inputs, an output, a schema and column lineag
 concurrent clients, then counts the runs back from the store: every event must have
 landed exactly once. Targets: >= 500 events/s and p99 <= 50 ms on the embedded store.
 
+With `--alerting both`, the same events are sent twice: to a server whose alert worker
+runs (every `--fail-every`th run FAILs: each failing job raises an alert, later failures
+update it; routed to a fallback webhook this bench receives, and delivered), and to one
+started with `--no-alerts`. It prints the throughput ratio (target: alerting on within
+10% of off) and how many alerts arrived.
+
 With `--during-dbt-ingest MANIFEST`, a `baton ingest dbt` of that manifest runs in another
 process on the same store while the events are sent (it holds the store's write lock
 while it applies), and a prober reads `/healthz` and a GraphQL query all along. A client
@@ -29,6 +35,7 @@ import tempfile
 import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +110,38 @@ def probe(url: str, probes: dict[str, list[float]], sending: threading.Event) ->
             time.sleep(0.01)
 
 
+class Receiver:
+    """A local webhook receiver counting the alerts delivered to it."""
+
+    def __init__(self) -> None:
+        received = self.received = []  # type: ignore[var-annotated]
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                received.append(self.rfile.read(int(self.headers["Content-Length"])))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+
+def alerts_file(home: str, receiver: Receiver) -> dict[str, str]:
+    path = Path(home).parent / f"{Path(home).name}-alerts.yaml"
+    path.write_text(
+        "version: 1\nchannels:\n  webhooks:\n"
+        f"    bench: {{url: '{receiver.url}', secret_env: BENCH_SECRET}}\n"
+        "fallback: [webhook:bench]\ndelivery: {rate_per_second: 10000}\n"
+    )
+    return {"BATON_ALERTS": str(path), "BENCH_SECRET": "bench"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=4000)
@@ -112,16 +151,32 @@ def main() -> None:
         "--events-after", type=float, default=0.0, metavar="SECONDS",
         help="start sending this long after the ingest, so events meet its write phase",
     )  # fmt: skip
+    parser.add_argument("--alerting", choices=["on", "off", "both"], default="on")
+    parser.add_argument("--fail-every", type=int, default=20, metavar="N",
+                        help="every Nth run FAILs (an alert each)")  # fmt: skip
     args = parser.parse_args()
+    modes = ["on", "off"] if args.alerting == "both" else [args.alerting]
+    rates = {mode: measure(args, mode) for mode in modes}
+    if len(rates) == 2:
+        print(f"alerting on / off throughput: {rates['on'] / rates['off']:.2f} (target >= 0.90)")
+
+
+def measure(args: argparse.Namespace, mode: str) -> float:
+    """Send the events to a fresh server with alerting `mode`; its events/s."""
+    print(f"-- alerting {mode}")
     runs = args.events // 2
     events = [
         event(n, run_id, state)
         for n in range(runs)
         for run_id in [str(uuid.UUID(int=n + 1))]
-        for state in ("START", "COMPLETE")
+        for state in ("START", "FAIL" if n % args.fail_every == 0 else "COMPLETE")
     ]
+    receiver = Receiver()
     with tempfile.TemporaryDirectory() as home:
-        with baton_serving(home, {"BATON_API_TOKEN": TOKEN}) as (url, port):
+        env = {"BATON_API_TOKEN": TOKEN}
+        env |= alerts_file(home, receiver) if mode == "on" else {}
+        options = ("--no-alerts",) if mode == "off" else ()
+        with baton_serving(home, env, options) as (url, port):
             latencies: list[float] = []
             failures: list[int] = []
             busy: list[int] = []
@@ -185,19 +240,30 @@ def main() -> None:
                 ingest_code = ingest.wait()
                 print(f"concurrent dbt ingest finished (exit {ingest_code}) "
                       f"{time.perf_counter() - started:.1f} s after the events began")  # fmt: skip
+            if mode == "on":  # wait for the alerts the failed runs raised: one per job
+                expected = len({n % 200 for n in range(0, runs, args.fail_every)})
+                deadline = time.perf_counter() + 60
+                while len(receiver.received) < expected and time.perf_counter() < deadline:
+                    time.sleep(0.1)
+                after = time.perf_counter() - started - wall
+                delivered = len(receiver.received)
+                print(f"alerts delivered to the webhook: {delivered} of {expected} jobs "
+                      f"with failed runs, {after:.1f} s after the last event")  # fmt: skip
         store = EmbeddedStore(Path(home) / "baton.db")
         landed = len(store.find_nodes(NodeKind.RUN, limit=10 * runs))
         moments = sum(
             1
             for v in store.find_nodes(NodeKind.RUN, limit=10 * runs)
-            for key in ("start_at", "complete_at")
+            for key in ("start_at", "complete_at", "fail_at")
             if key in v.attrs
         )
         store.close()
+    receiver.server.shutdown()
     quantiles = statistics.quantiles(latencies, n=100)
+    rate = len(latencies) / wall
     print(
         f"{len(latencies)} events from {args.clients} clients in {wall:.1f} s: "
-        f"{len(latencies) / wall:.0f} events/s (target >= 500)"
+        f"{rate:.0f} events/s (target >= 500)"
     )
     print(
         f"latency p50 {quantiles[49] * 1000:.1f} ms, p99 {quantiles[98] * 1000:.1f} ms "
@@ -215,6 +281,7 @@ def main() -> None:
         f"counted back: {landed} runs of {runs}, {moments} run events of {len(events)} "
         f"({'none lost or duplicated' if moments == len(events) else 'MISMATCH'})"
     )
+    return rate
 
 
 if __name__ == "__main__":

@@ -20,12 +20,25 @@ def free_port() -> int:
 
 
 @contextmanager
-def baton_serving(home: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
-    """Serve the data directory `home` (with `env` added to this environment) until the
-    block ends; yields the base URL and the port once /healthz answers."""
+def baton_serving(
+    home: str, env: dict[str, str] | None = None, options: tuple[str, ...] = ()
+) -> Iterator[tuple[str, int]]:
+    """Serve the data directory `home` (with `env` added to this environment and `serve`
+    `options`) until the block ends; yields the base URL and the port once /healthz
+    answers."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "catalog", "--home", home, "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "catalog",
+            "--home",
+            home,
+            "serve",
+            "--port",
+            str(port),
+            *options,
+        ],
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -19,7 +19,7 @@ from catalog.alerts.events import EventType
 from catalog.alerts.messages import compose
 from catalog.alerts.model import Action, Alert, AlertStatus, Delivery, OutboxEvent, Silence
 from catalog.alerts.queue import AlertQueue, AlertTx
-from catalog.alerts.routing import escalation_destinations, route
+from catalog.alerts.routing import Routing, escalation_destinations, route
 from catalog.alerts.settings import AlertSettings
 from catalog.errors import InvalidArgument, NotFound
 from catalog.stores.protocol import Store
@@ -47,6 +47,11 @@ FAMILIES: dict[EventType, tuple[str, Verb]] = {
 ACK_CHANNELS = ("pagerduty:", "webhook:")
 """Destinations told about an acknowledgement (a page to stop, a system to update);
 people in chat and mail are not re-notified."""
+
+
+def alert_key(item: OutboxEvent) -> str:
+    """The key of the alert an event concerns: its family and subject."""
+    return f"{FAMILIES[item.event.type][0]}|{item.event.subject.key}"
 
 
 def iso(now: float) -> str:
@@ -91,58 +96,74 @@ class Alerting:
     settings: AlertSettings
     clock: Clock = time.time
 
-    def process(self, limit: int = 500) -> int:
-        """Handle up to `limit` pending outbox events; how many there were."""
+    def process(self, limit: int = 200) -> int:
+        """Handle up to `limit` pending outbox events in one queue transaction (a write
+        lock taken once per batch, not per event); how many there were. The graph is read
+        before, and only for events that open a new alert or are notices."""
         pending = self.queue.pending_events(limit)
-        for item in pending:
-            self._handle(item)
-        return len(pending)
-
-    def _handle(self, item: OutboxEvent) -> None:
-        family, verb = FAMILIES[item.event.type]
-        key = f"{family}|{item.event.subject.key}"
+        if not pending:
+            return 0
         now = self.clock()
-        if verb is Verb.RESOLVE:
-            self.queue.transaction(lambda tx: self._resolve(tx, item, key, now))
-            return
-        known = self.queue.firing(key) if verb is Verb.OPEN else None
-        routing = None
-        if known is None:  # reading the graph only for alerts that are new
-            firing = self.queue.alerts(status=AlertStatus.FIRING.value, limit=1000)
-            routing = route(self.store, self.settings, item.event, firing)
+        keys = {item.id: alert_key(item) for item in pending}
+        already = self.queue.firing_keys(sorted(set(keys.values())))
+        firing: list[Alert] | None = None
+        routings: dict[int, Routing] = {}
+        for item in pending:
+            verb = FAMILIES[item.event.type][1]
+            if verb is Verb.RESOLVE or (verb is Verb.OPEN and keys[item.id] in already):
+                continue
+            if firing is None:
+                firing = self.queue.alerts(status=AlertStatus.FIRING.value, limit=1000)
+            routings[item.id] = route(self.store, self.settings, item.event, firing)
 
         def unit(tx: AlertTx) -> None:
-            if not tx.claim(item.id):
-                return
-            current = tx.firing(key) if verb is Verb.OPEN else None
-            if current is not None:
-                current.occurrences += 1
-                current.last_seq = item.seq
-                current.updated_at = iso(now)
-                current.details["observed"] = item.event.attrs
-                tx.save(current)
-                return
-            assert routing is not None
-            alert = Alert(
-                key if verb is Verb.OPEN else f"{key}|{item.seq}",
-                family, item.event.subject.key, routing.severity,
-                AlertStatus.FIRING if verb is Verb.OPEN else AlertStatus.NOTICE,
-                routing.summary, routing.details | {"destinations": routing.destinations},
-                item.seq, item.seq, iso(now), iso(now),
-            )  # fmt: skip
-            alert.details["subject_ref"] = str(item.event.subject)
-            if verb is Verb.OPEN and routing.escalation:
-                alert.escalate_at = now + self.settings.escalate_after
-            alert.silenced_by = silenced_by(tx.silences(now), alert)
-            tx.save(alert)
-            if alert.silenced_by is None:
-                tx.enqueue(deliveries(alert, Action.TRIGGER, "trigger", routing.destinations, now))
+            silences = tx.silences(now)
+            for item in pending:
+                if tx.claim(item.id):
+                    self._apply(tx, item, keys[item.id], routings.get(item.id), silences, now)
 
         self.queue.transaction(unit)
+        return len(pending)
+
+    def _apply(
+        self,
+        tx: AlertTx,
+        item: OutboxEvent,
+        key: str,
+        routing: Routing | None,
+        silences: list[Silence],
+        now: float,
+    ) -> None:
+        family, verb = FAMILIES[item.event.type]
+        if verb is Verb.RESOLVE:
+            self._resolve(tx, item, key, now)
+            return
+        current = tx.firing(key) if verb is Verb.OPEN else None
+        if current is not None:
+            current.occurrences += 1
+            current.last_seq = item.seq
+            current.updated_at = iso(now)
+            current.details["observed"] = item.event.attrs
+            tx.save(current)
+            return
+        if routing is None:  # resolved earlier in this batch: routed now, under the lock
+            routing = route(self.store, self.settings, item.event, [])
+        alert = Alert(
+            key if verb is Verb.OPEN else f"{key}|{item.seq}",
+            family, item.event.subject.key, routing.severity,
+            AlertStatus.FIRING if verb is Verb.OPEN else AlertStatus.NOTICE,
+            routing.summary, routing.details | {"destinations": routing.destinations},
+            item.seq, item.seq, iso(now), iso(now),
+        )  # fmt: skip
+        alert.details["subject_ref"] = str(item.event.subject)
+        if verb is Verb.OPEN and routing.escalation:
+            alert.escalate_at = now + self.settings.escalate_after
+        alert.silenced_by = silenced_by(silences, alert)
+        tx.save(alert)
+        if alert.silenced_by is None:
+            tx.enqueue(deliveries(alert, Action.TRIGGER, "trigger", routing.destinations, now))
 
     def _resolve(self, tx: AlertTx, item: OutboxEvent, key: str, now: float) -> None:
-        if not tx.claim(item.id):
-            return
         alert = tx.firing(key)
         if alert is None:
             return

@@ -41,8 +41,9 @@ class AlertTx(Protocol):
 class AlertQueue(Protocol):
     def transaction(self, unit: Callable[[AlertTx], T]) -> T: ...
 
-    def firing(self, key: str) -> Alert | None:
-        """The firing alert with this key (outside a transaction: a hint to skip work)."""
+    def firing_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of `keys` have a firing alert (outside a transaction: a hint to skip
+        reading the graph for repeats)."""
 
     def firing_subjects(self, alert_type: str) -> set[str]:
         """Subjects (node keys) of the firing alerts of one type."""

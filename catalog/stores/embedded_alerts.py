@@ -214,8 +214,13 @@ class SqliteAlertQueue:
     def transaction(self, unit: Callable[[_SqliteAlertTx], T]) -> T:
         return self._locked(lambda conn: unit(_SqliteAlertTx(conn)))
 
-    def firing(self, key: str) -> Alert | None:
-        return _firing(self._conn(), key)
+    def firing_keys(self, keys: Sequence[str]) -> set[str]:
+        rows = self._conn().execute(
+            "SELECT key FROM alerts WHERE status = 'firing'"
+            " AND key IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(keys)),),
+        )
+        return {key for (key,) in rows}
 
     def firing_subjects(self, alert_type: str) -> set[str]:
         rows = self._conn().execute(
