@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from catalog.domain import EdgeKind, NodeKind, NodeRef, SnapshotBuilder, dataset_ref
+from catalog.domain import (
+    WRITTEN_SOURCE_PREFIX,
+    EdgeKind,
+    NodeKind,
+    NodeRef,
+    SnapshotBuilder,
+    dataset_ref,
+    job_ref,
+    last_write,
+)
 from catalog.ledger import Change, ChangeOp, LedgerDraft, seal
 from catalog.stores.protocol import Direction, LedgerQuery, Store, WriteTx
 from tests.conftest import Write, chain_snapshot
@@ -203,3 +212,18 @@ def test_entry_changes_give_ended_then_added_assertions_with_attributes(
         ("ended", "FACT", ref("a"), {"owner": "x"}),
         ("added", "FACT", ref("a"), {"owner": "y"}),
     ]
+
+
+def test_source_facts_reads_one_attribute_of_a_family_of_sources(
+    store: Store, write: Write
+) -> None:
+    a, b = ref("a"), ref("b")
+    write(
+        last_write(a, "2026-11-30T01:00:00Z", job_ref("j", "x")),
+        last_write(b, "2026-11-30T02:00:00Z", job_ref("j", "y")),
+        chain_snapshot("unwritten", "c"),
+    )
+    write(last_write(a, "2026-11-30T03:00:00Z", job_ref("j", "x")))  # replaces a's
+    found = sorted(store.source_facts(WRITTEN_SOURCE_PREFIX, "last_written_at"))
+    assert found == sorted([(a.key, "2026-11-30T03:00:00Z"), (b.key, "2026-11-30T02:00:00Z")])
+    assert store.source_facts(WRITTEN_SOURCE_PREFIX, "no_such_attribute") == []

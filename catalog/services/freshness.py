@@ -18,13 +18,12 @@ from catalog import durations
 from catalog.alerts.events import AlertEvent, EventType
 from catalog.alerts.queue import AlertQueue
 from catalog.contracts import latest_versions
-from catalog.domain import NodeKind, NodeRef
+from catalog.domain import WRITTEN_SOURCE_PREFIX, NodeRef
 from catalog.services import contracts
-from catalog.services.scan import every
-from catalog.stores.protocol import LedgerQuery, NodeView, Store
+from catalog.stores.protocol import LedgerQuery, Store
+from ingesters.ownership import SOURCE_PREFIX as OWNERSHIP_SOURCE_PREFIX
 
 FRESHNESS_PROPERTIES = frozenset({"freshness", "latency"})
-PAGE = 2000
 
 
 class State(StrEnum):
@@ -44,12 +43,17 @@ class Sla:
 
 @dataclass(frozen=True)
 class Freshness:
-    dataset: NodeRef
+    key: str
+    """The dataset's node key (`dataset` builds its ref: scans judge many, print few)."""
     sla: Sla
     state: State
     last_written_at: datetime | None
     age: float | None
     """Seconds since the last successful write."""
+
+    @property
+    def dataset(self) -> NodeRef:
+        return NodeRef.from_key(self.key)
 
     def detail(self) -> str:
         """`last written 6h 10m ago (2026-11-30T06:00:00+00:00); SLA 4h (contract ...)`."""
@@ -61,7 +65,7 @@ class Freshness:
 
 
 def contract_slas(store: Store) -> dict[str, Sla]:
-    """Dataset key -> the strictest freshness SLA the latest contract versions promise."""
+    """The strictest freshness SLA the latest contract versions promise, by dataset key."""
     found: dict[str, Sla] = {}
     for version in latest_versions(contracts.all_versions(store)):
         for sla in version.sla:
@@ -73,24 +77,22 @@ def contract_slas(store: Store) -> dict[str, Sla]:
                 if table and table not in (dataset.object_name, dataset.ref.name.split(".")[-1]):
                     continue
                 promise = Sla(within, f"contract {version.contract_id} {version.version}")
-                _keep_strictest(found, dataset.ref.key, promise)
+                key = dataset.ref.key
+                if key not in found or promise.within < found[key].within:
+                    found[key] = promise
     return found
 
 
-def _keep_strictest(found: dict[str, Sla], key: str, sla: Sla) -> None:
-    if key not in found or sla.within < found[key].within:
-        found[key] = sla
+def map_slas(store: Store) -> dict[str, Sla]:
+    """The freshness ownership-map rules promise (their `freshness_sla` facts), by key."""
+    found = {}
+    for key, rule in store.source_facts(OWNERSHIP_SOURCE_PREFIX, "freshness_sla"):
+        if isinstance(rule, dict) and isinstance(rule.get("seconds"), int | float):
+            found[key] = Sla(float(rule["seconds"]), str(rule.get("source") or "ownership map"))
+    return found
 
 
-def _map_sla(view: NodeView) -> Sla | None:
-    rule = view.attrs.get("freshness_sla")
-    if not isinstance(rule, dict) or not isinstance(rule.get("seconds"), int | float):
-        return None
-    return Sla(float(rule["seconds"]), str(rule.get("source") or "ownership map"))
-
-
-def _written_at(view: NodeView) -> datetime | None:
-    text = view.attrs.get("last_written_at")
+def _moment(text: object) -> datetime | None:
     if not isinstance(text, str):
         return None
     try:
@@ -101,21 +103,20 @@ def _written_at(view: NodeView) -> datetime | None:
 
 
 def evaluate(store: Store, now: datetime | None = None) -> list[Freshness]:
-    """Every dataset with a freshness SLA, and whether it is kept, by dataset name."""
+    """Every dataset with a freshness SLA, and whether it is kept, by key. Reads
+    only the promises and the last writes, never every dataset's attributes."""
     now = now or datetime.now(UTC)
     promised = contract_slas(store)
+    for key, sla in map_slas(store).items():
+        if key not in promised or sla.within < promised[key].within:
+            promised[key] = sla
+    written = dict(store.source_facts(WRITTEN_SOURCE_PREFIX, "last_written_at"))
     results = []
-    for view in every(store, NodeKind.DATASET, PAGE):
-        sla = promised.get(view.ref.key)
-        own = _map_sla(view)
-        if own is not None and (sla is None or own.within < sla.within):
-            sla = own
-        if sla is None:
-            continue
-        written = _written_at(view)
-        age = (now - written).total_seconds() if written else None
+    for key in sorted(promised):
+        sla, last = promised[key], _moment(written.get(key))
+        age = (now - last).total_seconds() if last else None
         state = State.UNKNOWN if age is None else State.STALE if age > sla.within else State.FRESH
-        results.append(Freshness(view.ref, sla, state, written, age))
+        results.append(Freshness(key, sla, state, last, age))
     return results
 
 
@@ -126,11 +127,11 @@ def raise_alerts(store: Store, queue: AlertQueue, now: datetime | None = None) -
     now = now or datetime.now(UTC)
     results = evaluate(store, now)
     firing = queue.firing_subjects(EventType.FRESHNESS_BREACHED.value)
-    judged = {r.dataset.key: r for r in results}
+    judged = {r.key: r for r in results}
     events = [
         AlertEvent(EventType.FRESHNESS_BREACHED, r.dataset, r.sla.source, _observed(r))
         for r in results
-        if r.state is State.STALE and r.dataset.key not in firing
+        if r.state is State.STALE and r.key not in firing
     ]
     for key in sorted(firing):
         result = judged.get(key)

@@ -199,13 +199,10 @@ class _SqliteWriteTx:
         return {(source, (kind, subj, obj)): dig for source, kind, subj, obj, dig in rows}
 
     def open_sources(self, prefix: str) -> list[str]:
-        # A range over the (source, from_seq) index: every string with the prefix sorts
-        # at or after it and before the prefix with its last character incremented.
-        end = prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
         rows = self._conn.execute(
             "SELECT DISTINCT source FROM assertions"
             " WHERE source >= ? AND source < ? AND to_seq IS NULL",
-            (prefix, end),
+            (prefix, prefix_end(prefix)),
         )
         return [source for (source,) in rows]
 
@@ -317,6 +314,18 @@ class _SqliteWriteTx:
             "INSERT INTO ledger_entities (node_id, seq) VALUES (?, ?)",
             ((node_id, entry.seq) for node_id in entity_ids.values()),
         )
+
+
+def prefix_end(prefix: str) -> str:
+    """The bound that makes `source >= prefix AND source < end` a range over an index:
+    every string with the prefix sorts at or after it and before the prefix with its last
+    character incremented."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
+
+
+def json_path(attribute: str) -> str:
+    """A top-level attribute as a JSON path, quoted so any name is one key."""
+    return "$." + json.dumps(attribute)
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -526,6 +535,18 @@ class EmbeddedStore:
             {"keys": json.dumps(list(keys)), "as_of": as_of_seq(as_of)},
         )
         return merged_views(keys, rows)
+
+    def source_facts(self, prefix: str, attribute: str) -> list[tuple[str, Any]]:
+        rows = self._query(
+            f"""
+            SELECT n.key, json_quote(json_extract(a.attrs, :path))
+            FROM assertions a JOIN nodes n ON n.id = a.subject_id
+            WHERE a.source >= :prefix AND a.source < :end AND a.to_seq IS NULL
+              AND a.kind = '{FACT}' AND json_type(a.attrs, :path) IS NOT NULL
+            """,  # noqa: S608 -- only fixed fragments are interpolated
+            {"prefix": prefix, "end": prefix_end(prefix), "path": json_path(attribute)},
+        )
+        return [(key, json.loads(value)) for key, value in rows]
 
     def find_nodes(
         self,

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from catalog.alerts.events import AlertEvent
 from catalog.alerts.queue import AlertQueue
@@ -176,6 +176,11 @@ class Store(Protocol):
         """Nodes valid now whose name (any dotted or underscored part), description or tags
         hold every word of `text` as a prefix, case-insensitively: exact names first, then
         names ending in `text`, then by relevance."""
+
+    def source_facts(self, prefix: str, attribute: str) -> list[tuple[str, Any]]:
+        """(node key, value of `attribute`) of each currently valid fact whose source
+        starts with `prefix` and holds it (`written:` sources' `last_written_at`): one
+        indexed range read, not a scan of every node's attributes."""
 
     def assertion_counts(self) -> tuple[int, int]:
         """How many assertions the store holds (open and ended), and how many have ended:

@@ -103,6 +103,14 @@ OPEN_EDGES = _statement(
               r.digest AS digest""",
     sources=["sql:a.sql"],
 )
+SOURCE_FACTS = _statement(
+    "source_facts",
+    """MATCH (f:Fact)-[:ABOUT]->(n:Node)
+       WHERE f.source STARTS WITH $prefix AND f.to_seq IS NULL
+       RETURN n.key AS key, f.attrs AS attrs""",
+    prefix="written:",
+)
+"""Valid facts of a family of sources (a range over the Fact source index)."""
 OPEN_SOURCES = _statement(
     "open_sources",
     """CALL () {

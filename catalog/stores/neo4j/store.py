@@ -10,6 +10,7 @@ sending rows in `UNWIND` batches. Reads carry a server-side timeout. Every state
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -226,6 +227,14 @@ class Neo4jStore:
             as_of=as_of_seq(as_of),
         )
         return self.nodes([NodeRef.from_key(r["key"]) for r in found], as_of)
+
+    def source_facts(self, prefix: str, attribute: str) -> list[tuple[str, Any]]:
+        found = []
+        for record in self._read(cypher.SOURCE_FACTS, prefix=prefix):
+            attrs = json.loads(record["attrs"])
+            if attribute in attrs:
+                found.append((record["key"], attrs[attribute]))
+        return found
 
     def search(
         self, text: str, *, kind: NodeKind | None, namespace: str | None, limit: int
