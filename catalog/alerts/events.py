@@ -27,6 +27,20 @@ class EventType(StrEnum):
     OWNERSHIP_CHANGED = "ownership.changed"
     FRESHNESS_BREACHED = "freshness.breached"
     FRESHNESS_RECOVERED = "freshness.recovered"
+    # Observations that mean something only against the graph: judged after the write
+    # (catalog.alerts.judges) into the alert events below, or into nothing.
+    SCHEMA_CHANGED = "schema.changed"
+    COLUMNS_DROPPED = "columns.dropped"
+    CONTRACT_PUBLISHED = "contract.published"
+    DRIFT_APPEARED = "contract.drift"
+    DRIFT_CLEARED = "contract.drift_cleared"
+    CHANGE_BREAKING = "change.breaking"
+    CONTRACT_BREAKING = "contract.breaking"
+
+
+JUDGED = frozenset({EventType.SCHEMA_CHANGED, EventType.COLUMNS_DROPPED,
+                    EventType.CONTRACT_PUBLISHED})  # fmt: skip
+"""Raw observations the judges turn into alert events (never alerts themselves)."""
 
 
 CHECK_FAILING = {"fail": "error", "error": "error", "warn": "warning"}
@@ -60,7 +74,46 @@ def derive(added: Sequence[SourcedAssertion], ended: Iterable[tuple[str, Any]]) 
     for source, a in added:
         if a.kind == FACT and (event := _from_fact(source, a, runs_of)) is not None:
             events.append(event)
-    return events + _ownership_changes(added, ended)
+    return events + _ownership_changes(added, ended) + _schema_changes(added, ended)
+
+
+def _schema_changes(
+    added: Sequence[SourcedAssertion], ended: Iterable[tuple[str, Any]]
+) -> list[AlertEvent]:
+    """Per dataset, one `schema.changed` when a write adds or ends a column or changes a
+    column's facts (a type), or binds a contract; one `columns.dropped` listing the
+    columns it ends; one `contract.published` per contract version it adds."""
+    changed: dict[str, str] = {}
+    dropped: dict[str, set[str]] = {}
+    events = []
+    for source, a in added:
+        subject = a.subject
+        if a.kind in (EdgeKind.HAS_COLUMN, EdgeKind.HAS_CONTRACT) or (
+            a.kind == FACT and subject.kind is NodeKind.COLUMN
+        ):
+            changed.setdefault(subject.dataset.key, source)
+        if a.kind == FACT and subject.kind is NodeKind.CONTRACT and "version" in a.attrs:
+            events.append(AlertEvent(EventType.CONTRACT_PUBLISHED, subject, source))
+    kept = {a.object.key for _, a in added if a.kind == EdgeKind.HAS_COLUMN and a.object}
+    for source, (kind, subject, obj) in ended:
+        if kind == EdgeKind.HAS_COLUMN and obj and obj not in kept:
+            changed.setdefault(subject, source)
+            column = NodeRef.from_key(obj).column
+            dropped.setdefault(subject, set()).add(str(column))
+    events += [
+        AlertEvent(EventType.SCHEMA_CHANGED, NodeRef.from_key(key), source)
+        for key, source in sorted(changed.items())
+    ]
+    events += [
+        AlertEvent(
+            EventType.COLUMNS_DROPPED,
+            NodeRef.from_key(key),
+            changed[key],
+            {"columns": sorted(columns)},
+        )
+        for key, columns in sorted(dropped.items())
+    ]
+    return events
 
 
 OWNERSHIP_ASSETS_LISTED = 50

@@ -15,9 +15,10 @@ from enum import Enum
 from fnmatch import fnmatchcase
 from functools import partial
 
-from catalog.alerts.events import EventType
+from catalog.alerts.events import AlertEvent, EventType
+from catalog.alerts.judges import judge
 from catalog.alerts.messages import compose
-from catalog.alerts.model import Action, Alert, AlertStatus, Delivery, OutboxEvent, Silence
+from catalog.alerts.model import Action, Alert, AlertStatus, Delivery, Silence
 from catalog.alerts.queue import AlertQueue, AlertTx
 from catalog.alerts.routing import Routing, escalation_destinations, route
 from catalog.alerts.settings import AlertSettings
@@ -41,6 +42,10 @@ FAMILIES: dict[EventType, tuple[str, Verb]] = {
     EventType.OWNERSHIP_CHANGED: ("ownership.changed", Verb.NOTICE),
     EventType.FRESHNESS_BREACHED: ("freshness.breached", Verb.OPEN),
     EventType.FRESHNESS_RECOVERED: ("freshness.breached", Verb.RESOLVE),
+    EventType.DRIFT_APPEARED: ("contract.drift", Verb.OPEN),
+    EventType.DRIFT_CLEARED: ("contract.drift", Verb.RESOLVE),
+    EventType.CHANGE_BREAKING: ("change.breaking", Verb.NOTICE),
+    EventType.CONTRACT_BREAKING: ("contract.breaking", Verb.NOTICE),
 }
 """Which alert each event type concerns, and what it does to it."""
 
@@ -49,9 +54,9 @@ ACK_CHANNELS = ("pagerduty:", "webhook:")
 people in chat and mail are not re-notified."""
 
 
-def alert_key(item: OutboxEvent) -> str:
+def alert_key(event: AlertEvent) -> str:
     """The key of the alert an event concerns: its family and subject."""
-    return f"{FAMILIES[item.event.type][0]}|{item.event.subject.key}"
+    return f"{FAMILIES[event.type][0]}|{event.subject.key}"
 
 
 def iso(now: float) -> str:
@@ -99,28 +104,32 @@ class Alerting:
     def process(self, limit: int = 200) -> int:
         """Handle up to `limit` pending outbox events in one queue transaction (a write
         lock taken once per batch, not per event); how many there were. The graph is read
-        before, and only for events that open a new alert or are notices."""
+        before: to judge raw observations, and to route events that open a new alert or
+        are notices."""
         pending = self.queue.pending_events(limit)
         if not pending:
             return 0
         now = self.clock()
-        keys = {item.id: alert_key(item) for item in pending}
-        already = self.queue.firing_keys(sorted(set(keys.values())))
+        judged = judge(self.store, pending)
+        events = [(item, n, e) for item in pending for n, e in enumerate(judged[item.id])]
+        already = self.queue.firing_keys(sorted({alert_key(e) for _, _, e in events}))
         firing: list[Alert] | None = None
-        routings: dict[int, Routing] = {}
-        for item in pending:
-            verb = FAMILIES[item.event.type][1]
-            if verb is Verb.RESOLVE or (verb is Verb.OPEN and keys[item.id] in already):
+        routings: dict[tuple[int, int], Routing] = {}
+        for item, n, event in events:
+            verb = FAMILIES[event.type][1]
+            if verb is Verb.RESOLVE or (verb is Verb.OPEN and alert_key(event) in already):
                 continue
             if firing is None:
                 firing = self.queue.alerts(status=AlertStatus.FIRING.value, limit=1000)
-            routings[item.id] = route(self.store, self.settings, item.event, firing)
+            routings[item.id, n] = route(self.store, self.settings, event, firing)
 
         def unit(tx: AlertTx) -> None:
             silences = tx.silences(now)
             for item in pending:
                 if tx.claim(item.id):
-                    self._apply(tx, item, keys[item.id], routings.get(item.id), silences, now)
+                    for n, event in enumerate(judged[item.id]):
+                        routing = routings.get((item.id, n))
+                        self._apply(tx, item.seq, event, routing, silences, now)
 
         self.queue.transaction(unit)
         return len(pending)
@@ -128,34 +137,35 @@ class Alerting:
     def _apply(
         self,
         tx: AlertTx,
-        item: OutboxEvent,
-        key: str,
+        seq: int,
+        event: AlertEvent,
         routing: Routing | None,
         silences: list[Silence],
         now: float,
     ) -> None:
-        family, verb = FAMILIES[item.event.type]
+        family, verb = FAMILIES[event.type]
+        key = alert_key(event)
         if verb is Verb.RESOLVE:
-            self._resolve(tx, item, key, now)
+            self._resolve(tx, seq, event, key, now)
             return
         current = tx.firing(key) if verb is Verb.OPEN else None
         if current is not None:
             current.occurrences += 1
-            current.last_seq = item.seq
+            current.last_seq = seq
             current.updated_at = iso(now)
-            current.details["observed"] = item.event.attrs
+            current.details["observed"] = event.attrs
             tx.save(current)
             return
         if routing is None:  # resolved earlier in this batch: routed now, under the lock
-            routing = route(self.store, self.settings, item.event, [])
+            routing = route(self.store, self.settings, event, [])
         alert = Alert(
-            key if verb is Verb.OPEN else f"{key}|{item.seq}",
-            family, item.event.subject.key, routing.severity,
+            key if verb is Verb.OPEN else f"{key}|{seq}",
+            family, event.subject.key, routing.severity,
             AlertStatus.FIRING if verb is Verb.OPEN else AlertStatus.NOTICE,
             routing.summary, routing.details | {"destinations": routing.destinations},
-            item.seq, item.seq, iso(now), iso(now),
+            seq, seq, iso(now), iso(now),
         )  # fmt: skip
-        alert.details["subject_ref"] = str(item.event.subject)
+        alert.details["subject_ref"] = str(event.subject)
         if verb is Verb.OPEN and routing.escalation:
             alert.escalate_at = now + self.settings.escalate_after
         alert.silenced_by = silenced_by(silences, alert)
@@ -163,15 +173,15 @@ class Alerting:
         if alert.silenced_by is None:
             tx.enqueue(deliveries(alert, Action.TRIGGER, "trigger", routing.destinations, now))
 
-    def _resolve(self, tx: AlertTx, item: OutboxEvent, key: str, now: float) -> None:
+    def _resolve(self, tx: AlertTx, seq: int, event: AlertEvent, key: str, now: float) -> None:
         alert = tx.firing(key)
         if alert is None:
             return
         alert.status = AlertStatus.RESOLVED
         alert.resolved_at = alert.updated_at = iso(now)
-        alert.last_seq = item.seq
+        alert.last_seq = seq
         alert.escalate_at = None
-        alert.details["resolved_by"] = {"observed": item.event.attrs, "source": item.event.source}
+        alert.details["resolved_by"] = {"observed": event.attrs, "source": event.source}
         tx.save(alert)
         if alert.silenced_by is None:
             told = alert.details.get("destinations", []) + alert.details.get("escalated", [])

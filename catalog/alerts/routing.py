@@ -19,12 +19,22 @@ from catalog.stores.protocol import Direction, Store
 from ingesters.ownership import Role
 
 _DATA_BROKE = (Role.OPERATOR.value, Role.ENGINEER.value, Role.STEWARD.value)
-ROLES: dict[str, tuple[str, ...]] = {
-    "check": _DATA_BROKE, "run": _DATA_BROKE, "freshness": _DATA_BROKE,
-}  # fmt: skip
-"""Who answers for each event family, in order of preference: operators for checks and
-runs (the data is not right or not there), else the engineers, else the stewards.
-Ownership notices go to the owner they name."""
+_INTERFACE = (Role.STEWARD.value, Role.ENGINEER.value, Role.OPERATOR.value)
+_DOWNSTREAM = (Role.ENGINEER.value, Role.STEWARD.value)
+ROLES: dict[EventType, tuple[str, ...]] = {
+    EventType.CHECK_FAILED: _DATA_BROKE,
+    EventType.RUN_FAILED: _DATA_BROKE,
+    EventType.FRESHNESS_BREACHED: _DATA_BROKE,
+    EventType.DRIFT_APPEARED: _INTERFACE,
+    EventType.CHANGE_BREAKING: _DOWNSTREAM,
+    EventType.CONTRACT_BREAKING: _DOWNSTREAM,
+}
+"""Who answers for each event, in order of preference: operators when data is not right
+or not there (else engineers, else stewards); stewards when a dataset drifts from its
+contract. Ownership notices go to the owner they name."""
+EVERY_ROLE = frozenset({EventType.CHANGE_BREAKING, EventType.CONTRACT_BREAKING})
+"""Events about assets downstream of a change: all their engineers and stewards hear,
+each with the lineage path from the change to what they own."""
 PAGED_SEVERITIES = frozenset({"critical", "error"})
 """Severities that page (the owner's `pager`); warnings and notices never wake anyone."""
 NEIGHBOURS = 10
@@ -71,11 +81,12 @@ def route(
     """The routing and context of an event that opens an alert or is a notice."""
     assets = affected(store, event)
     severity = str(event.attrs.get("severity") or _SEVERITY[event.type])
-    roles = ROLES.get(event.type.split(".")[0], ())
+    roles = ROLES.get(event.type, ())
     if event.subject.kind is NodeKind.OWNER:  # an ownership notice: to the owner it names
         recipients = _owner_itself(store, settings, event.subject, severity)
     else:
-        recipients = _recipients(store, settings, assets, roles, severity)
+        every = event.type in EVERY_ROLE
+        recipients = _recipients(store, settings, assets, roles, severity, every=every)
     names = [str(a) for a in assets]
     owners = sorted({r.owner for r in recipients})
     destinations = _unique(d for r in recipients for d in r.destinations)
@@ -117,6 +128,10 @@ _SEVERITY = {
     EventType.OWNERSHIP_CHANGED: "info",
     EventType.FRESHNESS_BREACHED: "error",
     EventType.FRESHNESS_RECOVERED: "info",
+    EventType.DRIFT_APPEARED: "warning",
+    EventType.DRIFT_CLEARED: "info",
+    EventType.CHANGE_BREAKING: "error",
+    EventType.CONTRACT_BREAKING: "warning",
 }
 
 
@@ -130,6 +145,9 @@ def affected(store: Store, event: AlertEvent) -> list[NodeRef]:
         return [subject, *_objects(store, subject, EdgeKind.WRITES)]
     if subject.kind is NodeKind.OWNER:
         return [NodeRef.from_key(key) for key in event.attrs.get("assets") or []]
+    if event.type in EVERY_ROLE:  # what is downstream of the change, and who pins it
+        keys = [*event.attrs.get("downstream_keys", []), *event.attrs.get("pinned_keys", [])]
+        return [NodeRef.from_key(key) for key in dict.fromkeys(keys)]
     return [subject]
 
 
@@ -146,15 +164,19 @@ def _recipients(
     assets: Iterable[NodeRef],
     roles: tuple[str, ...],
     severity: str,
+    *,
+    every: bool = False,
 ) -> list[Recipient]:
-    """The owners of the assets in the first role of `roles` anyone holds; with nobody
-    in any of them, every owner the assets have (an owner is better than a fallback)."""
+    """The owners of the assets in the first role of `roles` anyone holds (`every`: in
+    each of them); with nobody in any, every owner the assets have (an owner is better
+    than a fallback)."""
     held = [(asset, o) for asset in assets for o in owners_of(store, asset)]
-    chosen = next((r for r in roles if any(o.role == r for _, o in held)), None)
+    present = [r for r in roles if any(o.role == r for _, o in held)]
+    chosen = set(present if every else present[:1])
     found: dict[tuple[str, str], Recipient] = {}
     for asset, ownership in held:
         key = owner_key(ownership.owner.ref)
-        if (chosen and ownership.role != chosen) or (key, ownership.role) in found:
+        if (chosen and ownership.role not in chosen) or (key, ownership.role) in found:
             continue
         contacts = ownership.owner.attrs
         found[key, ownership.role] = Recipient(
@@ -213,6 +235,30 @@ def summary(event: AlertEvent, assets: Sequence[NodeRef]) -> str:
         return f"Run of {event.subject} failed" + (f": {message[:200]}" if message else "")
     if event.type is EventType.FRESHNESS_BREACHED:
         return f"{event.subject} is stale: {observed.get('detail')}"
+    if event.type is EventType.DRIFT_APPEARED:
+        drift = observed.get("drift") or []
+        return (
+            f"{event.subject} drifted from contract {observed.get('contract')} "
+            f"{observed.get('version')}: "
+            + "; ".join(drift[:3])
+            + (f" and {len(drift) - 3} more" if len(drift) > 3 else "")
+        )
+    if event.type is EventType.CHANGE_BREAKING:
+        columns = ", ".join(observed.get("columns") or [])
+        return (
+            f"Columns dropped from {event.subject} ({columns}) break "
+            f"{observed.get('count')} downstream datasets, e.g. "
+            + ", ".join((observed.get("downstream") or [])[:3])
+        )
+    if event.type is EventType.CONTRACT_BREAKING:
+        breaking = observed.get("breaking") or []
+        pinned = len(observed.get("pinned") or [])
+        return (
+            f"Contract {observed.get('contract')} {observed.get('version')} breaks "
+            f"{observed.get('previous')}: "
+            + "; ".join(breaking[:2])
+            + (f" ({pinned} pinned dependents)" if pinned else "")
+        )
     if event.type is EventType.OWNERSHIP_CHANGED:
         count = int(observed.get("count") or len(assets))
         named = ", ".join(str(a) for a in assets[:3]) + (
@@ -240,6 +286,17 @@ def _remediation(event: AlertEvent) -> str | None:
         )
     if event.type is EventType.RUN_FAILED:
         return "Read the run's error, fix and re-run; the alert resolves on the job's next success."
+    if event.type is EventType.DRIFT_APPEARED:
+        return (
+            "Either change the dataset back to what the contract declares, or publish a new "
+            "contract version that declares it (a major version if it breaks consumers); "
+            "the alert resolves when they agree again."
+        )
+    if event.type in EVERY_ROLE:
+        return (
+            "Check each path below: adapt what you own downstream, or ask the upstream "
+            "owners to keep the column (or pin the previous contract version) until you have."
+        )
     if event.type is EventType.FRESHNESS_BREACHED:
         return (
             "Find the job that writes it (its page lists the writers) and why it has not "
