@@ -27,6 +27,9 @@ class EventType(StrEnum):
     OWNERSHIP_CHANGED = "ownership.changed"
     FRESHNESS_BREACHED = "freshness.breached"
     FRESHNESS_RECOVERED = "freshness.recovered"
+    SIGNOFF_NEEDED = "handoff.signoff_needed"
+    SIGNOFF_GIVEN = "handoff.signoff_given"
+    HANDOFF_COMPLETED = "handoff.completed"
     # Observations that mean something only against the graph: judged after the write
     # (catalog.alerts.judges) into the alert events below, or into nothing.
     SCHEMA_CHANGED = "schema.changed"
@@ -61,6 +64,13 @@ class AlertEvent:
     source: str
     """The snapshot source that asserted it (a dbt invocation, an OpenLineage event)."""
     attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def part(self) -> str | None:
+        """What of the subject it is about, when one subject has several alerts (a
+        handoff's sign-offs)."""
+        part = self.attrs.get("part")
+        return part if isinstance(part, str) else None
 
 
 def derive(added: Sequence[SourcedAssertion], ended: Iterable[tuple[str, Any]]) -> list[AlertEvent]:
@@ -159,6 +169,9 @@ def _from_fact(source: str, fact: Assertion, runs_of: dict[str, NodeRef]) -> Ale
         return _run_event(source, fact.subject, runs_of[fact.subject.key], attrs)
     if kind is NodeKind.JOB and isinstance(attrs.get("last_run_status"), str):
         return _job_run_event(source, fact.subject, attrs)
+    if kind is NodeKind.HANDOFF and attrs.get("state") == "completed":
+        observed = {k: attrs.get(k) for k in ("move", "from", "to", "completed_by", "datasets")}
+        return AlertEvent(EventType.HANDOFF_COMPLETED, fact.subject, source, observed)
     return None
 
 

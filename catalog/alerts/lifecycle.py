@@ -46,6 +46,9 @@ FAMILIES: dict[EventType, tuple[str, Verb]] = {
     EventType.DRIFT_CLEARED: ("contract.drift", Verb.RESOLVE),
     EventType.CHANGE_BREAKING: ("change.breaking", Verb.NOTICE),
     EventType.CONTRACT_BREAKING: ("contract.breaking", Verb.NOTICE),
+    EventType.SIGNOFF_NEEDED: ("handoff.signoff", Verb.OPEN),
+    EventType.SIGNOFF_GIVEN: ("handoff.signoff", Verb.RESOLVE),
+    EventType.HANDOFF_COMPLETED: ("handoff.completed", Verb.NOTICE),
 }
 """Which alert each event type concerns, and what it does to it."""
 
@@ -55,8 +58,9 @@ people in chat and mail are not re-notified."""
 
 
 def alert_key(event: AlertEvent) -> str:
-    """The key of the alert an event concerns: its family and subject."""
-    return f"{FAMILIES[event.type][0]}|{event.subject.key}"
+    """The key of the alert an event concerns: its family and subject (and part)."""
+    part = f"|{event.part}" if event.part else ""
+    return f"{FAMILIES[event.type][0]}|{event.subject.key}{part}"
 
 
 def iso(now: float) -> str:

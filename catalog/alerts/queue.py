@@ -48,6 +48,9 @@ class AlertQueue(Protocol):
     def firing_subjects(self, alert_type: str) -> set[str]:
         """Subjects (node keys) of the firing alerts of one type."""
 
+    def firing_keys_of(self, alert_type: str) -> set[str]:
+        """Keys of the firing alerts of one type."""
+
     def enqueue_events(self, seq: int, events: Sequence[AlertEvent]) -> None:
         """Put events that no write raised (a freshness evaluation) in the outbox, as of
         ledger entry `seq` (the state they were judged on)."""

@@ -28,11 +28,14 @@ ROLES: dict[EventType, tuple[str, ...]] = {
     EventType.DRIFT_APPEARED: _INTERFACE,
     EventType.CHANGE_BREAKING: _DOWNSTREAM,
     EventType.CONTRACT_BREAKING: _DOWNSTREAM,
+    EventType.HANDOFF_COMPLETED: (*_INTERFACE, Role.APPROVER.value),
 }
 """Who answers for each event, in order of preference: operators when data is not right
 or not there (else engineers, else stewards); stewards when a dataset drifts from its
 contract. Ownership notices go to the owner they name."""
-EVERY_ROLE = frozenset({EventType.CHANGE_BREAKING, EventType.CONTRACT_BREAKING})
+EVERY_ROLE = frozenset({
+    EventType.CHANGE_BREAKING, EventType.CONTRACT_BREAKING, EventType.HANDOFF_COMPLETED,
+})  # fmt: skip
 """Events about assets downstream of a change: all their engineers and stewards hear,
 each with the lineage path from the change to what they own."""
 PAGED_SEVERITIES = frozenset({"critical", "error"})
@@ -81,7 +84,8 @@ def route(
     """The routing and context of an event that opens an alert or is a notice."""
     assets = affected(store, event)
     severity = str(event.attrs.get("severity") or _SEVERITY[event.type])
-    roles = ROLES.get(event.type, ())
+    asked = event.attrs.get("role")  # a sign-off: whoever holds its role
+    roles = (asked,) if isinstance(asked, str) else ROLES.get(event.type, ())
     if event.subject.kind is NodeKind.OWNER:  # an ownership notice: to the owner it names
         recipients = _owner_itself(store, settings, event.subject, severity)
     else:
@@ -132,6 +136,9 @@ _SEVERITY = {
     EventType.DRIFT_CLEARED: "info",
     EventType.CHANGE_BREAKING: "error",
     EventType.CONTRACT_BREAKING: "warning",
+    EventType.SIGNOFF_NEEDED: "info",
+    EventType.SIGNOFF_GIVEN: "info",
+    EventType.HANDOFF_COMPLETED: "info",
 }
 
 
@@ -145,6 +152,8 @@ def affected(store: Store, event: AlertEvent) -> list[NodeRef]:
         return [subject, *_objects(store, subject, EdgeKind.WRITES)]
     if subject.kind is NodeKind.OWNER:
         return [NodeRef.from_key(key) for key in event.attrs.get("assets") or []]
+    if subject.kind is NodeKind.HANDOFF:  # the product it moves
+        return [NodeRef.from_key(key) for key in event.attrs.get("datasets") or []]
     if event.type in EVERY_ROLE:  # what is downstream of the change, and who pins it
         keys = [*event.attrs.get("downstream_keys", []), *event.attrs.get("pinned_keys", [])]
         return [NodeRef.from_key(key) for key in dict.fromkeys(keys)]
@@ -235,6 +244,18 @@ def summary(event: AlertEvent, assets: Sequence[NodeRef]) -> str:
         return f"Run of {event.subject} failed" + (f": {message[:200]}" if message else "")
     if event.type is EventType.FRESHNESS_BREACHED:
         return f"{event.subject} is stale: {observed.get('detail')}"
+    if event.type is EventType.SIGNOFF_NEEDED:
+        name, role = observed.get("part"), observed.get("role")
+        handoff = f"Handoff {event.subject.name}"
+        if observed.get("state") == "stale":
+            changed = ", ".join(observed.get("changed") or []) or "what was signed"
+            return f"{handoff}: the {name} sign-off ({role}) is stale, {changed} changed"
+        return f"{handoff} waits for the {name} sign-off ({role})"
+    if event.type is EventType.HANDOFF_COMPLETED:
+        return (
+            f"Handoff {event.subject.name} completed: {observed.get('from')} -> "
+            f"{observed.get('to')} by {observed.get('completed_by')}"
+        )
     if event.type is EventType.DRIFT_APPEARED:
         drift = observed.get("drift") or []
         return (

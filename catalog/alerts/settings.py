@@ -107,8 +107,9 @@ class AlertsFile(_Strict):
     escalate_after: str = "30m"
     """Delay before an unacknowledged firing alert goes to the next name on its owner's
     escalation list (and again after each step)."""
-    freshness_every: str = "1m"
-    """How often `baton serve` judges freshness SLAs."""
+    judge_every: str = "1m"
+    """How often `baton serve` judges what time alone changes: freshness SLAs, and the
+    sign-offs open handoffs wait for."""
     recent_hours: int = Field(default=24, ge=1, le=24 * 30)
     """How far back upstream suspects (failed runs upstream) are looked for."""
     channels: Channels = Field(default_factory=Channels)
@@ -142,7 +143,7 @@ class AlertsFile(_Strict):
     @model_validator(mode="after")
     def _durations(self) -> AlertsFile:
         seconds(self.escalate_after)
-        seconds(self.freshness_every)
+        seconds(self.judge_every)
         return self
 
 

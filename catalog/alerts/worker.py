@@ -22,7 +22,7 @@ from catalog.alerts.channels import Channels, SendFailed
 from catalog.alerts.lifecycle import Alerting, iso
 from catalog.alerts.model import Delivery, DeliveryStatus
 from catalog.alerts.settings import DeliveryPolicy
-from catalog.services import freshness
+from catalog.services import freshness, handoff_alerts
 
 log = logging.getLogger("baton.alerts")
 
@@ -109,21 +109,21 @@ def deliver_due(alerting: Alerting, deliverer: Deliverer, limit: int = 10_000) -
 
 
 class AlertWorker:
-    """A daemon thread: judge freshness (every `freshness_every` seconds), process the
-    outbox, escalate, deliver; every `interval` seconds, or at once on `wake()`."""
+    """A daemon thread: judge freshness and open handoffs (every `judge_every` seconds),
+    process the outbox, escalate, deliver; every `interval` seconds, or on `wake()`."""
 
     def __init__(
         self,
         alerting: Alerting,
         deliverer: Deliverer,
         interval: float = 1.0,
-        freshness_every: float = 60.0,
+        judge_every: float = 60.0,
     ) -> None:
         self.alerting = alerting
         self.deliverer = deliverer
         self.interval = interval
-        self.freshness_every = freshness_every
-        self._freshness_due = 0.0
+        self.judge_every = judge_every
+        self._judge_due = 0.0
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="baton-alerts", daemon=True)
@@ -140,9 +140,10 @@ class AlertWorker:
         self._thread.join(timeout)
 
     def run_once(self) -> int:
-        if time.monotonic() >= self._freshness_due:  # freshness is judged by the clock
+        if time.monotonic() >= self._judge_due:  # what the clock changes, not a write
             freshness.raise_alerts(self.alerting.store, self.alerting.queue)
-            self._freshness_due = time.monotonic() + self.freshness_every
+            handoff_alerts.raise_alerts(self.alerting.store, self.alerting.queue)
+            self._judge_due = time.monotonic() + self.judge_every
         done = self.alerting.process()
         done += self.alerting.escalate()
         return done + deliver_due(self.alerting, self.deliverer)

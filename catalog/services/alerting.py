@@ -38,5 +38,5 @@ def alerting(store: Store, settings: Settings) -> Alerting:
 def worker(store: Store, settings: Settings, interval: float = 1.0) -> AlertWorker:
     running = alerting(store, settings)
     deliverer = Deliverer(Channels(running.settings), running.settings.file.delivery)
-    every = seconds(running.settings.file.freshness_every)
-    return AlertWorker(running, deliverer, interval, freshness_every=every)
+    every = seconds(running.settings.file.judge_every)
+    return AlertWorker(running, deliverer, interval, judge_every=every)

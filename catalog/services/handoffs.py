@@ -44,6 +44,7 @@ from catalog.handoffs import (
 )
 from catalog.security import Forbidden, Permission, Principal, require
 from catalog.services import catalog, criteria, ownership
+from catalog.services.scan import every
 from catalog.stores.protocol import Store
 from catalog.write_path import WriteRequest, WriteResult, utc_now, write_batch
 
@@ -151,14 +152,9 @@ def find(
     return sorted(found, key=lambda h: h.created_at, reverse=True)[:limit]
 
 
-def _all(store: Store, page: int = 500) -> Iterator[Handoff]:
-    after: tuple[str, str] | None = None
-    while True:
-        views = store.find_nodes(NodeKind.HANDOFF, after=after, limit=page)
-        yield from (Handoff.from_attrs(v.ref.name, v.attrs) for v in views if "policy" in v.attrs)
-        if len(views) < page:
-            return
-        after = (views[-1].ref.namespace, views[-1].ref.name)
+def _all(store: Store) -> Iterator[Handoff]:
+    views = every(store, NodeKind.HANDOFF, page=500)
+    yield from (Handoff.from_attrs(v.ref.name, v.attrs) for v in views if "policy" in v.attrs)
 
 
 def _people_of(store: Store, handoff: Handoff) -> set[str]:

@@ -228,6 +228,12 @@ class SqliteAlertQueue:
         )
         return {subject for (subject,) in rows}
 
+    def firing_keys_of(self, alert_type: str) -> set[str]:
+        rows = self._conn().execute(
+            "SELECT key FROM alerts WHERE status = 'firing' AND type = ?", (alert_type,)
+        )
+        return {key for (key,) in rows}
+
     def enqueue_events(self, seq: int, events: Sequence[AlertEvent]) -> None:
         self._locked(lambda conn: enqueue_events(conn, seq, events))
 
