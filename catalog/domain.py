@@ -31,6 +31,7 @@ class NodeKind(StrEnum):
     CONTRACT = "CONTRACT"  # one immutable version of a dataset's interface
     HANDOFF = "HANDOFF"  # a data product moving between stages or owners, behind a gate
     SIGNOFF = "SIGNOFF"  # one immutable decision on a handoff
+    ALERT = "ALERT"  # an incident or notice Baton raised, as its lifecycle records it
 
 
 class EdgeKind(StrEnum):
@@ -50,6 +51,7 @@ class EdgeKind(StrEnum):
     DEPENDS_ON = "DEPENDS_ON"  # Job | Consumer | Dataset -> Contract version it relies on
     COVERS = "COVERS"  # Handoff -> Dataset of the product it moves
     SIGNS = "SIGNS"  # SignOff -> Handoff it decides
+    ALERTS = "ALERTS"  # Alert -> the asset it is about
 
 
 FACT = "FACT"

@@ -136,30 +136,35 @@ def write_batch(
     store: Store, batch: Batch, request: WriteRequest, *, clock: Clock = utc_now
 ) -> WriteResult:
     """Apply a batch atomically; report its errors and the ledger entry (None: no changes)."""
+    entry = store.write(lambda tx: apply_batch(tx, batch, request, clock=clock))
+    return WriteResult(entry=entry, errors=list(batch.errors), counts=batch.counts)
 
-    def unit(tx: WriteTx) -> LedgerEntry | None:
-        snapshots = batch.snapshots + _retired(tx, batch)
-        current = tx.open_assertions([s.source for s in snapshots])
-        diff = diff_snapshots(snapshots, current)
-        if not diff:
-            return None
-        changes = _changes(diff)
-        head = tx.ledger_head()
-        # Ledger time strictly increases, so every instant names at most one `seq`.
-        at = max(clock(), head.at + timedelta(microseconds=1)) if head else clock()
-        entry = seal(
-            LedgerDraft(
-                actor=request.actor,
-                source=request.source,
-                reason=request.reason,
-                changes=changes,
-                entities=_touched_entities(diff),
-            ),
-            seq=head.seq + 1 if head else 1,
-            at=at,
-            prev_hash=head.hash if head else GENESIS_HASH,
-        )
-        tx.commit(entry, diff.added, diff.ended, derive_events(diff.added, diff.ended))
-        return entry
 
-    return WriteResult(entry=store.write(unit), errors=list(batch.errors), counts=batch.counts)
+def apply_batch(
+    tx: WriteTx, batch: Batch, request: WriteRequest, *, clock: Clock = utc_now
+) -> LedgerEntry | None:
+    """The unit of work of `write_batch`, inside a transaction the caller holds (the alert
+    queue records alert state changes in the same transaction as the queue's own)."""
+    snapshots = batch.snapshots + _retired(tx, batch)
+    current = tx.open_assertions([s.source for s in snapshots])
+    diff = diff_snapshots(snapshots, current)
+    if not diff:
+        return None
+    changes = _changes(diff)
+    head = tx.ledger_head()
+    # Ledger time strictly increases, so every instant names at most one `seq`.
+    at = max(clock(), head.at + timedelta(microseconds=1)) if head else clock()
+    entry = seal(
+        LedgerDraft(
+            actor=request.actor,
+            source=request.source,
+            reason=request.reason,
+            changes=changes,
+            entities=_touched_entities(diff),
+        ),
+        seq=head.seq + 1 if head else 1,
+        at=at,
+        prev_hash=head.hash if head else GENESIS_HASH,
+    )
+    tx.commit(entry, diff.added, diff.ended, derive_events(diff.added, diff.ended))
+    return entry

@@ -22,10 +22,13 @@ from catalog.alerts.model import Action, Alert, AlertStatus, Delivery, Silence
 from catalog.alerts.queue import AlertQueue, AlertTx
 from catalog.alerts.routing import Routing, escalation_destinations, route
 from catalog.alerts.settings import AlertSettings
+from catalog.domain import Batch, NodeKind, NodeRef, SnapshotBuilder
 from catalog.errors import InvalidArgument, NotFound
 from catalog.stores.protocol import Store
+from catalog.write_path import WriteRequest, apply_batch
 
 Clock = Callable[[], float]
+ALERT_SOURCE_PREFIX = "alert:"
 
 
 class Verb(Enum):
@@ -55,6 +58,40 @@ FAMILIES: dict[EventType, tuple[str, Verb]] = {
 ACK_CHANNELS = ("pagerduty:", "webhook:")
 """Destinations told about an acknowledgement (a page to stop, a system to update);
 people in chat and mail are not re-notified."""
+
+
+ALERTING_ACTOR = "baton:alerts"
+"""Who the ledger names for the alerts the lifecycle opens, resolves and escalates."""
+
+
+def alert_ref(alert_id: int) -> NodeRef:
+    return NodeRef(kind=NodeKind.ALERT, namespace="alerts", name=str(alert_id))
+
+
+def ledgered(tx: AlertTx, alerts: Sequence[Alert], actor: str, reason: str) -> None:
+    """Record the alerts' state in the ledger, through the write path, in the queue's own
+    transaction: each alert is its source `alert:<id>`, so an auditor reads when it opened,
+    who acknowledged it, and when it resolved (counters and delivery attempts are not
+    ledgered: they are operational)."""
+    snapshots = []
+    for alert in alerts:
+        assert alert.id is not None
+        builder = SnapshotBuilder(f"{ALERT_SOURCE_PREFIX}{alert.id}")
+        builder.node(
+            alert_ref(alert.id),
+            key=alert.key, type=alert.type, severity=alert.severity,
+            status=alert.status.value, summary=alert.summary,
+            subject=alert.details.get("subject_ref"),
+            assets=[a["ref"] for a in alert.details.get("assets") or []],
+            opened_at=alert.opened_at, resolved_at=alert.resolved_at,
+            acknowledged_by=alert.acked_by, acknowledged_at=alert.acked_at,
+            escalation_level=alert.escalation_level, silenced=alert.silenced_by is not None,
+            destinations=alert.details.get("destinations") or [],
+            raised_by_seq=alert.first_seq,
+        )  # fmt: skip
+        snapshots.append(builder.build())
+    if snapshots:
+        apply_batch(tx.graph, Batch(snapshots=snapshots), WriteRequest(actor, "alerts", reason))
 
 
 def alert_key(event: AlertEvent) -> str:
@@ -129,11 +166,13 @@ class Alerting:
 
         def unit(tx: AlertTx) -> None:
             silences = tx.silences(now)
+            changed: list[Alert] = []
             for item in pending:
                 if tx.claim(item.id):
                     for n, event in enumerate(judged[item.id]):
                         routing = routings.get((item.id, n))
-                        self._apply(tx, item.seq, event, routing, silences, now)
+                        changed += self._apply(tx, item.seq, event, routing, silences, now)
+            ledgered(tx, changed, ALERTING_ACTOR, "alerts raised and resolved")
 
         self.queue.transaction(unit)
         return len(pending)
@@ -146,12 +185,13 @@ class Alerting:
         routing: Routing | None,
         silences: list[Silence],
         now: float,
-    ) -> None:
+    ) -> list[Alert]:
+        """Open, update or resolve the event's alert; the alerts whose state changed (a
+        repeat changes counters, not state)."""
         family, verb = FAMILIES[event.type]
         key = alert_key(event)
         if verb is Verb.RESOLVE:
-            self._resolve(tx, seq, event, key, now)
-            return
+            return self._resolve(tx, seq, event, key, now)
         current = tx.firing(key) if verb is Verb.OPEN else None
         if current is not None:
             current.occurrences += 1
@@ -159,7 +199,7 @@ class Alerting:
             current.updated_at = iso(now)
             current.details["observed"] = event.attrs
             tx.save(current)
-            return
+            return []
         if routing is None:  # resolved earlier in this batch: routed now, under the lock
             routing = route(self.store, self.settings, event, [])
         alert = Alert(
@@ -176,11 +216,14 @@ class Alerting:
         tx.save(alert)
         if alert.silenced_by is None:
             tx.enqueue(deliveries(alert, Action.TRIGGER, "trigger", routing.destinations, now))
+        return [alert]
 
-    def _resolve(self, tx: AlertTx, seq: int, event: AlertEvent, key: str, now: float) -> None:
+    def _resolve(
+        self, tx: AlertTx, seq: int, event: AlertEvent, key: str, now: float
+    ) -> list[Alert]:
         alert = tx.firing(key)
         if alert is None:
-            return
+            return []
         alert.status = AlertStatus.RESOLVED
         alert.resolved_at = alert.updated_at = iso(now)
         alert.last_seq = seq
@@ -190,6 +233,7 @@ class Alerting:
         if alert.silenced_by is None:
             told = alert.details.get("destinations", []) + alert.details.get("escalated", [])
             tx.enqueue(deliveries(alert, Action.RESOLVE, "resolve", told, now))
+        return [alert]
 
     def escalate(self) -> int:
         """Send each due, unacknowledged alert to the next name on its escalation list."""
@@ -231,6 +275,8 @@ class Alerting:
         alert.escalate_at = now + self.settings.escalate_after if more else None
         alert.updated_at = iso(now)
         tx.save(alert)
+        if owner is not None:
+            ledgered(tx, [alert], ALERTING_ACTOR, f"alert {alert.id} escalated to {owner}")
 
     def acknowledge(self, alert_id: int, by: str) -> Alert:
         return acknowledge(self.queue, alert_id, by, self.clock())
@@ -257,6 +303,7 @@ def acknowledge(queue: AlertQueue, alert_id: int, by: str, now: float) -> Alert:
         told = alert.details.get("destinations", []) + alert.details.get("escalated", [])
         acked = [d for d in told if d.startswith(ACK_CHANNELS)]
         tx.enqueue(deliveries(alert, Action.ACKNOWLEDGE, "acknowledge", acked, now))
+        ledgered(tx, [alert], by, f"alert {alert_id} acknowledged")
         return alert
 
     return queue.transaction(unit)

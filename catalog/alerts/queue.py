@@ -8,16 +8,23 @@ kept with who and when on the alert itself and in its delivery history.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from catalog.alerts.events import AlertEvent
 from catalog.alerts.model import Alert, Delivery, OutboxEvent, Silence
+
+if TYPE_CHECKING:  # the store port names this port; this one names the write transaction
+    from catalog.stores.protocol import WriteTx
 
 T = TypeVar("T")
 
 
 class AlertTx(Protocol):
-    """The queue inside one transaction: read an alert's state, change it, enqueue."""
+    """The queue inside one transaction: read an alert's state, change it, enqueue; and
+    `graph`, the store's write transaction, to ledger the change in the same commit."""
+
+    @property
+    def graph(self) -> WriteTx: ...
 
     def firing(self, key: str) -> Alert | None:
         """The firing alert with this key, if any."""

@@ -484,6 +484,9 @@ class EmbeddedStore:
         """This thread's connection."""
         return self._conn()
 
+    def write_tx(self, conn: sqlite3.Connection) -> _SqliteWriteTx:
+        return _SqliteWriteTx(conn)
+
     def locked(self, unit: Callable[[sqlite3.Connection], T]) -> T:
         """Any write transaction (the graph's or the alert queue's), one at a time."""
         return self.write(lambda tx: unit(tx.connection))

@@ -18,6 +18,7 @@ from catalog.alerts.model import (
     Silence,
 )
 from catalog.domain import NodeRef
+from catalog.stores.protocol import WriteTx
 
 T = TypeVar("T")
 
@@ -105,8 +106,9 @@ def _silence(row: sqlite3.Row) -> Silence:
 
 
 class _SqliteAlertTx:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, graph: WriteTx) -> None:
         self._conn = conn
+        self.graph = graph
 
     def firing(self, key: str) -> Alert | None:
         return _firing(self._conn, key)
@@ -203,6 +205,9 @@ class SqliteHost(Protocol):
 
     def locked(self, unit: Callable[[sqlite3.Connection], T]) -> T: ...
 
+    def write_tx(self, conn: sqlite3.Connection) -> WriteTx:
+        """The graph's write transaction on the same connection (and transaction)."""
+
 
 class SqliteAlertQueue:
     """`AlertQueue` over the store's connections; transactions take the store's write lock."""
@@ -210,9 +215,10 @@ class SqliteAlertQueue:
     def __init__(self, host: SqliteHost) -> None:
         self._conn = host.connection
         self._locked = host.locked
+        self._graph = host.write_tx
 
     def transaction(self, unit: Callable[[_SqliteAlertTx], T]) -> T:
-        return self._locked(lambda conn: unit(_SqliteAlertTx(conn)))
+        return self._locked(lambda conn: unit(_SqliteAlertTx(conn, self._graph(conn))))
 
     def firing_keys(self, keys: Sequence[str]) -> set[str]:
         rows = self._conn().execute(
