@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from catalog.alerts.events import AlertEvent, EventType
@@ -15,7 +16,7 @@ from catalog.alerts.settings import AlertSettings
 from catalog.domain import EdgeKind, JsonObject, NodeKind, NodeRef, owner_key, owner_named
 from catalog.links import node_url
 from catalog.services.ownership import owners_of
-from catalog.stores.protocol import Direction, Store
+from catalog.stores.protocol import Direction, LedgerQuery, Store
 from ingesters.ownership import Role
 
 _DATA_BROKE = (Role.OPERATOR.value, Role.ENGINEER.value, Role.STEWARD.value)
@@ -117,7 +118,7 @@ def route(
         "unowned": unowned,
         "runbook": next((r.runbook for r in recipients if r.runbook), None),
         "remediation": _remediation(event),
-        "upstream_suspects": _suspects(store, assets, firing),
+        "upstream_suspects": _suspects(store, assets, firing, settings.file.recent_hours),
         "downstream": _downstream(store, assets),
         "escalation": escalation,
     }
@@ -327,29 +328,42 @@ def _remediation(event: AlertEvent) -> str | None:
     return None
 
 
-def _suspects(store: Store, assets: Sequence[NodeRef], firing: Sequence[Alert]) -> list[Any]:
-    """Firing alerts on anything upstream of the affected datasets (a failed run or check
-    there is the likeliest cause)."""
+def _suspects(
+    store: Store, assets: Sequence[NodeRef], firing: Sequence[Alert], hours: int
+) -> list[Any]:
+    """What upstream of the affected datasets is the likeliest cause: firing alerts there
+    (a failed run or check), then the jobs writing them that changed in the last `hours`
+    (a new version of their SQL or model), nearest first."""
     datasets = [a.dataset for a in assets if a.kind in (NodeKind.DATASET, NodeKind.COLUMN)]
-    if not datasets or not firing:
+    if not datasets:
         return []
     upstream = store.subgraph(
         datasets, kinds=[EdgeKind.FEEDS.value], direction=Direction.UPSTREAM, depth=10,
         limit=5000,
     )  # fmt: skip
-    above = {str(NodeRef.from_key(k)) for k, depth in upstream.depth_of.items() if depth > 0}
-    writers = {
-        str(e.subject)
-        for e in store.subgraph(
-            [NodeRef.from_key(k) for k in upstream.depth_of], kinds=[EdgeKind.WRITES.value],
-            direction=Direction.UPSTREAM, depth=1, limit=10_000,
-        ).edges
-    }  # fmt: skip
-    return [
+    nearest = sorted(upstream.depth_of, key=lambda k: (upstream.depth_of[k], k))
+    written = store.subgraph(
+        [NodeRef.from_key(k) for k in nearest], kinds=[EdgeKind.WRITES.value],
+        direction=Direction.UPSTREAM, depth=1, limit=10_000,
+    )  # fmt: skip
+    writers = list(dict.fromkeys(e.subject for e in written.edges))
+    above = {str(NodeRef.from_key(k)) for k in nearest if upstream.depth_of[k] > 0}
+    found: list[Any] = [
         {"alert": a.id, "type": a.type, "summary": a.summary, "since": a.opened_at}
         for a in firing
-        if {x["ref"] for x in a.details.get("assets", [])} & (above | writers)
-    ][:NEIGHBOURS]
+        if {x["ref"] for x in a.details.get("assets", [])} & (above | {str(w) for w in writers})
+    ]
+    since = datetime.now(UTC) - timedelta(hours=hours)
+    for job in writers[:NEIGHBOURS]:
+        [*changed] = store.ledger(
+            LedgerQuery(entity=job.key, since=since, limit=1, newest_first=True)
+        )
+        found += [
+            {"job": str(job), "type": "job.changed", "since": e.at.isoformat(timespec="seconds"),
+             "summary": f"{job} changed in ledger entry {e.seq} by {e.actor}: {e.reason}"}
+            for e in changed
+        ]  # fmt: skip
+    return found[:NEIGHBOURS]
 
 
 def _downstream(store: Store, assets: Sequence[NodeRef]) -> JsonObject:

@@ -195,7 +195,7 @@ def run_results(
     tmp_path: Path, failing: dict[str, int], invocation: str, at: str = "2026-11-30T06:00:00Z"
 ) -> Path:
     """A copy of the project whose run results (generated `at`) fail `failing` (test id ->
-    failing rows)."""
+    failing rows; a model id errors)."""
     project = tmp_path / f"jaffle-{invocation}"
     if project.exists():
         shutil.rmtree(project)
@@ -205,7 +205,9 @@ def run_results(
     results["metadata"]["generated_at"] = at
     for result in results["results"]:
         rows = failing.get(result["unique_id"])
-        if rows is not None:
+        if rows is not None and result["unique_id"].startswith("model."):
+            result |= {"status": "error", "message": "relation does not exist"}
+        elif rows is not None:
             message = f"Got {rows} results, configured to fail if != 0"
             result |= {"status": "fail", "failures": rows, "message": message}
     (project / "run_results.json").write_text(json.dumps(results))

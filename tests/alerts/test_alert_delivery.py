@@ -156,3 +156,23 @@ def test_a_delivery_that_runs_out_of_attempts_is_dead_lettered_and_can_be_retrie
     assert world.alerting.queue.retry([dead.id], world.clock.now) == 1
     world.work()
     assert len(world.webhooks()) == 1
+
+
+def test_a_failed_run_upstream_is_named_as_a_suspect_of_a_failing_check(world: World) -> None:
+    world.ingest({"model.jaffle_shop.stg_orders": 1}, "run-2")
+    world.work()
+    world.ingest({"model.jaffle_shop.stg_orders": 1, FAILING_TEST: 3}, "run-3")
+    world.work()
+    [check] = [a for a in world.alerting.queue.alerts(status="firing") if a.type == "check.failed"]
+    suspects = check.details["upstream_suspects"]
+    assert suspects[0]["type"] == "run.failed"
+    assert "model.jaffle_shop.stg_orders failed: relation does not exist" in suspects[0]["summary"]
+
+
+def test_jobs_upstream_that_changed_recently_are_named_as_suspects(world: World) -> None:
+    world.ingest({FAILING_TEST: 3}, "run-2")
+    world.work()
+    [check] = world.alerting.queue.alerts(status="firing")
+    changed = [s for s in check.details["upstream_suspects"] if s["type"] == "job.changed"]
+    assert any("model.jaffle_shop.stg_orders changed in ledger entry" in s["summary"]
+               for s in changed)  # fmt: skip
