@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
 from typing import Any
 
 from catalog.alerts.events import AlertEvent, EventType
@@ -98,13 +99,14 @@ def route(
     unowned = not destinations
     if unowned:
         destinations = list(settings.file.fallback)
-    destinations += [
-        d
-        for s in settings.file.subscriptions
-        if s.matches(event.type, severity, names, owners)
-        for d in s.to
-        if d not in destinations
+    matching = [
+        s for s in settings.file.subscriptions if s.matches(event.type, severity, names, owners)
     ]
+    destinations += [
+        d for s in matching if not s.mute for d in s.to if d not in destinations
+    ]  # fmt: skip
+    muted = [glob for s in matching if s.mute for glob in s.to]
+    destinations = [d for d in destinations if not any(fnmatchcase(d, g) for g in muted)]
     escalation = _unique(
         e for r in recipients for e in r.escalation if e not in owners
     )  # fmt: skip

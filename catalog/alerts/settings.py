@@ -68,7 +68,9 @@ class Channels(_Strict):
 
 
 class Subscription(_Strict):
-    """A route added to the defaults: events matching every filter also go to `to`."""
+    """A route added to the defaults: events matching every filter also go to `to`; or,
+    with `mute`, a route taken away: matching events do not go to destinations matching
+    the `to` globs (`pagerduty:*`), whoever routed them there."""
 
     name: str
     events: list[str] = Field(default_factory=lambda: ["*"])
@@ -79,7 +81,15 @@ class Subscription(_Strict):
     """Glob over the affected asset as `namespace/name`."""
     owner: str | None = None
     """Only alerts routed to this owner (`team:analytics-engineering`)."""
-    to: list[Destination] = Field(min_length=1)
+    to: list[str] = Field(min_length=1)
+    mute: bool = False
+
+    @model_validator(mode="after")
+    def _destinations(self) -> Subscription:
+        bad = [d for d in self.to if not self.mute and not _DESTINATION.match(d)]
+        if bad:
+            raise ValueError(f"not a destination (channel:name): {', '.join(bad)}")
+        return self
 
     def matches(self, event_type: str, severity: str, assets: list[str], owners: list[str]) -> bool:
         return (
@@ -223,6 +233,7 @@ def _unknown_destinations(source: str, parsed: AlertsFile) -> list[IngestError]:
     named += [
         (f"$.subscriptions[{i}].to[{j}]", d)
         for i, s in enumerate(parsed.subscriptions)
+        if not s.mute
         for j, d in enumerate(s.to)
     ]
     return [

@@ -73,6 +73,21 @@ def test_a_subscription_adds_its_destinations_to_the_owners(
     world.store.close()
 
 
+def test_a_mute_subscription_takes_its_destinations_away(
+    tmp_path: Path, receiver: Receiver, mailbox: Mailbox, secrets_env: dict[str, str]
+) -> None:
+    extra = (
+        "subscriptions:\n"
+        "  - {name: no pages for orders, mute: true, match: '*orders*', to: ['pagerduty:*']}"
+    )
+    world = make_world(tmp_path, receiver, mailbox, extra)
+    world.ingest({FAILING_TEST: 3}, "run-2")
+    world.work()
+    assert world.receiver.at("/pagerduty") == []
+    assert len(world.receiver.at(SLACK_URL_PATH)) == 1
+    world.store.close()
+
+
 def test_alerts_list_and_show_tell_what_was_raised_and_whom_it_reached(world: World) -> None:
     world.ingest({UNOWNED_TEST: 1}, "run-2")
     world.work()
