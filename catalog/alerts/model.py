@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -95,14 +95,3 @@ class Silence:
     reason: str
     created_at: str
     id: int | None = None
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """The outcome of sending one delivery once."""
-
-    delivery_id: int
-    ok: bool
-    error: str | None = None
-    at: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)

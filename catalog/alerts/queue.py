@@ -52,9 +52,6 @@ class AlertQueue(Protocol):
         """Which of `keys` have a firing alert (outside a transaction: a hint to skip
         reading the graph for repeats)."""
 
-    def firing_subjects(self, alert_type: str) -> set[str]:
-        """Subjects (node keys) of the firing alerts of one type."""
-
     def firing_keys_of(self, alert_type: str) -> set[str]:
         """Keys of the firing alerts of one type."""
 

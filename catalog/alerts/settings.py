@@ -22,7 +22,6 @@ from catalog.durations import seconds
 from catalog.errors import InvalidArgument
 from ingesters.documents import read_yaml, validation_errors
 
-CHANNEL_KINDS = ("webhook", "slack", "pagerduty", "email")
 _DESTINATION = re.compile(r"^(webhook|slack|pagerduty|email):.+$")
 Destination = Annotated[str, Field(pattern=_DESTINATION.pattern)]
 

@@ -126,7 +126,8 @@ def raise_alerts(store: Store, queue: AlertQueue, now: datetime | None = None) -
     longer promised): a breach fires once, not at every evaluation."""
     now = now or datetime.now(UTC)
     results = evaluate(store, now)
-    firing = queue.firing_subjects(EventType.FRESHNESS_BREACHED.value)
+    family = f"{EventType.FRESHNESS_BREACHED.value}|"
+    firing = {key.removeprefix(family) for key in queue.firing_keys_of(family[:-1])}
     judged = {r.key: r for r in results}
     events = [
         AlertEvent(EventType.FRESHNESS_BREACHED, r.dataset, r.sla.source, _observed(r))

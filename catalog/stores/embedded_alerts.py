@@ -228,12 +228,6 @@ class SqliteAlertQueue:
         )
         return {key for (key,) in rows}
 
-    def firing_subjects(self, alert_type: str) -> set[str]:
-        rows = self._conn().execute(
-            "SELECT subject FROM alerts WHERE status = 'firing' AND type = ?", (alert_type,)
-        )
-        return {subject for (subject,) in rows}
-
     def firing_keys_of(self, alert_type: str) -> set[str]:
         rows = self._conn().execute(
             "SELECT key FROM alerts WHERE status = 'firing' AND type = ?", (alert_type,)
