@@ -78,6 +78,9 @@ class AlertQueue(Protocol):
 
     def alert(self, alert_id: int) -> Alert | None: ...
 
+    def firing_about(self, dataset: str) -> list[Alert]:
+        """Firing alerts that affect a dataset (`namespace/name`) or one of its columns."""
+
     def deliveries(
         self, *, alert_id: int | None = None, status: str | None = None, limit: int = 200
     ) -> list[Delivery]:

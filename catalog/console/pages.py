@@ -99,6 +99,7 @@ def router(store: Store) -> APIRouter:
             producers=catalog.linked(store, [ref], EdgeKind.WRITES, Direction.UPSTREAM),
             readers=catalog.linked(store, [ref], EdgeKind.READS, Direction.UPSTREAM),
             history=catalog.history(store, ref, first=50),
+            alerts=queue.firing_about(str(ref)) if (queue := store.alert_queue()) else [],
         )  # fmt: skip
 
     @pages.get("/jobs/{name:path}")

@@ -304,6 +304,18 @@ class SqliteAlertQueue:
     def alert(self, alert_id: int) -> Alert | None:
         return _one_alert(self._conn(), alert_id)
 
+    def firing_about(self, dataset: str) -> list[Alert]:
+        rows = self._conn().execute(
+            f"SELECT id, {_ALERT_COLUMNS} FROM alerts"  # noqa: S608
+            " WHERE status = 'firing' AND EXISTS ("
+            "   SELECT 1 FROM json_each(alerts.details, '$.assets') asset"
+            "   WHERE json_extract(asset.value, '$.ref') = :dataset"
+            "      OR substr(json_extract(asset.value, '$.ref'), 1, length(:columns)) = :columns)"
+            " ORDER BY id DESC LIMIT 100",
+            {"dataset": dataset, "columns": dataset + "."},
+        )
+        return [_alert(r) for r in rows]
+
     def deliveries(
         self, *, alert_id: int | None = None, status: str | None = None, limit: int = 200
     ) -> list[Delivery]:

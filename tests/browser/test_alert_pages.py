@@ -47,3 +47,9 @@ def test_an_editor_acknowledges_an_alert_from_its_page(page: Page, editor_token:
     open_failed_check(page)
     page.get_by_role("button", name="Acknowledge as token:ops-editor").click()
     expect(page.locator(".lead")).to_contain_text("acknowledged by token:ops-editor")
+
+
+def test_the_dataset_page_shows_its_firing_alerts(page: Page) -> None:
+    page.goto("/datasets/ANALYTICS.RAW.ORDERS?namespace=snowflake://acme-xy12345")
+    alerts = page.get_by_role("region", name="Firing alerts")
+    expect(alerts.get_by_role("link", name=FAILED_CHECK)).to_be_visible()
