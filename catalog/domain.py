@@ -32,6 +32,7 @@ class NodeKind(StrEnum):
     HANDOFF = "HANDOFF"  # a data product moving between stages or owners, behind a gate
     SIGNOFF = "SIGNOFF"  # one immutable decision on a handoff
     ALERT = "ALERT"  # an incident or notice Baton raised, as its lifecycle records it
+    SUBSCRIPTION = "SUBSCRIPTION"  # a route alerts take besides their owners (or a mute)
 
 
 class EdgeKind(StrEnum):

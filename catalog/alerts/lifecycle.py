@@ -21,9 +21,10 @@ from catalog.alerts.messages import compose
 from catalog.alerts.model import Action, Alert, AlertStatus, Delivery, Silence
 from catalog.alerts.queue import AlertQueue, AlertTx
 from catalog.alerts.routing import Routing, escalation_destinations, route
-from catalog.alerts.settings import AlertSettings
+from catalog.alerts.settings import AlertSettings, Subscription
 from catalog.domain import Batch, NodeKind, NodeRef, SnapshotBuilder
 from catalog.errors import InvalidArgument, NotFound
+from catalog.services import subscriptions
 from catalog.stores.protocol import Store
 from catalog.write_path import WriteRequest, apply_batch
 
@@ -155,14 +156,16 @@ class Alerting:
         events = [(item, n, e) for item in pending for n, e in enumerate(judged[item.id])]
         already = self.queue.firing_keys(sorted({alert_key(e) for _, _, e in events}))
         firing: list[Alert] | None = None
+        routes: list[Subscription] = []
         routings: dict[tuple[int, int], Routing] = {}
         for item, n, event in events:
             verb = FAMILIES[event.type][1]
             if verb is Verb.RESOLVE or (verb is Verb.OPEN and alert_key(event) in already):
                 continue
-            if firing is None:
+            if firing is None:  # read once per batch, and only when something is routed
                 firing = self.queue.alerts(status=AlertStatus.FIRING.value, limit=1000)
-            routings[item.id, n] = route(self.store, self.settings, event, firing)
+                routes = [*self.settings.file.subscriptions, *subscriptions.current(self.store)]
+            routings[item.id, n] = route(self.store, self.settings, event, firing, routes)
 
         def unit(tx: AlertTx) -> None:
             silences = tx.silences(now)
@@ -201,7 +204,8 @@ class Alerting:
             tx.save(current)
             return []
         if routing is None:  # resolved earlier in this batch: routed now, under the lock
-            routing = route(self.store, self.settings, event, [])
+            routes = [*self.settings.file.subscriptions, *subscriptions.current(self.store)]
+            routing = route(self.store, self.settings, event, [], routes)
         alert = Alert(
             key if verb is Verb.OPEN else f"{key}|{seq}",
             family, event.subject.key, routing.severity,

@@ -13,7 +13,7 @@ from typing import Any
 
 from catalog.alerts.events import AlertEvent, EventType
 from catalog.alerts.model import Alert
-from catalog.alerts.settings import AlertSettings
+from catalog.alerts.settings import AlertSettings, Subscription
 from catalog.domain import EdgeKind, JsonObject, NodeKind, NodeRef, owner_key, owner_named
 from catalog.links import node_url
 from catalog.services.ownership import owners_of
@@ -81,9 +81,14 @@ def destinations_of(contacts: JsonObject, settings: AlertSettings, severity: str
 
 
 def route(
-    store: Store, settings: AlertSettings, event: AlertEvent, firing: Sequence[Alert]
+    store: Store,
+    settings: AlertSettings,
+    event: AlertEvent,
+    firing: Sequence[Alert],
+    subscriptions: Sequence[Subscription] | None = None,
 ) -> Routing:
-    """The routing and context of an event that opens an alert or is a notice."""
+    """The routing and context of an event that opens an alert or is a notice.
+    `subscriptions`: the file's and the graph's (default: the file's alone)."""
     assets = affected(store, event)
     severity = str(event.attrs.get("severity") or _SEVERITY[event.type])
     asked = event.attrs.get("role")  # a sign-off: whoever holds its role
@@ -99,12 +104,11 @@ def route(
     unowned = not destinations
     if unowned:
         destinations = list(settings.file.fallback)
-    matching = [
-        s for s in settings.file.subscriptions if s.matches(event.type, severity, names, owners)
-    ]
-    destinations += [
-        d for s in matching if not s.mute for d in s.to if d not in destinations
-    ]  # fmt: skip
+    everyone = settings.file.subscriptions if subscriptions is None else subscriptions
+    matching = [s for s in everyone if s.matches(event.type, severity, names, owners)]
+    added = [d for s in matching if not s.mute for d in s.to]
+    unroutable = sorted({d for d in added if not settings.configured(d)})
+    destinations += [d for d in added if d not in destinations and d not in unroutable]
     muted = [glob for s in matching if s.mute for glob in s.to]
     destinations = [d for d in destinations if not any(fnmatchcase(d, g) for g in muted)]
     escalation = _unique(
@@ -118,6 +122,7 @@ def route(
         "roles": list(roles),
         "recipients": [r.__dict__ | {"destinations": list(r.destinations)} for r in recipients],
         "unowned": unowned,
+        "unroutable": unroutable,
         "runbook": next((r.runbook for r in recipients if r.runbook), None),
         "remediation": _remediation(event),
         "upstream_suspects": _suspects(store, assets, firing, settings.file.recent_hours),

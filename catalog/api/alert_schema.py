@@ -8,14 +8,17 @@ from enum import Enum
 from typing import Annotated, cast
 
 import strawberry
+from pydantic import ValidationError
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from catalog.alerts import lifecycle, model
+from catalog.alerts.settings import Subscription
 from catalog.api import auth
 from catalog.api.context import store_of
 from catalog.errors import InvalidArgument, NotFound
 from catalog.security import Permission
+from catalog.services import subscriptions
 from catalog.services.alerting import queue_of
 
 AlertId = Annotated[int, strawberry.argument(description="The alert's id.")]
@@ -97,6 +100,41 @@ class Alert:
         )  # fmt: skip
 
 
+@strawberry.type(description="A route alerts take besides their owners', or a mute.")
+class AlertSubscription:
+    name: str = strawberry.field(description="Unique within its file (or among API ones).")
+    events: list[str] = strawberry.field(description="Globs over event types (`check.*`).")
+    severity: list[str] = strawberry.field(description="Only these severities (none: any).")
+    match: str = strawberry.field(description="Glob over affected assets as namespace/name.")
+    owner: str | None = strawberry.field(description="Only alerts routed to this owner.")
+    to: list[str] = strawberry.field(
+        description="Destinations added (`slack:#x`), or for a mute, destination globs taken away."
+    )
+    mute: bool = strawberry.field(description="Takes routes away instead of adding them.")
+
+    @classmethod
+    def of(cls, s: Subscription) -> AlertSubscription:
+        return cls(name=s.name, events=s.events, severity=s.severity, match=s.match,
+                   owner=s.owner, to=s.to, mute=s.mute)  # fmt: skip
+
+
+@strawberry.input(description="A subscription to set over the API.")
+class AlertSubscriptionInput:
+    name: str = strawberry.field(description="Its name; setting it again replaces it.")
+    to: list[str] = strawberry.field(description="Destinations (or, muting, their globs).")
+    events: list[str] = strawberry.field(
+        default_factory=lambda: ["*"], description="Event type globs."
+    )
+    severity: list[str] = strawberry.field(
+        default_factory=list, description="Severities (none: any)."
+    )
+    match: str = strawberry.field(default="*", description="Asset glob (namespace/name).")
+    owner: str | None = strawberry.field(
+        default=None, description="Only alerts routed to this owner."
+    )
+    mute: bool = strawberry.field(default=False, description="Take routes away instead.")
+
+
 @strawberry.type(description="Reading alerts.")
 class AlertQuery:
     @strawberry.field(description="Alerts, newest first, optionally of one status.")
@@ -117,6 +155,13 @@ class AlertQuery:
         chosen = str(status.value) if status else None
         found = queue.alerts(status=chosen, before_id=before, limit=first)
         return [Alert.of(a) for a in found]
+
+    @strawberry.field(
+        description="Every subscription in force: from subscription files and the API (the "
+        "alerts file's own are not listed: they live with the server's configuration)."
+    )
+    def alert_subscriptions(self, info: Info) -> list[AlertSubscription]:
+        return [AlertSubscription.of(s) for s in subscriptions.current(store_of(info))]
 
     @strawberry.field(description="One alert by id (NOT_FOUND when there is none).")
     def alert(self, info: Info, id: AlertId) -> Alert:
@@ -142,6 +187,34 @@ class AlertQuery:
 
 @strawberry.type(description="Acting on alerts; each needs a bearer token.")
 class AlertMutation:
+    @strawberry.mutation(
+        description="Set a subscription (ledgered as the caller); INVALID_ARGUMENT when it is "
+        "not well formed."
+    )
+    def set_alert_subscription(
+        self, info: Info, subscription: AlertSubscriptionInput
+    ) -> AlertSubscription:
+        principal = auth.require(info.context, Permission.WRITE)
+        try:
+            parsed = Subscription.model_validate(vars(subscription))
+        except ValidationError as invalid:
+            raise InvalidArgument(str(invalid.errors(include_url=False)[0]["msg"])) from invalid
+        subscriptions.put(store_of(info), parsed, actor=principal.name, reason="subscription set")
+        return AlertSubscription.of(parsed)
+
+    @strawberry.mutation(
+        description="Remove a subscription set over the API (ledgered as the caller); "
+        "NOT_FOUND when there is none of that name."
+    )
+    def remove_alert_subscription(
+        self, info: Info, name: Annotated[str, strawberry.argument(description="Its name.")]
+    ) -> bool:
+        principal = auth.require(info.context, Permission.WRITE)
+        subscriptions.remove(
+            store_of(info), name, actor=principal.name, reason="subscription removed"
+        )
+        return True
+
     @strawberry.mutation(
         description="Acknowledge a firing alert as the caller: its escalation stops; pages and "
         "webhooks are told. INVALID_ARGUMENT when it is not firing."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -16,9 +17,20 @@ from rich.markup import escape
 
 from catalog.alerts.lifecycle import acknowledge, iso
 from catalog.alerts.model import Alert, Delivery, Silence
-from catalog.cli.common import JSON_OPTION, actor, alerts_app, opened, out, print_json, settings_of
+from catalog.cli.common import (
+    JSON_OPTION,
+    actor,
+    alerts_app,
+    ingest_app,
+    opened,
+    out,
+    print_json,
+    print_written,
+    settings_of,
+    written,
+)
 from catalog.durations import seconds
-from catalog.services import alerting
+from catalog.services import alerting, subscriptions
 
 
 def _say(text: str) -> None:
@@ -43,6 +55,23 @@ def _line(alert: Alert) -> str:
         f"{alert.id:>5}  {alert.status.value:<8} {alert.severity:<7} {alert.summary}"
         f"  [{alert.occurrences}x, since {alert.opened_at}{ack}{silenced}]"
     )
+
+
+@ingest_app.command("subscriptions")
+def ingest_subscriptions(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="A subscriptions file (YAML, see docs/alerts.md)."),
+    reason: str = typer.Option("alert subscriptions", help="Why: recorded in the ledger."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Alert routes besides the owners' (or mutes), kept in the graph: a new version of
+    the file replaces the old one's, with history."""
+    with opened(ctx, write=True) as store:
+        result = subscriptions.ingest(store, path, actor=actor(), reason=reason)
+    if as_json:
+        print_json(written(result))
+        return
+    print_written(result)
 
 
 @alerts_app.command("list")
