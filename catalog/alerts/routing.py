@@ -16,7 +16,8 @@ from catalog.alerts.model import Alert
 from catalog.alerts.settings import AlertSettings, Subscription
 from catalog.domain import EdgeKind, JsonObject, NodeKind, NodeRef, owner_key, owner_named
 from catalog.links import node_url
-from catalog.services.ownership import owners_of
+from catalog.services import contracts
+from catalog.services.ownership import own_domain, owners_of
 from catalog.stores.protocol import Direction, LedgerQuery, Store
 from ingesters.ownership import Role
 
@@ -105,7 +106,8 @@ def route(
     if unowned:
         destinations = list(settings.file.fallback)
     everyone = settings.file.subscriptions if subscriptions is None else subscriptions
-    matching = [s for s in everyone if s.matches(event.type, severity, names, owners)]
+    domains = _domains(store, assets) if any(s.domain for s in everyone) else frozenset()
+    matching = [s for s in everyone if s.matches(event.type, severity, names, owners, domains)]
     added = [d for s in matching if not s.mute for d in s.to]
     unroutable = sorted({d for d in added if not settings.configured(d)})
     destinations += [d for d in added if d not in destinations and d not in unroutable]
@@ -166,6 +168,15 @@ def affected(store: Store, event: AlertEvent) -> list[NodeRef]:
         keys = [*event.attrs.get("downstream_keys", []), *event.attrs.get("pinned_keys", [])]
         return [NodeRef.from_key(key) for key in dict.fromkeys(keys)]
     return [subject]
+
+
+def _domains(store: Store, assets: Sequence[NodeRef]) -> frozenset[str]:
+    """The domains of the datasets among the assets: their own (or dbt's `meta.domain`),
+    and those of the contracts they publish (as ownership maps read domains)."""
+    datasets = list({a.dataset for a in assets if a.kind in (NodeKind.DATASET, NodeKind.COLUMN)})
+    found = {d for v in store.nodes(datasets) if (d := own_domain(v))}
+    found |= {c.domain for ds in datasets for c in contracts.of_dataset(store, ds) if c.domain}
+    return frozenset(found)
 
 
 def _objects(store: Store, subject: NodeRef, kind: EdgeKind) -> list[NodeRef]:

@@ -80,6 +80,8 @@ class Subscription(_Strict):
     """Glob over the affected asset as `namespace/name`."""
     owner: str | None = None
     """Only alerts routed to this owner (`team:analytics-engineering`)."""
+    domain: str | None = None
+    """Only alerts affecting a dataset of this domain (its `domain` or dbt `meta.domain`)."""
     to: list[str] = Field(min_length=1)
     mute: bool = False
 
@@ -90,12 +92,20 @@ class Subscription(_Strict):
             raise ValueError(f"not a destination (channel:name): {', '.join(bad)}")
         return self
 
-    def matches(self, event_type: str, severity: str, assets: list[str], owners: list[str]) -> bool:
+    def matches(
+        self,
+        event_type: str,
+        severity: str,
+        assets: list[str],
+        owners: list[str],
+        domains: frozenset[str] = frozenset(),
+    ) -> bool:
         return (
             any(fnmatchcase(event_type, glob) for glob in self.events)
             and (not self.severity or severity in self.severity)
             and any(fnmatchcase(asset, self.match) for asset in assets)
             and (self.owner is None or self.owner in owners)
+            and (self.domain is None or self.domain in domains)
         )
 
 

@@ -107,6 +107,7 @@ class AlertSubscription:
     severity: list[str] = strawberry.field(description="Only these severities (none: any).")
     match: str = strawberry.field(description="Glob over affected assets as namespace/name.")
     owner: str | None = strawberry.field(description="Only alerts routed to this owner.")
+    domain: str | None = strawberry.field(description="Only alerts on datasets of this domain.")
     to: list[str] = strawberry.field(
         description="Destinations added (`slack:#x`), or for a mute, destination globs taken away."
     )
@@ -115,7 +116,7 @@ class AlertSubscription:
     @classmethod
     def of(cls, s: Subscription) -> AlertSubscription:
         return cls(name=s.name, events=s.events, severity=s.severity, match=s.match,
-                   owner=s.owner, to=s.to, mute=s.mute)  # fmt: skip
+                   owner=s.owner, domain=s.domain, to=s.to, mute=s.mute)  # fmt: skip
 
 
 @strawberry.input(description="A subscription to set over the API.")
@@ -131,6 +132,9 @@ class AlertSubscriptionInput:
     match: str = strawberry.field(default="*", description="Asset glob (namespace/name).")
     owner: str | None = strawberry.field(
         default=None, description="Only alerts routed to this owner."
+    )
+    domain: str | None = strawberry.field(
+        default=None, description="Only alerts on datasets of this domain."
     )
     mute: bool = strawberry.field(default=False, description="Take routes away instead.")
 

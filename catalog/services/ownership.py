@@ -88,12 +88,14 @@ def _targets(store: Store) -> Iterator[Target]:
                 ref = NodeRef.model_validate(dataset["ref"])
                 contract_domains.setdefault(ref.key, domain)
     for view in every(store, NodeKind.DATASET):
-        meta = view.attrs.get("meta")
-        meta = meta if isinstance(meta, dict) else {}
-        domain = (
-            view.attrs.get("domain") or meta.get("domain") or contract_domains.get(view.ref.key)
-        )
-        yield Target(view.ref, domain if isinstance(domain, str) else None)
+        yield Target(view.ref, own_domain(view) or contract_domains.get(view.ref.key))
+
+
+def own_domain(view: NodeView) -> str | None:
+    """A dataset's own domain: its `domain` attribute or dbt's `meta.domain`."""
+    meta = view.attrs.get("meta")
+    domain = view.attrs.get("domain") or (meta.get("domain") if isinstance(meta, dict) else None)
+    return domain if isinstance(domain, str) else None
 
 
 def owners_of(

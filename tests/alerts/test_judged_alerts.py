@@ -11,8 +11,8 @@ import pytest
 
 from catalog.alerts.lifecycle import Alerting
 from catalog.alerts.model import Alert
-from catalog.alerts.settings import AlertSettings
-from catalog.services import ingestion
+from catalog.alerts.settings import AlertSettings, Subscription
+from catalog.services import ingestion, subscriptions
 from catalog.stores.embedded import EmbeddedStore
 from tests.conftest import DEMO_OPTIONS, EXAMPLES, publish_contract
 
@@ -103,3 +103,14 @@ def test_a_contract_version_breaking_the_one_before_alerts_downstream_owners(
     assert (observed["previous"], observed["version"]) == ("1.0.0", "2.0.0")
     assert observed["breaking"]
     assert breaking.summary.startswith("Contract urn:acme:contract:fct-orders 2.0.0 breaks 1.0.0")
+
+
+@pytest.mark.parametrize(("domain", "routed"), [("sales", ["webhook:sales"]), ("hr", [])])
+def test_a_subscription_for_a_domain_takes_alerts_on_its_datasets(
+    owned_warehouse: EmbeddedStore, domain: str, routed: list[str]
+) -> None:
+    only = Subscription(name="domain", domain=domain, to=["webhook:sales"])
+    subscriptions.put(owned_warehouse, only, actor="test:alice", reason="domain route")
+    publish_contract(owned_warehouse, "fct_orders.v1.odcs.yaml")  # domain: sales
+    [drift] = raised(owned_warehouse, "contract.drift")
+    assert drift.details["unroutable"] == routed  # matched: no channel configured here
