@@ -207,7 +207,7 @@ class Channels:
         try:
             with smtplib.SMTP(spec.host, spec.port, timeout=spec.timeout_seconds) as smtp:
                 if spec.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=ssl.create_default_context(cafile=spec.ca_file))
                 user = self.settings.secret(spec.username_env)
                 if user:
                     smtp.login(user, self.settings.secret(spec.password_env) or "")

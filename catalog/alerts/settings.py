@@ -55,6 +55,9 @@ class EmailSpec(_Strict):
     password_env: str | None = None
     sender: str
     timeout_seconds: float = Field(default=10.0, gt=0)
+    ca_file: str | None = None
+    """CA certificates (PEM) the server's certificate is checked against, for a server
+    whose certificate a private CA signed; default: the system's."""
 
 
 class Channels(_Strict):

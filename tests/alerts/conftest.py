@@ -8,16 +8,24 @@ import email
 import email.policy
 import json
 import shutil
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from catalog.alerts import settings as alert_settings
 from catalog.alerts.channels import Channels, signature
@@ -145,7 +153,13 @@ def mailbox() -> Iterator[Mailbox]:
     controller.stop()
 
 
-def alerts_file(tmp_path: Path, receiver: Receiver, mailbox: Mailbox, extra: str = "") -> Path:
+def alerts_file(
+    tmp_path: Path,
+    receiver: Receiver,
+    mailbox: Mailbox,
+    extra: str = "",
+    email_extra: str = "    starttls: false\n",
+) -> Path:
     path = tmp_path / "alerts.yaml"
     path.write_text(
         f"""
@@ -162,8 +176,7 @@ channels:
   email:
     host: {mailbox.host}
     port: {mailbox.port}
-    starttls: false
-    sender: baton@shop.example
+{email_extra}    sender: baton@shop.example
 fallback: [webhook:ops]
 delivery:
   backoff_seconds: 1
@@ -259,7 +272,13 @@ def verified(request: Received) -> bool:
     )
 
 
-def make_world(tmp_path: Path, receiver: Receiver, mailbox: Mailbox, extra: str = "") -> World:
+def make_world(
+    tmp_path: Path,
+    receiver: Receiver,
+    mailbox: Mailbox,
+    extra: str = "",
+    email_extra: str = "    starttls: false\n",
+) -> World:
     home = tmp_path / "home"
     assert baton(home, "ingest", "dbt", str(JAFFLE), "--reason", "project").exit_code == 0
     owners = tmp_path / "shop.yaml"
@@ -267,7 +286,7 @@ def make_world(tmp_path: Path, receiver: Receiver, mailbox: Mailbox, extra: str 
     assert baton(home, "ingest", "ownership", str(owners), "--reason", "owners").exit_code == 0
     store = EmbeddedStore(home / "baton.db")
     store.migrate()
-    settings = alert_settings.load(alerts_file(tmp_path, receiver, mailbox, extra))
+    settings = alert_settings.load(alerts_file(tmp_path, receiver, mailbox, extra, email_extra))
     clock = Clock()
     alerting = Alerting(store, store.alert_queue(), settings, clock=clock)
     deliverer = Deliverer(Channels(settings), settings.file.delivery, clock=clock)
@@ -285,3 +304,56 @@ def world(
     made = make_world(tmp_path, receiver, mailbox)
     yield made
     made.store.close()
+
+
+@dataclass
+class TlsMailbox(Mailbox):
+    """A mailbox that takes mail only after STARTTLS and a login."""
+
+    ca_file: str = ""
+    logins: list[tuple[str, str]] = field(default_factory=list)
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, signed by itself (it is its own CA)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = directory / "smtp.pem", directory / "smtp.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ))  # fmt: skip
+    return cert_file, key_file
+
+
+@pytest.fixture
+def tls_mailbox(tmp_path: Path) -> Iterator[TlsMailbox]:
+    cert_file, key_file = self_signed(tmp_path)
+    box = TlsMailbox("127.0.0.1", _free_port(), ca_file=str(cert_file))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth: Any) -> Any:
+        ok = isinstance(auth, LoginPassword) and auth.password == b"smtp-secret"
+        if ok:
+            box.logins.append((auth.login.decode(), mechanism))
+        return AuthResult(success=ok)
+
+    controller = Controller(
+        box, hostname=box.host, port=box.port, tls_context=context, require_starttls=True,
+        authenticator=authenticator, auth_required=True,
+    )  # fmt: skip
+    controller.start()
+    yield box
+    controller.stop()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from tests.alerts.conftest import (
     FAILING_TEST,
     ORDERS,
@@ -9,8 +13,11 @@ from tests.alerts.conftest import (
     SLACK_URL_PATH,
     STEWARDED_TEST,
     UNOWNED_TEST,
+    Receiver,
+    TlsMailbox,
     World,
     mail_text,
+    make_world,
     verified,
 )
 
@@ -176,3 +183,22 @@ def test_jobs_upstream_that_changed_recently_are_named_as_suspects(world: World)
     changed = [s for s in check.details["upstream_suspects"] if s["type"] == "job.changed"]
     assert any("model.jaffle_shop.stg_orders changed in ledger entry" in s["summary"]
                for s in changed)  # fmt: skip
+
+
+def test_mail_goes_over_starttls_with_a_login(
+    tmp_path: Path, receiver: Receiver, tls_mailbox: TlsMailbox, secrets_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("TEST_SMTP_USER", "baton")
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "smtp-secret")
+    tls = (
+        "    starttls: true\n    username_env: TEST_SMTP_USER\n"
+        f"    password_env: TEST_SMTP_PASSWORD\n    ca_file: {tls_mailbox.ca_file}\n"
+    )
+    world = make_world(tmp_path, receiver, tls_mailbox, email_extra=tls)
+    world.ingest({FAILING_TEST: 3}, "run-2")
+    world.work()
+    [mail] = tls_mailbox.messages
+    assert mail.rcpt_tos == ["ops@shop.example"]
+    assert {login for login, _ in tls_mailbox.logins} == {"baton"}  # one per mail sent
+    world.store.close()
