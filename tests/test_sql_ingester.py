@@ -263,3 +263,11 @@ def test_column_edges_inferred_through_a_star_are_marked_inferred() -> None:
         if a.object is not None
     }
     assert marked == {("t", "x"): True, ("u", "x"): False}
+
+
+def test_a_job_whose_lineage_is_partial_says_what_it_left_out_and_why() -> None:
+    batch = parse(load="INSERT INTO t SELECT id, a.x, y FROM a JOIN b USING (id)")
+    [job] = [a for a in assertions(batch, FACT) if a.attrs.get("type") == "SQL"]
+    assert job.attrs["lineage_notes"] == [
+        "unresolved column y (any of a, b could hold it; no schema says which)"
+    ]

@@ -400,3 +400,31 @@ def test_columns_named_over_a_star_of_one_source_come_from_that_source() -> None
 def test_a_star_over_several_sources_infers_nothing_without_a_schema() -> None:
     result = lineage("INSERT INTO t SELECT x FROM (SELECT * FROM s1 JOIN s2 ON s1.k = s2.k) d")
     assert pairs(result) == set()
+
+
+AMBIGUOUS = "INSERT INTO t SELECT id, a.x, y FROM a JOIN b USING (id)"
+
+
+def test_a_using_key_comes_from_both_joined_tables() -> None:
+    assert {(d, u) for d, u, _ in pairs(lineage(AMBIGUOUS, "postgres"))} >= {
+        ("t.id", "a.id"), ("t.id", "b.id"),
+    }  # fmt: skip
+
+
+def test_an_unqualified_column_several_sources_could_hold_is_reported_not_guessed() -> None:
+    result = lineage(AMBIGUOUS, "postgres")
+    assert not [p for p in pairs(result) if p[0] == "t.y"]
+    data: dict[str, Any] = result.as_json()
+    assert data["notes"] == [
+        {
+            "line": 1,
+            "message": "unresolved column y (any of a, b could hold it; no schema says which)",
+        }
+    ]
+
+
+def test_a_schema_resolves_what_would_be_ambiguous() -> None:
+    result = lineage(AMBIGUOUS, "postgres", {"a": {"id": "int", "x": "int"},
+                                             "b": {"id": "int", "y": "int"}})  # fmt: skip
+    assert ("t.y", "b.y", "IDENTITY") in pairs(result)
+    assert result.as_json()["notes"] == []

@@ -232,6 +232,9 @@ def _assert_statement(
         dialect=options.dialect,
         sql=item.statement.text,
         **where,
+        # What the analysis could not attribute (an ambiguous column, an unexpanded `*`):
+        # the lineage is partial, and the job says where and why.
+        **({"lineage_notes": list(result.notes)} if result.notes else {}),
     )
     builder.node(target)
     builder.edge(EdgeKind.WRITES, job, target, **where)

@@ -83,6 +83,9 @@ class _Walker:
     """Every scope by its expression, for LATERAL subqueries."""
     inferred: set[tuple[TableName, str]] = field(default_factory=set)
     """Base-table columns known only by inference through a star (no schema said so)."""
+    ambiguous: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
+    """Unqualified columns several sources could hold, with no schema to say which:
+    (column, candidate sources). Never guessed: reported."""
 
     def __post_init__(self) -> None:
         for scope in self.root.traverse():
@@ -187,6 +190,11 @@ class _Walker:
                 return [(table_name(source), column.name, Transformation.IDENTITY)]
             if isinstance(source, Scope):
                 return self.column(source, column.name)
+            if not column.table and len(scope.selected_sources) > 1:
+                # The nearest SELECT with several sources is where the name resolves; which
+                # source holds it only a schema can say.
+                self.ambiguous.add((column.name, tuple(sorted(scope.selected_sources))))
+                return []
             scope = scope.parent  # correlated: the name belongs to an enclosing query
         return []
 
@@ -283,18 +291,25 @@ def _names(scope: Scope) -> list[str]:
     return list(query.named_selects) if isinstance(query, exp.Query) else []
 
 
-Resolved = tuple[list[tuple[str, list[SourceColumn]]], list[Influence], set[tuple[TableName, str]]]
+Ambiguity = tuple[str, tuple[str, ...]]
+Resolved = tuple[
+    list[tuple[str, list[SourceColumn]]],
+    list[Influence],
+    set[tuple[TableName, str]],
+    set[Ambiguity],
+]
 
 
 def column_sources(query: exp.Query) -> Resolved:
     """Each output column of a qualified query with the base-table columns it derives from;
-    the base-table columns that only influence which rows there are; and the base-table
-    columns known only by inference through a `*`."""
+    the base-table columns that only influence which rows there are; the base-table
+    columns known only by inference through a `*`; and the unqualified columns several
+    sources could hold."""
     while isinstance(query, exp.Subquery):  # `INSERT INTO t (SELECT ...)`
         query = query.this
     scope = build_scope(query)
     if scope is None:
-        return [], [], set()
+        return [], [], set(), set()
     walker = _Walker(scope)
     outputs, influences = walker.outputs(), walker.influences()
-    return outputs, influences, walker.inferred
+    return outputs, influences, walker.inferred, walker.ambiguous

@@ -139,7 +139,8 @@ def statement_lineage(
             coverage = Coverage.PARTIAL if coverage is Coverage.COMPLETE else coverage
         if unresolved:
             coverage = Coverage.PARTIAL if coverage is Coverage.COMPLETE else coverage
-            notes += [f"unresolved output column {c!r}" for c in unresolved]
+            notes += [f"unresolved column {c}" if " " in c else f"unresolved output column {c!r}"
+                      for c in unresolved]  # fmt: skip
     return StatementLineage(
         shape.target,
         shape.target_type,
@@ -169,13 +170,16 @@ def _column_flows(
     target_columns: list[str],
     existing_columns: list[str],
 ) -> tuple[list[ColumnFlow], list[str], list[str], list[Influence], list[tuple[TableName, str]]]:
-    """Flows into each output column; the unresolved outputs; the target columns; the
-    columns that influence the rows; and columns the schema says their table lacks.
+    """Flows into each output column; the unresolved outputs (and the unqualified columns
+    several sources could hold, never guessed); the target columns; the columns that
+    influence the rows; and columns the schema says their table lacks.
 
     Outputs map to an INSERT's target column list by position, as the database does; with
     no list, to the target's known columns when there are exactly as many.
     """
-    per_output, influences, inferred = _resolve(query, dialect, _sqlglot_schema(schema, reads))
+    per_output, influences, inferred, ambiguous = _resolve(
+        query, dialect, _sqlglot_schema(schema, reads)
+    )
 
     def phantom(table: TableName, column: str) -> bool:
         declared = authoritative.get(table)
@@ -208,6 +212,10 @@ def _column_flows(
         target_columns[i] if i < len(target_columns) else name
         for i, (name, _) in enumerate(per_output)
     ]
+    unresolved += [
+        f"{column} (any of {', '.join(sources)} could hold it; no schema says which)"
+        for column, sources in sorted(ambiguous)
+    ]
     return flows, unresolved, outputs, influences, list(dict.fromkeys(phantoms))
 
 
@@ -218,12 +226,12 @@ def _resolve(query: exp.Query, dialect: str, schema: dict[str, object]) -> Resol
     try:
         return column_sources(qualified(query, dialect, schema))
     except OptimizeError:
-        return _syntactic_sources(query), [], set()
+        return _syntactic_sources(query), [], set(), set()
     except (AssertionError, KeyError, IndexError, TypeError) as error:
         # sqlglot's optimizer has internal assertions that some valid SQL trips (`ORDER BY
         # 1` over `SELECT *`); that is a gap in the optimizer, not bad input.
         log.debug("qualification failed, reading the syntax instead: %r", error)
-        return _syntactic_sources(query), [], set()
+        return _syntactic_sources(query), [], set(), set()
 
 
 def _syntactic_sources(query: exp.Query) -> list[tuple[str, list[SourceColumn]]]:

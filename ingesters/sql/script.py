@@ -55,6 +55,8 @@ class ScriptLineage:
     indirect_lineage: list[tuple[TableName, ColumnRef, Indirect]] = field(default_factory=list)
     """(table, column deciding its rows, how): joins, filters, grouping, sorting."""
     errors: list[StatementError] = field(default_factory=list)
+    notes: list[StatementError] = field(default_factory=list)
+    """What a statement's lineage leaves out and why (ambiguous or unexpanded columns)."""
     statements: int = 0
     understood: int = 0
 
@@ -82,6 +84,7 @@ class ScriptLineage:
                 for table, column, subtype in self.indirect_lineage
             ],
             "errors": [{"line": e.line, "message": e.message} for e in self.errors],
+            "notes": [{"line": n.line, "message": n.message} for n in self.notes],
             "statements": self.statements,
             "understood": self.understood,
         }
@@ -332,6 +335,7 @@ def analyse_script(
         result.understood += 1
         if lineage is None:
             continue
+        result.notes += [StatementError(statement.line, note) for note in lineage.notes]
         result.errors += [
             StatementError(statement.line, f"column {_dotted(table)}.{column} is not in the "
                            f"given schema of {_dotted(table)}: left unresolved")
