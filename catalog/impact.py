@@ -40,7 +40,12 @@ class Change:
 
 class Confidence(StrEnum):
     CERTAIN = "certain"  # reached through column lineage (or a dropped dataset's readers)
+    INFERRED = "inferred"  # through column lineage inferred over a `*` with no schema
     POSSIBLE = "possible"  # reached through table lineage only
+
+
+CONFIDENCE_RANK = {Confidence.CERTAIN: 2, Confidence.INFERRED: 1, Confidence.POSSIBLE: 0}
+"""Which of two ways of reaching a node says more: a stronger one replaces a weaker."""
 
 
 class Severity(StrEnum):
@@ -189,8 +194,12 @@ def markdown(report: ImpactReport) -> str:
 
 def _counts(report: ImpactReport, kind: str) -> str:
     certain = report.count(kind, Confidence.CERTAIN)
-    possible = report.count(kind, Confidence.POSSIBLE)
-    return f"{certain}" + (f" (+{possible} possible)" if possible else "")
+    weaker = [
+        f"+{n} {c.value}"
+        for c in (Confidence.INFERRED, Confidence.POSSIBLE)
+        if (n := report.count(kind, c))
+    ]
+    return f"{certain}" + (f" ({', '.join(weaker)})" if weaker else "")
 
 
 def _change_detail(change: Change) -> str:

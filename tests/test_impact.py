@@ -362,3 +362,18 @@ def test_cli_asks_a_server_when_given_one(
     assert (
         json.loads(result.stdout)["digest"] == drop(warehouse, "staging.stg_orders.status").digest
     )
+
+
+def test_impact_through_lineage_inferred_over_a_star_is_inferred_and_at_most_risky(
+    embedded: EmbeddedStore, tmp_path: Path
+) -> None:
+    project = tmp_path / "star"
+    project.mkdir()
+    (project / "out.sql").write_text(
+        "INSERT INTO analytics.public.out SELECT s.x FROM (SELECT * FROM analytics.public.src) s"
+    )
+    ingest_sql(embedded, [project], SQL_OPTIONS, actor="t", reason="t")
+    report = drop(embedded, "public.src.x")
+    assert ("COLUMN", "public.out.x", "inferred", "DIRECT") in affected(report)
+    assert report.severity.value == "risky"
+    assert "inferred over a `*` with no schema" in report.rule

@@ -64,7 +64,8 @@ class AffectedAsset:
     kind: str = strawberry.field(description="COLUMN, DATASET, JOB or CONSUMER.")
     label: str = strawberry.field(description="`namespace/name[.column]`.")
     confidence: str = strawberry.field(
-        description="certain (column lineage) or possible (table lineage only)."
+        description="certain (column lineage), inferred (column lineage inferred over a `*` "
+        "with no schema) or possible (table lineage only)."
     )
     lineage: str = strawberry.field(description="DIRECT or INDIRECT (a filter or join input).")
     depth: int = strawberry.field(description="Hops from the change.")

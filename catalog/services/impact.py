@@ -18,6 +18,7 @@ from catalog.contracts import ContractVersion, latest_versions
 from catalog.domain import EdgeKind, NodeKind, NodeRef
 from catalog.errors import NotFound
 from catalog.impact import (
+    CONFIDENCE_RANK,
     Affected,
     Change,
     ChangeKind,
@@ -72,9 +73,7 @@ class _Walk:
         self, ref: NodeRef, confidence: Confidence, lineage: str, path: tuple[Hop, ...]
     ) -> bool:
         known = self.found.get(ref.key)
-        if known is not None and (
-            known.confidence is Confidence.CERTAIN or confidence is Confidence.POSSIBLE
-        ):
+        if known is not None and (CONFIDENCE_RANK[known.confidence] >= CONFIDENCE_RANK[confidence]):
             return False
         if known is None and len(self.found) >= self.limit:
             self.truncated_at.append(str(ref))
@@ -200,10 +199,14 @@ def _follow_columns(walk: _Walk, seeds: list[NodeRef], changed: set[str]) -> Non
         seeds, kinds=[EdgeKind.DERIVES.value, EdgeKind.ALIAS_OF.value],
         direction=Direction.DOWNSTREAM, depth=walk.depth, limit=walk.limit,
     )  # fmt: skip
-    paths = _bfs_paths(seeds, sub.edges)
+    paths, inferred = _bfs_paths(seeds, sub.edges)
+
+    def confidence(key: str) -> Confidence:
+        return Confidence.INFERRED if key in inferred else Confidence.CERTAIN
+
     for key in sorted(sub.depth_of, key=lambda k: (sub.depth_of[k], k)):
         if key not in changed:
-            walk.add(NodeRef.from_key(key), Confidence.CERTAIN, "DIRECT", paths[key])
+            walk.add(NodeRef.from_key(key), confidence(key), "DIRECT", paths[key])
     if sub.truncated:
         walk.truncated_at += [
             str(NodeRef.from_key(k))
@@ -218,7 +221,7 @@ def _follow_columns(walk: _Walk, seeds: list[NodeRef], changed: set[str]) -> Non
     for edge in sorted(influences.edges, key=lambda e: (e.object.key, e.subject.key)):
         walk.add(
             edge.object,
-            Confidence.CERTAIN,
+            confidence(edge.subject.key),
             "INDIRECT",
             (*paths.get(edge.subject.key, ()), _hop(edge)),
         )
@@ -228,12 +231,16 @@ def _follow_columns(walk: _Walk, seeds: list[NodeRef], changed: set[str]) -> Non
             walk.add(column.ref.dataset, column.confidence, column.lineage, column.path)
 
 
-def _bfs_paths(seeds: Iterable[NodeRef], edges: Iterable[EdgeView]) -> dict[str, tuple[Hop, ...]]:
-    """The first path found to each node, breadth-first from the seeds."""
+def _bfs_paths(
+    seeds: Iterable[NodeRef], edges: Iterable[EdgeView]
+) -> tuple[dict[str, tuple[Hop, ...]], set[str]]:
+    """The first path found to each node, breadth-first from the seeds; and the nodes
+    whose path passes an edge inferred without a schema (`inferred` on the edge)."""
     out: dict[str, list[EdgeView]] = {}
     for edge in sorted(edges, key=lambda e: (e.subject.key, e.object.key, e.source)):
         out.setdefault(edge.subject.key, []).append(edge)
     paths: dict[str, tuple[Hop, ...]] = {s.key: () for s in seeds}
+    inferred: set[str] = set()
     frontier = [s.key for s in seeds]
     while frontier:
         following = []
@@ -241,9 +248,11 @@ def _bfs_paths(seeds: Iterable[NodeRef], edges: Iterable[EdgeView]) -> dict[str,
             for edge in out.get(key, []):
                 if edge.object.key not in paths:
                     paths[edge.object.key] = paths[key] + (_hop(edge),)
+                    if key in inferred or edge.attrs.get("inferred"):
+                        inferred.add(edge.object.key)
                     following.append(edge.object.key)
         frontier = following
-    return paths
+    return paths, inferred
 
 
 def _dataset_seeds(store: Store, requests: Sequence[ChangeRequest]) -> list[NodeRef]:
@@ -442,11 +451,18 @@ def _severity(
 ) -> tuple[Severity, str]:
     """The first rule that holds decides."""
     certain = [a for a in affected if a.confidence is Confidence.CERTAIN]
+    inferred = [a for a in affected if a.confidence is Confidence.INFERRED]
     breaking_change = any(not c.compatible for c in changes)
     if any(v.dependents for v in violations):
         return Severity.BREAKING, "breaking: a contract version others rely on no longer holds"
     if breaking_change and any(a.lineage == "DIRECT" for a in certain):
         return Severity.BREAKING, "breaking: changed data flows, for certain, into downstream data"
+    if breaking_change and any(a.lineage == "DIRECT" for a in inferred):
+        return (
+            Severity.RISKY,
+            "risky: changed data flows into downstream data through column lineage inferred "
+            "over a `*` with no schema (give Baton the schema to be sure)",
+        )
     if violations:
         return Severity.RISKY, "risky: a published contract no longer holds (nobody pins it)"
     if affected:
