@@ -244,7 +244,7 @@ def test_opaque_commands_are_reported_with_line_and_dialect() -> None:
     batch = parse(
         options,
         m="INSERT INTO t SELECT a FROM s;\n"
-        "ALTER TABLE t EXCHANGE PARTITION (pt='p1') WITH TABLE u;",
+        "MSCK REPAIR TABLE t;",
     )
     (error,) = batch.errors
     assert (error.source, error.line) == ("m.sql", 2)

@@ -428,3 +428,24 @@ def test_a_schema_resolves_what_would_be_ambiguous() -> None:
                                              "b": {"id": "int", "y": "int"}})  # fmt: skip
     assert ("t.y", "b.y", "IDENTITY") in pairs(result)
     assert result.as_json()["notes"] == []
+
+
+def test_teradata_title_and_format_phrases_leave_the_column_as_it_is() -> None:
+    sql = "CREATE VIEW v AS SELECT name, dob (FORMAT 'YYYY-MM-DD', TITLE 'Birthdate') FROM emp"
+    assert pairs(lineage(sql, "teradata")) == {
+        ("v.name", "emp.name", "IDENTITY"), ("v.dob", "emp.dob", "IDENTITY"),
+    }  # fmt: skip
+
+
+def test_a_teradata_named_phrase_is_an_alias() -> None:
+    sql = "CREATE VIEW v AS SELECT salary * 12 (NAMED yearly) FROM emp"
+    assert pairs(lineage(sql, "teradata")) == {("v.yearly", "emp.salary", "TRANSFORMATION")}
+
+
+def test_hive_exchange_partition_moves_the_other_tables_data_into_the_first() -> None:
+    result = lineage(
+        "ALTER TABLE tab1 EXCHANGE PARTITION (pt='part1') WITH TABLE tab2", "hive",
+        {"tab1": {"id": "int", "pt": "string"}, "tab2": {"id": "int", "pt": "string"}},
+    )  # fmt: skip
+    assert tables(result) == ({"tab2"}, {"tab1"})
+    assert ("tab1.id", "tab2.id", "IDENTITY") in pairs(result)

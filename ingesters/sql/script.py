@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import Dialect, exp
 from sqlglot.errors import ParseError, SqlglotError
-from sqlglot.tokenizer_core import TokenType
+from sqlglot.tokenizer_core import Token, TokenType
 
 from ingesters.sql.columns import Indirect, Transformation, stronger
 from ingesters.sql.lineage import StatementLineage, statement_lineage
@@ -149,8 +149,9 @@ def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> 
 
     - A procedure header (`CREATE PROCEDURE p() BEGIN ...`) runs to the first semicolon
       of its body: parse what follows BEGIN.
-    - T-SQL's compound assignments (`SET x += e`), which sqlglot does not parse, are
-      written out (`SET x = x + e`).
+    - What sqlglot does not parse but means something it does is written that way
+      (`_rewritten`): T-SQL's compound assignments (`SET x += e`), Teradata's data
+      attribute phrases (`DOB (TITLE 'Birthdate')`), Hive's `EXCHANGE PARTITION`.
     - T-SQL needs no semicolons: split before each top-level INSERT, UPDATE, DELETE,
       MERGE, CREATE, DROP or TRUNCATE and parse the pieces.
     """
@@ -176,10 +177,11 @@ def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> 
         body = _after_begin(statement, dialect)
         if body is not None:
             return _parse(body, dialect, errors)
+    if expression is None or isinstance(expression, exp.Command):
+        rewritten = _rewritten(statement, dialect)
+        if rewritten is not None:
+            return _parse(rewritten, dialect, errors)
     if expression is None:
-        expanded = _compound_assignments_expanded(statement, dialect)
-        if expanded is not None:
-            return _parse(expanded, dialect, errors)
         pieces = _unterminated(statement, dialect)
         if len(pieces) > 1:
             return [e for piece in pieces for e in _parse(piece, dialect, errors)]
@@ -196,21 +198,101 @@ def _without_positions(expression: exp.Expr) -> exp.Expr:
     return expression
 
 
+def _rewritten(statement: Statement, dialect: str) -> Statement | None:
+    """The statement written in SQL sqlglot parses with the same lineage, or None."""
+    try:
+        tokens = Dialect.get_or_raise(dialect).tokenize(statement.text)
+    except SqlglotError:
+        return None
+    for rewrite in (_compound_assignments_expanded, _attribute_phrases_removed, _exchange):
+        text = rewrite(statement.text, tokens)
+        if text is not None:
+            return Statement(statement.index, statement.line, text)
+    return None
+
+
+_ATTRIBUTE_PHRASES = frozenset({
+    "TITLE", "FORMAT", "NAMED", "UPPERCASE", "CASESPECIFIC", "NOT", "CHARACTER", "COMPRESS",
+})  # fmt: skip
+"""Teradata data attribute phrases, written in parentheses after an expression:
+`salary (FORMAT '$$9.99', TITLE 'Pay')`. Only NAMED changes the column's name."""
+
+
+def _attribute_phrases_removed(text: str, tokens: list[Token]) -> str | None:
+    """Teradata's `expr (TITLE 'x')`, `(FORMAT '...')`, `(NAMED y)` (an alias: `AS y`)
+    written as the plain expression. Only after an expression (a name, a literal or a
+    closing parenthesis), never a function's own parentheses."""
+    ends = {TokenType.VAR, TokenType.IDENTIFIER, TokenType.R_PAREN, TokenType.NUMBER,
+            TokenType.STRING}  # fmt: skip
+    edits = []
+    position = 1
+    while position < len(tokens) - 1:
+        opening, first = tokens[position], tokens[position + 1]
+        if (
+            opening.token_type is TokenType.L_PAREN
+            and first.text.upper() in _ATTRIBUTE_PHRASES
+            and tokens[position - 1].token_type in ends
+            and tokens[position - 1].end + 1 != opening.start  # `f(` is a call: no space
+        ):
+            closing = _matching(tokens, position)
+            if closing is None:
+                return None
+            inner = tokens[position + 1 : closing]
+            named = [
+                inner[i + 1].text for i, t in enumerate(inner[:-1]) if t.text.upper() == "NAMED"
+            ]
+            replacement = f" AS {named[0]}" if named else ""
+            edits.append((opening.start, tokens[closing].end + 1, replacement))
+            position = closing
+        position += 1
+    for begin, end, replacement in reversed(edits):
+        text = text[:begin] + replacement + text[end:]
+    return text if edits else None
+
+
+def _exchange(text: str, tokens: list[Token]) -> str | None:
+    """Hive's `ALTER TABLE a EXCHANGE PARTITION (spec) WITH TABLE b` moves b's partition
+    into a (the two share a schema): written as `INSERT INTO a SELECT * FROM b`."""
+    words = [t.text.upper() for t in tokens]
+    if words[:2] != ["ALTER", "TABLE"] or "EXCHANGE" not in words:
+        return None
+    exchange = words.index("EXCHANGE")
+    if exchange < 3 or words[exchange + 1 : exchange + 3] != ["PARTITION", "("]:
+        return None
+    closing = _matching(tokens, exchange + 2)
+    if closing is None or words[closing + 1 : closing + 3] != ["WITH", "TABLE"]:
+        return None
+    last = len(tokens) - (1 if tokens[-1].token_type is TokenType.SEMICOLON else 0)
+    if last <= closing + 3:
+        return None
+    target = text[tokens[2].start : tokens[exchange - 1].end + 1]
+    source = text[tokens[closing + 3].start : tokens[last - 1].end + 1]
+    # Analysed, never executed: the text Baton reads lineage from, from the user's own SQL.
+    return f"INSERT INTO {target} SELECT * FROM {source}"  # noqa: S608
+
+
+def _matching(tokens: list[Token], opening: int) -> int | None:
+    """The index of the parenthesis closing the one at `opening`."""
+    depth = 0
+    for index in range(opening, len(tokens)):
+        kind = tokens[index].token_type
+        depth += 1 if kind is TokenType.L_PAREN else -1 if kind is TokenType.R_PAREN else 0
+        if depth == 0:
+            return index
+    return None
+
+
 _COMPOUND_OPERATORS = {
     TokenType.PLUS, TokenType.DASH, TokenType.STAR, TokenType.SLASH, TokenType.MOD,
     TokenType.AMP, TokenType.PIPE, TokenType.CARET,
 }  # fmt: skip
 
 
-def _compound_assignments_expanded(statement: Statement, dialect: str) -> Statement | None:
+def _compound_assignments_expanded(text: str, tokens: list[Token]) -> str | None:
     """The statement with each `target op= value` written `target = target op value`, or
     None when it has none. Precedence may differ from the original (`x -= a + b` becomes
     `x = x - a + b`): the columns that flow, and how, are the same."""
-    try:
-        tokens = Dialect.get_or_raise(dialect).tokenize(statement.text)
-    except SqlglotError:
-        return None
-    text, edits = statement.text, []
+    edits = []
     for position in range(2, len(tokens)):
         operator, equals = tokens[position - 1], tokens[position]
         if (
@@ -228,7 +310,7 @@ def _compound_assignments_expanded(statement: Statement, dialect: str) -> Statem
         edits.append((operator.start, equals.end + 1, f"= {target} {operator.text} "))
     for begin, end, replacement in reversed(edits):
         text = text[:begin] + replacement + text[end:]
-    return Statement(statement.index, statement.line, text) if edits else None
+    return text if edits else None
 
 
 _STATEMENT_STARTS = {
