@@ -243,8 +243,7 @@ def test_opaque_commands_are_reported_with_line_and_dialect() -> None:
     options = sql.SqlOptions(dialect="hive", namespace="hive://db")
     batch = parse(
         options,
-        m="INSERT INTO t SELECT a FROM s;\n"
-        "MSCK REPAIR TABLE t;",
+        m="INSERT INTO t SELECT a FROM s;\nMSCK REPAIR TABLE t;",
     )
     (error,) = batch.errors
     assert (error.source, error.line) == ("m.sql", 2)

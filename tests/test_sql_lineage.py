@@ -449,3 +449,10 @@ def test_hive_exchange_partition_moves_the_other_tables_data_into_the_first() ->
     )  # fmt: skip
     assert tables(result) == ({"tab2"}, {"tab1"})
     assert ("tab1.id", "tab2.id", "IDENTITY") in pairs(result)
+
+
+def test_natural_join_keys_come_from_both_sides_when_a_schema_names_them() -> None:
+    schema = {"a": {"id": "int", "v": "int"}, "b": {"id": "int", "w": "int"}}
+    result = lineage("INSERT INTO t SELECT id, v FROM a NATURAL JOIN b", "postgres", schema)
+    assert {(d, u) for d, u, _ in pairs(result)} == {("t.id", "a.id"), ("t.id", "b.id"),
+                                                     ("t.v", "a.v")}  # fmt: skip
