@@ -12,9 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from catalog import security
 from catalog.alerts.lifecycle import acknowledge
 from catalog.alerts.model import AlertStatus
-from catalog.api.sessions import same_secret
 from catalog.console.rendering import render
-from catalog.console.routing import ConsolePage, form_of
+from catalog.console.routing import ConsolePage, signed_form
 from catalog.errors import InvalidArgument, NotFound
 from catalog.security import Permission, Principal
 from catalog.services.alerting import queue_of
@@ -53,10 +52,7 @@ def router(store: Store) -> APIRouter:
 
     @pages.post("/alerts/{alert_id}/ack")
     async def ack(request: Request, alert_id: int) -> Response:
-        fields = await form_of(request)
-        session = request.state.session
-        if session is None or not same_secret(fields.get("csrf"), session.csrf):
-            raise security.Forbidden("acknowledge from a signed-in console page (CSRF check)")
+        await signed_form(request, "acknowledge")
         principal = security.require(request.state.principal, Permission.WRITE)
         await run_in_threadpool(acknowledge, queue_of(store), alert_id, principal.name, time.time())
         return RedirectResponse(f"/alerts/{alert_id}", status_code=303)

@@ -13,10 +13,9 @@ from starlette.concurrency import run_in_threadpool
 
 from catalog import security
 from catalog.api.edge import MAX_GRAPHQL_BODY
-from catalog.api.sessions import same_secret
 from catalog.console import explorer
 from catalog.console.rendering import render
-from catalog.console.routing import ConsolePage, form_of
+from catalog.console.routing import ConsolePage, form_of, signed_form
 from catalog.domain import EdgeKind, NodeKind, NodeRef, job_ref, owner_key, owner_named
 from catalog.errors import InvalidArgument
 from catalog.handoffs import Decision
@@ -152,10 +151,7 @@ def router(store: Store) -> APIRouter:
 
     @pages.post("/handoffs/{handoff_id}/sign")
     async def sign_handoff(request: Request, handoff_id: str) -> Response:
-        fields = await form_of(request)
-        session = request.state.session
-        if session is None or not same_secret(fields.get("csrf"), session.csrf):
-            raise security.Forbidden("sign from a signed-in console page (the form's CSRF check)")
+        fields = await signed_form(request, "sign")
         if fields.get("decision") not in set(Decision):
             raise InvalidArgument("decision must be approve or reject")
         decision = Decision(fields["decision"])

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from catalog import security
+from catalog.api.sessions import same_secret
 from catalog.console.rendering import render
 from catalog.errors import BatonError, InvalidArgument, LimitExceeded, NotFound
 from catalog.security import Permission
@@ -77,6 +78,16 @@ async def form_of(request: Request, limit: int = MAX_FORM_BYTES) -> dict[str, st
         raise LimitExceeded(f"form larger than {limit} bytes")
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     return {name: values[0] for name, values in fields.items()}
+
+
+async def signed_form(request: Request, doing: str) -> dict[str, str]:
+    """A state-changing form's fields, once the signed-in session's CSRF secret it
+    carries checks out (Forbidden otherwise: a forged or replayed post)."""
+    fields = await form_of(request)
+    session = request.state.session
+    if session is None or not same_secret(fields.get("csrf"), session.csrf):
+        raise security.Forbidden(f"{doing} from a signed-in console page (the form's CSRF check)")
+    return fields
 
 
 def local_path(target: str | None) -> str:
