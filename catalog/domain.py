@@ -127,6 +127,13 @@ def _ref_from_key(key: str) -> NodeRef:
     return NodeRef(kind=kind, namespace=namespace, name=name, column=column[0] if column else None)
 
 
+@lru_cache(maxsize=1 << 16)
+def dataset_key(namespace: str, name: str) -> str:
+    """`dataset_ref(namespace, name).key`, without building the ref (the write path names
+    the dataset of every column it touches)."""
+    return canonical_json([NodeKind.DATASET.value, namespace, name])
+
+
 def dataset_ref(namespace: str, name: str) -> NodeRef:
     return NodeRef(kind=NodeKind.DATASET, namespace=namespace, name=name)
 

@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from catalog.alerts.events import derive as derive_events
-from catalog.domain import Assertion, Batch, IngestError, NodeKind, NodeRef, SourceSnapshot
+from catalog.domain import (
+    Assertion,
+    Batch,
+    IngestError,
+    NodeKind,
+    NodeRef,
+    SourceSnapshot,
+    dataset_key,
+)
 from catalog.ledger import GENESIS_HASH, Change, ChangeOp, LedgerDraft, LedgerEntry, seal
 from catalog.stores.protocol import SourcedIdentity, Store, WriteTx
 
@@ -93,13 +101,14 @@ def diff_snapshots(
 
 
 def _changes(diff: Diff) -> list[Change]:
+    ended_op, added_op = ChangeOp.ENDED, ChangeOp.ADDED  # enum lookups, once not per row
     ended = [
-        Change(ChangeOp.ENDED, source, kind, subject, obj or None, "")
+        Change(ended_op, source, kind, subject, obj or None, "")
         for source, (kind, subject, obj) in diff.ended
     ]
     added = [
         Change(
-            ChangeOp.ADDED,
+            added_op,
             source,
             a.kind,
             a.subject.key,
@@ -111,13 +120,21 @@ def _changes(diff: Diff) -> list[Change]:
     return ended + added
 
 
+ENTITY_KINDS = frozenset({NodeKind.DATASET, NodeKind.JOB, NodeKind.CONSUMER})
+
+
 def _touched_entities(diff: Diff) -> list[str]:
-    """Datasets, jobs and consumers a diff touches (a column change touches its dataset)."""
-    keys = {ref.key for _, a in diff.added for ref in (a.subject, a.object) if ref is not None}
-    keys.update(key for _, (_, subject, obj) in diff.ended for key in (subject, obj) if key)
-    entity_kinds = (NodeKind.DATASET, NodeKind.JOB, NodeKind.CONSUMER)
-    touched = {NodeRef.from_key(key).dataset for key in keys}
-    return sorted(ref.key for ref in touched if ref.kind in entity_kinds)
+    """Datasets, jobs and consumers a diff touches (a column change touches its dataset).
+    Added assertions carry their refs; only ended ones are known by key alone."""
+    refs = [ref for _, a in diff.added for ref in (a.subject, a.object) if ref is not None]
+    ended = {key for _, (_, subject, obj) in diff.ended for key in (subject, obj) if key}
+    refs += [NodeRef.from_key(key) for key in ended]
+    touched = {
+        ref.key if ref.kind in ENTITY_KINDS else dataset_key(ref.namespace, ref.name)
+        for ref in refs
+        if ref.kind in ENTITY_KINDS or ref.kind is NodeKind.COLUMN
+    }
+    return sorted(touched)
 
 
 def _retired(tx: WriteTx, batch: Batch) -> list[SourceSnapshot]:
