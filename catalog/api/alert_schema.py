@@ -196,7 +196,11 @@ class AlertMutation:
         "not well formed."
     )
     def set_alert_subscription(
-        self, info: Info, subscription: AlertSubscriptionInput
+        self,
+        info: Info,
+        subscription: Annotated[
+            AlertSubscriptionInput, strawberry.argument(description="The subscription to set.")
+        ],
     ) -> AlertSubscription:
         principal = auth.require(info.context, Permission.WRITE)
         try:
