@@ -1,7 +1,10 @@
-"""Times DataHub's SQL parser over files; run by sql_lineage_speed.py in a venv that has
-acryl-datahub installed (it pins its own sqlglot). Prints {"seconds": ...} as JSON.
+"""Times DataHub's SQL parser over a corpus; run by sql_lineage_speed.py in a venv that
+has acryl-datahub installed (it pins its own sqlglot). Prints {"wall": s, "cpu": s}.
 
-    python datahub_lineage_runner.py DIALECT FILE...
+    python datahub_lineage_runner.py CORPUS.json
+
+CORPUS.json is a list of {"sql": ..., "dialect": ...}; each statement is parsed with
+column lineage, in the dialect given (DataHub's own default when it is empty).
 """
 
 import json
@@ -14,13 +17,20 @@ from datahub.sql_parsing.sqlglot_lineage import sqlglot_lineage
 
 
 def main() -> None:
-    dialect, *paths = sys.argv[1:]
-    resolver = SchemaResolver(platform=dialect, env="PROD")
-    texts = [Path(p).read_text(encoding="utf-8") for p in paths]
-    started = time.perf_counter()
-    for text in texts:
-        sqlglot_lineage(text, schema_resolver=resolver)
-    print(json.dumps({"seconds": time.perf_counter() - started}))
+    items = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    resolvers = {}
+    for item in items:
+        platform = item["dialect"] or "sql"
+        resolvers.setdefault(platform, SchemaResolver(platform=platform, env="PROD"))
+    wall, cpu = time.perf_counter(), time.process_time()
+    for item in items:
+        platform = item["dialect"] or "sql"
+        sqlglot_lineage(
+            item["sql"],
+            schema_resolver=resolvers[platform],
+            override_dialect=item["dialect"] or None,
+        )
+    print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}))
 
 
 if __name__ == "__main__":
