@@ -71,7 +71,7 @@ def _drift(store: Store, event: AlertEvent, bound: list[ContractVersion]) -> lis
         attrs = {
             "contract": contract.contract_id,
             "version": contract.version,
-            "drift": [str(d) for d in found],
+            "drift": [f"{d.kind.value} {d.column}" if d.column else d.kind.value for d in found],
         }
         kind = EventType.DRIFT_APPEARED if found else EventType.DRIFT_CLEARED
         judged.append(AlertEvent(kind, event.subject, event.source, attrs))

@@ -8,7 +8,7 @@ from catalog.domain import JsonObject
 
 SCHEMA = "baton.alert.v1"
 CONTEXT = (
-    "subject", "assets", "observed", "source", "recipients", "unowned", "runbook",
+    "subject", "assets", "observed", "source", "recipients", "unowned", "unreachable", "runbook",
     "remediation", "upstream_suspects", "downstream",
 )  # fmt: skip
 """What of an alert's details a message carries (routing internals stay behind)."""
@@ -72,6 +72,8 @@ def text(message: JsonObject) -> str:
     for r in message.get("recipients") or []:
         lines.append(f"Owner: {r['owner']} ({r['role']} of {r['asset']})")
     if message.get("unowned"):
+        lines.append("Owner: nobody owns it (sent to the fallback)")
+    elif message.get("unreachable", message.get("unowned")):
         lines.append("Owner: nobody who owns it can be reached (sent to the fallback)")
     if message.get("runbook"):
         lines.append(f"Runbook: {message['runbook']}")

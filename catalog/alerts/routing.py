@@ -102,8 +102,9 @@ def route(
     names = [str(a) for a in assets]
     owners = sorted({r.owner for r in recipients})
     destinations = _unique(d for r in recipients for d in r.destinations)
-    unowned = not destinations
-    if unowned:
+    unowned = not recipients
+    unreachable = not destinations  # nobody owns it, or no owner has a configured contact
+    if unreachable:
         destinations = list(settings.file.fallback)
     everyone = settings.file.subscriptions if subscriptions is None else subscriptions
     domains = _domains(store, assets) if any(s.domain for s in everyone) else frozenset()
@@ -124,6 +125,7 @@ def route(
         "roles": list(roles),
         "recipients": [r.__dict__ | {"destinations": list(r.destinations)} for r in recipients],
         "unowned": unowned,
+        "unreachable": unreachable,
         "unroutable": unroutable,
         "runbook": next((r.runbook for r in recipients if r.runbook), None),
         "remediation": _remediation(event),
@@ -373,14 +375,14 @@ def _suspects(
     ]
     since = datetime.now(UTC) - timedelta(hours=hours)
     for job in writers[:NEIGHBOURS]:
-        [*changed] = store.ledger(
-            LedgerQuery(entity=job.key, since=since, limit=1, newest_first=True)
-        )
-        found += [
-            {"job": str(job), "type": "job.changed", "since": e.at.isoformat(timespec="seconds"),
-             "summary": f"{job} changed in ledger entry {e.seq} by {e.actor}: {e.reason}"}
-            for e in changed
-        ]  # fmt: skip
+        recent = LedgerQuery(entity=job.key, since=since, limit=1, newest_first=True)
+        changed = store.ledger(recent)
+        if not changed or store.ledger(LedgerQuery(entity=job.key, limit=1))[0] == changed[0]:
+            continue  # unchanged lately, or only created then: a new job is not a change
+        entry = changed[0]
+        what = f"{job} changed in ledger entry {entry.seq} by {entry.actor}: {entry.reason}"
+        since_at = entry.at.isoformat(timespec="seconds")
+        found.append({"job": str(job), "type": "job.changed", "since": since_at, "summary": what})
     return found[:NEIGHBOURS]
 
 

@@ -133,7 +133,7 @@ def alerts_show(
         for r in details.get("recipients") or []:
             reach = ", ".join(r["destinations"]) or "no configured contact"
             _say(f"  owner     {r['owner']} ({r['role']}): {reach}")
-        if details.get("unowned"):
+        if details.get("unreachable", details.get("unowned")):
             fallback = ", ".join(details.get("destinations") or []) or "none configured"
             _say(f"  owner     nobody who owns it can be reached; fallback: {fallback}")
         _say(f"  observed  {details.get('observed')}")
@@ -151,7 +151,7 @@ def alerts_ack(
     alert_id: int = typer.Argument(..., help="The alert's id."),
 ) -> None:
     """Acknowledge a firing alert: escalation stops; pages and webhooks are told."""
-    with opened(ctx, write=True) as store:
+    with opened(ctx) as store:
         alert = acknowledge(alerting.queue_of(store), alert_id, actor(), time.time())
         _say(f"alert {alert.id} acknowledged by {alert.acked_by}")
 
@@ -170,7 +170,7 @@ def alerts_silence(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     now = time.time()
-    with opened(ctx, write=True) as store:
+    with opened(ctx) as store:
         queue = alerting.queue_of(store)
         silence = Silence(events, match, now + length, actor(), reason, iso(now))
         silence_id = queue.add_silence(silence)
@@ -183,7 +183,7 @@ def alerts_retry(
     delivery_ids: list[int] = typer.Argument(..., help="Dead deliveries to try again."),
 ) -> None:
     """Make dead-lettered deliveries pending again (after fixing the receiver)."""
-    with opened(ctx, write=True) as store:
+    with opened(ctx) as store:
         count = alerting.queue_of(store).retry(delivery_ids, time.time())
         out.print(f"{count} deliveries pending again")
 
@@ -196,7 +196,7 @@ def alerts_deliver(
     ),
 ) -> None:
     """One pass: turn new events into alerts, escalate, send what is due."""
-    with opened(ctx, write=True) as store:
+    with opened(ctx) as store:
         worker = alerting.worker(store, settings_of(ctx))
         deadline = time.monotonic() + wait
         done = worker.run_once()

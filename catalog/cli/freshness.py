@@ -28,7 +28,7 @@ def freshness_check(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Judge every freshness SLA now; exit 1 when one is broken."""
-    with opened(ctx, write=True) as store:
+    with opened(ctx) as store:
         results = freshness.raise_alerts(store, alerting.queue_of(store))
     if as_json:
         print_json([

@@ -90,3 +90,12 @@ def test_a_freshness_rule_needs_a_duration_it_can_read(tmp_path: Path) -> None:
 def test_a_rule_with_neither_owners_nor_freshness_is_refused() -> None:
     with pytest.raises(ValueError, match="needs `owners`, `freshness` or both"):
         OwnershipMap.model_validate({"version": 1, "rules": [{"match": "*"}]})
+
+
+def test_freshness_check_on_a_data_directory_that_is_not_there_is_an_error(
+    tmp_path: Path,
+) -> None:
+    result = baton(tmp_path / "nowhere", "freshness", "check")
+    assert result.exit_code == 2
+    assert "no Baton store" in result.output
+    assert not (tmp_path / "nowhere").exists()

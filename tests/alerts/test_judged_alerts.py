@@ -114,3 +114,17 @@ def test_a_subscription_for_a_domain_takes_alerts_on_its_datasets(
     publish_contract(owned_warehouse, "fct_orders.v1.odcs.yaml")  # domain: sales
     [drift] = raised(owned_warehouse, "contract.drift")
     assert drift.details["unroutable"] == routed  # matched: no channel configured here
+
+
+def test_owners_no_configured_channel_reaches_are_unreachable_not_unowned(
+    owned_warehouse: EmbeddedStore,
+) -> None:
+    publish_contract(owned_warehouse, "fct_orders.v1.odcs.yaml")
+    [drift] = raised(owned_warehouse, "contract.drift")  # no channels configured here
+    assert (drift.details["unowned"], drift.details["unreachable"]) == (False, True)
+
+
+def test_drift_names_each_difference_by_its_column(owned_warehouse: EmbeddedStore) -> None:
+    publish_contract(owned_warehouse, "fct_orders.v1.odcs.yaml")
+    [drift] = raised(owned_warehouse, "contract.drift")
+    assert "UNDECLARED gross_margin" in drift.details["observed"]["drift"]
