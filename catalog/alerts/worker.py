@@ -110,7 +110,7 @@ def deliver_due(alerting: Alerting, deliverer: Deliverer, limit: int = 10_000) -
 
 class AlertWorker:
     """A daemon thread: judge freshness and open handoffs (every `judge_every` seconds),
-    process the outbox, escalate, deliver; every `interval` seconds, or on `wake()`."""
+    process the outbox, escalate, deliver; every `interval` seconds while idle."""
 
     def __init__(
         self,
@@ -130,9 +130,6 @@ class AlertWorker:
 
     def start(self) -> None:
         self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()

@@ -177,6 +177,21 @@ def alerts_silence(
         _say(f"silence {silence_id}: {events} on {match} until {iso(now + length)}")
 
 
+@alerts_app.command("silences")
+def alerts_silences(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """The silences in force: what they mute, until when, who set them and why."""
+    with opened(ctx) as store:
+        found = alerting.queue_of(store).silences(time.time())
+    if as_json:
+        print_json([asdict(s) for s in found])
+        return
+    if not found:
+        out.print("no silence in force")
+    for s in found:
+        _say(f"{s.id:>5}  {s.events} on {s.subjects} until {iso(s.ends_at)}: {s.reason}"
+             f" ({s.created_by}, {s.created_at})")  # fmt: skip
+
+
 @alerts_app.command("retry")
 def alerts_retry(
     ctx: typer.Context,

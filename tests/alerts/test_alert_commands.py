@@ -57,6 +57,14 @@ def test_a_silenced_alert_is_recorded_but_sends_nothing(world: World) -> None:
     assert world.receiver.requests == [] and world.mailbox.messages == []
 
 
+def test_alerts_silences_lists_those_in_force(world: World) -> None:
+    silenced = baton(world.home, "alerts", "silence", "--match", "*orders*", "--for", "2h",
+                     "--reason", "backfill")  # fmt: skip
+    assert silenced.exit_code == 0, silenced.output
+    listed = baton(world.home, "alerts", "silences")
+    assert "* on *orders* until" in listed.output and "backfill" in listed.output
+
+
 def test_a_subscription_adds_its_destinations_to_the_owners(
     tmp_path: Path, receiver: Receiver, mailbox: Mailbox, secrets_env: dict[str, str]
 ) -> None:
