@@ -55,9 +55,9 @@ class AlertQueue(Protocol):
     def firing_keys_of(self, alert_type: str) -> set[str]:
         """Keys of the firing alerts of one type."""
 
-    def enqueue_events(self, seq: int, events: Sequence[AlertEvent]) -> None:
+    def enqueue_events(self, events: Sequence[AlertEvent]) -> None:
         """Put events that no write raised (a freshness evaluation) in the outbox, as of
-        ledger entry `seq` (the state they were judged on)."""
+        the ledger head (the graph they were judged on)."""
 
     def pending_events(self, limit: int) -> list[OutboxEvent]:
         """Outbox events not yet processed, oldest first."""

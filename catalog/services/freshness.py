@@ -20,7 +20,7 @@ from catalog.alerts.queue import AlertQueue
 from catalog.contracts import latest_versions
 from catalog.domain import WRITTEN_SOURCE_PREFIX, NodeRef
 from catalog.services import contracts
-from catalog.stores.protocol import LedgerQuery, Store
+from catalog.stores.protocol import Store
 from ingesters.ownership import SOURCE_PREFIX as OWNERSHIP_SOURCE_PREFIX
 
 FRESHNESS_PROPERTIES = frozenset({"freshness", "latency"})
@@ -142,9 +142,8 @@ def raise_alerts(store: Store, queue: AlertQueue, now: datetime | None = None) -
             events.append(
                 AlertEvent(EventType.FRESHNESS_RECOVERED, NodeRef.from_key(key), source, observed)
             )
-    if events:  # as of the ledger head: the graph they were judged on
-        [head] = store.ledger(LedgerQuery(newest_first=True, limit=1))
-        queue.enqueue_events(head.seq, events)
+    if events:
+        queue.enqueue_events(events)
     return results
 
 

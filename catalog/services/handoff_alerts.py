@@ -10,7 +10,7 @@ from catalog.alerts.queue import AlertQueue
 from catalog.domain import NodeRef
 from catalog.handoffs import HandoffState, SignOffState
 from catalog.services import handoffs
-from catalog.stores.protocol import LedgerQuery, Store
+from catalog.stores.protocol import Store
 
 WAITING = frozenset({SignOffState.MISSING, SignOffState.STALE})
 
@@ -46,6 +46,5 @@ def raise_alerts(store: Store, queue: AlertQueue) -> int:
             AlertEvent(EventType.SIGNOFF_GIVEN, NodeRef.from_key(subject), "handoffs", closed)
         )
     if events:
-        [head] = store.ledger(LedgerQuery(newest_first=True, limit=1))
-        queue.enqueue_events(head.seq, events)
+        queue.enqueue_events(events)
     return len(events)

@@ -234,8 +234,13 @@ class SqliteAlertQueue:
         )
         return {key for (key,) in rows}
 
-    def enqueue_events(self, seq: int, events: Sequence[AlertEvent]) -> None:
-        self._locked(lambda conn: enqueue_events(conn, seq, events))
+    def enqueue_events(self, events: Sequence[AlertEvent]) -> None:
+        def unit(conn: sqlite3.Connection) -> None:
+            (head,) = conn.execute("SELECT max(seq) FROM ledger").fetchone()
+            if head is not None:  # no ledger: nothing could have been judged
+                enqueue_events(conn, head, events)
+
+        self._locked(unit)
 
     def pending_events(self, limit: int) -> list[OutboxEvent]:
         rows = self._conn().execute(
