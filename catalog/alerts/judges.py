@@ -15,6 +15,7 @@ from catalog.contracts import ContractVersion, latest_versions
 from catalog.domain import LINEAGE_EDGE_KINDS, EdgeKind, NodeKind, NodeRef, column_ref
 from catalog.errors import NotFound
 from catalog.services import contracts
+from catalog.services.impact import bfs_paths
 from catalog.stores.protocol import Direction, EdgeView, Store
 
 DOWNSTREAM_DEPTH = 10
@@ -89,7 +90,7 @@ def _dropped(store: Store, event: AlertEvent) -> list[AlertEvent]:
     )  # fmt: skip
     if not walk.edges:
         return []
-    paths = _paths(walk.edges, {c.key for c in columns})
+    paths = _paths(columns, walk.edges)
     reached = sorted({NodeRef.from_key(k).dataset for k in paths}, key=str)
     attrs = {
         "columns": event.attrs["columns"],
@@ -102,21 +103,15 @@ def _dropped(store: Store, event: AlertEvent) -> list[AlertEvent]:
     return [AlertEvent(EventType.CHANGE_BREAKING, dataset, event.source, attrs)]
 
 
-def _paths(edges: list[EdgeView], seeds: set[str]) -> dict[str, list[str]]:
-    """For each node reached, the lineage path from a seed to it (first found)."""
-    paths: dict[str, list[str]] = {}
-    frontier = set(seeds)
-    remaining = list(edges)
-    while frontier and remaining:
-        following = set()
-        for edge in remaining:
-            if edge.subject.key in frontier and edge.object.key not in paths:
-                before = paths.get(edge.subject.key, [str(edge.subject)])
-                paths[edge.object.key] = [*before, str(edge.object)]
-                following.add(edge.object.key)
-        remaining = [e for e in remaining if e.object.key not in paths]
-        frontier = following
-    return paths
+def _paths(seeds: list[NodeRef], edges: list[EdgeView]) -> dict[str, list[str]]:
+    """Each node reached (seeds aside) -> its lineage path from a seed, as names (the
+    first path found breadth-first, as impact analysis finds them)."""
+    hops, _ = bfs_paths(seeds, edges)
+    return {
+        key: [path[0].source_node, *(hop.target_node for hop in path)]
+        for key, path in hops.items()
+        if path
+    }
 
 
 def _published(store: Store, event: AlertEvent) -> list[AlertEvent]:
@@ -136,7 +131,7 @@ def _published(store: Store, event: AlertEvent) -> list[AlertEvent]:
         [d.ref for d in new.datasets], kinds=[EdgeKind.FEEDS.value],
         direction=Direction.DOWNSTREAM, depth=DOWNSTREAM_DEPTH, limit=DOWNSTREAM_LIMIT,
     )  # fmt: skip
-    paths = _paths(below.edges, {d.ref.key for d in new.datasets})
+    paths = _paths([d.ref for d in new.datasets], below.edges)
     attrs = {
         "contract": contract_id,
         "version": number,

@@ -16,7 +16,7 @@ from catalog.alerts.model import Alert
 from catalog.alerts.settings import AlertSettings, Subscription
 from catalog.domain import EdgeKind, JsonObject, NodeKind, NodeRef, owner_key, owner_named
 from catalog.links import node_url
-from catalog.services import contracts
+from catalog.services import catalog, contracts
 from catalog.services.ownership import own_domain, owners_of
 from catalog.stores.protocol import Direction, LedgerQuery, Store
 from ingesters.ownership import Role
@@ -159,9 +159,9 @@ def affected(store: Store, event: AlertEvent) -> list[NodeRef]:
     datasets it writes; the asset whose ownership changed."""
     subject = event.subject
     if subject.kind is NodeKind.CHECK:
-        return _objects(store, subject, EdgeKind.CHECKS) or [subject]
+        return _linked(store, subject, EdgeKind.CHECKS) or [subject]
     if subject.kind is NodeKind.JOB:
-        return [subject, *_objects(store, subject, EdgeKind.WRITES)]
+        return [subject, *_linked(store, subject, EdgeKind.WRITES)]
     if subject.kind is NodeKind.OWNER:
         return [NodeRef.from_key(key) for key in event.attrs.get("assets") or []]
     if subject.kind is NodeKind.HANDOFF:  # the product it moves
@@ -172,6 +172,12 @@ def affected(store: Store, event: AlertEvent) -> list[NodeRef]:
     return [subject]
 
 
+def _linked(store: Store, subject: NodeRef, kind: EdgeKind) -> list[NodeRef]:
+    """What one `kind` edge from `subject` reaches (a check's tested column, a job's
+    outputs)."""
+    return [view.ref for view in catalog.linked(store, [subject], kind, Direction.DOWNSTREAM)]
+
+
 def _domains(store: Store, assets: Sequence[NodeRef]) -> frozenset[str]:
     """The domains of the datasets among the assets: their own (or dbt's `meta.domain`),
     and those of the contracts they publish (as ownership maps read domains)."""
@@ -179,13 +185,6 @@ def _domains(store: Store, assets: Sequence[NodeRef]) -> frozenset[str]:
     found = {d for v in store.nodes(datasets) if (d := own_domain(v))}
     found |= {c.domain for ds in datasets for c in contracts.of_dataset(store, ds) if c.domain}
     return frozenset(found)
-
-
-def _objects(store: Store, subject: NodeRef, kind: EdgeKind) -> list[NodeRef]:
-    found = store.subgraph(
-        [subject], kinds=[kind.value], direction=Direction.DOWNSTREAM, depth=1, limit=1000
-    )
-    return sorted({e.object for e in found.edges}, key=lambda r: r.key)
 
 
 def _recipients(

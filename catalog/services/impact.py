@@ -199,7 +199,7 @@ def _follow_columns(walk: _Walk, seeds: list[NodeRef], changed: set[str]) -> Non
         seeds, kinds=[EdgeKind.DERIVES.value, EdgeKind.ALIAS_OF.value],
         direction=Direction.DOWNSTREAM, depth=walk.depth, limit=walk.limit,
     )  # fmt: skip
-    paths, inferred = _bfs_paths(seeds, sub.edges)
+    paths, inferred = bfs_paths(seeds, sub.edges)
 
     def confidence(key: str) -> Confidence:
         return Confidence.INFERRED if key in inferred else Confidence.CERTAIN
@@ -231,7 +231,7 @@ def _follow_columns(walk: _Walk, seeds: list[NodeRef], changed: set[str]) -> Non
             walk.add(column.ref.dataset, column.confidence, column.lineage, column.path)
 
 
-def _bfs_paths(
+def bfs_paths(
     seeds: Iterable[NodeRef], edges: Iterable[EdgeView]
 ) -> tuple[dict[str, tuple[Hop, ...]], set[str]]:
     """The first path found to each node, breadth-first from the seeds; and the nodes
