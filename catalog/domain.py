@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, Generic, Self, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -67,9 +67,42 @@ LINEAGE_EDGE_KINDS: dict[NodeKind, tuple[EdgeKind, ...]] = {
 lineage recorded under either name connects whichever order the events came in."""
 
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+)
+"""One encoder, built once: `json.dumps` with options builds a new one per call, a cost
+the write path paid for every node key and digest."""
+
+
 def canonical_json(value: Any) -> str:
     """The one serialization used for digests and hashes: sorted keys, no spaces."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL.encode(value)
+
+
+_json_string: Callable[[str], str] = json.encoder.encode_basestring
+"""A string as `canonical_json` writes it (the encoder's own, non-ASCII kept)."""
+
+EMPTY_ATTRS_JSON = "{}"
+EMPTY_ATTRS_DIGEST = hashlib.sha256(EMPTY_ATTRS_JSON.encode()).hexdigest()
+"""Most edges carry no attributes: their digest is known."""
+
+T = TypeVar("T")
+
+
+class memoized(cached_property[T], Generic[T]):
+    """`cached_property` without its per-instance lock (Python 3.11 takes one on every
+    first read; the write path reads a key and a digest of every assertion once). A race
+    computes the same value twice, which is harmless for these pure values."""
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any] | None = None) -> Self: ...
+    @overload
+    def __get__(self, instance: object, owner: type[Any] | None = None) -> T: ...
+    def __get__(self, instance: object, owner: type[Any] | None = None) -> T | Self:
+        if instance is None:
+            return self
+        value = instance.__dict__[str(self.attrname)] = self.func(instance)
+        return value
 
 
 def sha256_hex(text: str) -> str:
@@ -78,13 +111,13 @@ def sha256_hex(text: str) -> str:
 
 def attrs_json(attrs: Mapping[str, Any]) -> str:
     """An assertion's attributes as stored and digested."""
-    return canonical_json(attrs) if attrs else "{}"
+    return canonical_json(attrs) if attrs else EMPTY_ATTRS_JSON
 
 
 class NodeRef(BaseModel):
     """The identity of a node. `column` is set only for columns."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, ignored_types=(memoized,))
 
     kind: NodeKind
     namespace: str = Field(min_length=1)
@@ -97,13 +130,14 @@ class NodeRef(BaseModel):
             raise ValueError("column is required for COLUMN nodes and forbidden on others")
         return self
 
-    @cached_property
+    @memoized
     def key(self) -> str:
         """Unambiguous string identity (a JSON array), stable across stores."""
-        parts = [self.kind.value, self.namespace, self.name]
+        parts = [self.kind, self.namespace, self.name]
         if self.column is not None:
             parts.append(self.column)
-        return canonical_json(parts)
+        # canonical_json(parts), spelled out: a list of strings needs no encoder
+        return "[" + ",".join(map(_json_string, parts)) + "]"
 
     @classmethod
     def from_key(cls, key: str) -> NodeRef:
@@ -179,7 +213,7 @@ def owner_key(owner: NodeRef) -> str:
 class Assertion(BaseModel):
     """One thing a source says: a fact about `subject`, or an edge `subject -kind-> object`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, ignored_types=(memoized,))
 
     kind: str  # FACT or an EdgeKind value
     subject: NodeRef
@@ -197,18 +231,18 @@ class Assertion(BaseModel):
             raise ValueError(f"a {self.kind} edge needs an object")
         return self
 
-    @cached_property
+    @memoized
     def identity(self) -> tuple[str, str, str]:
         """What makes two assertions of one source 'the same' (attrs may still differ)."""
         return (self.kind, self.subject.key, self.object.key if self.object else "")
 
-    @cached_property
+    @memoized
     def attrs_json(self) -> str:
         return attrs_json(self.attrs)
 
-    @cached_property
+    @memoized
     def attrs_digest(self) -> str:
-        return sha256_hex(self.attrs_json)
+        return sha256_hex(self.attrs_json) if self.attrs else EMPTY_ATTRS_DIGEST
 
 
 class IngestError(BaseModel):

@@ -41,7 +41,8 @@ class Change:
 
     def as_row(self) -> list[str | None]:
         """Compact form, stored and hashed: [op, source, kind, subject, object, digest]."""
-        return [self.op.value, self.source, self.kind, self.subject, self.object, self.attrs_digest]
+        # the op as itself: a StrEnum is a str, written the same (`.value` costs a call)
+        return [self.op, self.source, self.kind, self.subject, self.object, self.attrs_digest]
 
     @classmethod
     def from_row(cls, row: list[str | None]) -> Change:

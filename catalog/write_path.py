@@ -80,23 +80,21 @@ def diff_snapshots(
     """
     added: list[tuple[str, Assertion]] = []
     ended: list[SourcedIdentity] = []
+    held: dict[str, dict[tuple[str, str, str], str]] = {}
+    for (source, identity), digest in current.items():
+        held.setdefault(source, {})[identity] = digest
     for snapshot in snapshots:
+        source, known = snapshot.source, held.get(snapshot.source, {})
         asserted = {a.identity: a for a in snapshot.assertions}
         for identity, assertion in asserted.items():
-            known_digest = current.get((snapshot.source, identity))
-            if known_digest == assertion.attrs_digest or (
-                known_digest is not None and not snapshot.complete
-            ):
-                continue
-            if known_digest is not None:
-                ended.append((snapshot.source, identity))
-            added.append((snapshot.source, assertion))
+            known_digest = known.get(identity)
+            if known_digest is None:
+                added.append((source, assertion))
+            elif snapshot.complete and known_digest != assertion.attrs_digest:
+                ended.append((source, identity))
+                added.append((source, assertion))
         if snapshot.complete:
-            ended.extend(
-                (source, identity)
-                for source, identity in current
-                if source == snapshot.source and identity not in asserted
-            )
+            ended.extend((source, identity) for identity in known if identity not in asserted)
     return Diff(added=added, ended=ended)
 
 

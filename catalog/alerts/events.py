@@ -73,8 +73,26 @@ class AlertEvent:
         return part if isinstance(part, str) else None
 
 
+_EVENTFUL_EDGES = frozenset(
+    kind.value
+    for kind in (EdgeKind.HAS_RUN, EdgeKind.OWNS, EdgeKind.HAS_COLUMN, EdgeKind.HAS_CONTRACT)
+)
+_EVENTFUL_FACTS = frozenset(
+    {NodeKind.CHECK, NodeKind.RUN, NodeKind.JOB, NodeKind.HANDOFF, NodeKind.COLUMN,
+     NodeKind.CONTRACT}
+)  # fmt: skip
+"""What the event rules below look at; a large write is mostly other assertions, which
+`derive` drops in one cheap pass."""
+
+
 def derive(added: Sequence[SourcedAssertion], ended: Iterable[tuple[str, Any]]) -> list[AlertEvent]:
     """The events of one write, from the assertions it adds and the edges it ends."""
+    added = [
+        (source, a)
+        for source, a in added
+        if (a.subject.kind in _EVENTFUL_FACTS if a.kind == FACT else a.kind in _EVENTFUL_EDGES)
+    ]
+    ended = [change for change in ended if change[1][0] in _EVENTFUL_EDGES]
     runs_of = {
         a.object.key: a.subject
         for _, a in added
