@@ -137,12 +137,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         loads, floors = [], []
         for attempt in range(args.load_repeats):  # best of N: this machine's speed drifts
-            if attempt:
-                store.close()
             store = EmbeddedStore(Path(folder) / f"bench{attempt}.db")
             store.migrate()
             loads.append(load(store, edges, args.sources))
             floors.append(bare_insert(store, Path(folder) / f"floor{attempt}.db"))
+            if attempt + 1 < args.load_repeats:
+                store.close()
         load_seconds, floor_seconds = min(loads), min(floors)
         assertions, _ = store.assertion_counts()
         graph = nx.DiGraph()
