@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -28,9 +28,10 @@ class ChangeOp(StrEnum):
     ENDED = "ended"
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One assertion starting or ending its validity."""
+class Change(NamedTuple):
+    """One assertion starting or ending its validity. A tuple, so a list of changes is
+    already the compact JSON form stored and hashed ([op, source, kind, subject, object,
+    digest]); a write of a million assertions builds and encodes a million of them."""
 
     op: ChangeOp
     source: str
@@ -38,11 +39,6 @@ class Change:
     subject: str
     object: str | None
     attrs_digest: str  # empty for ENDED
-
-    def as_row(self) -> list[str | None]:
-        """Compact form, stored and hashed: [op, source, kind, subject, object, digest]."""
-        # the op as itself: a StrEnum is a str, written the same (`.value` costs a call)
-        return [self.op, self.source, self.kind, self.subject, self.object, self.attrs_digest]
 
     @classmethod
     def from_row(cls, row: list[str | None]) -> Change:
@@ -82,7 +78,7 @@ class LedgerEntry(LedgerDraft):
             "actor": self.actor,
             "source": self.source,
             "reason": self.reason,
-            "changes": [c.as_row() for c in self.changes],
+            "changes": self.changes,  # tuples, encoded as JSON arrays
             "entities": self.entities,
             "prev_hash": self.prev_hash,
         }

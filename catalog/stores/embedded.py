@@ -277,13 +277,19 @@ class _SqliteWriteTx:
         )
 
     def _register_nodes(self, refs: Iterator[NodeRef]) -> None:
-        fresh = {ref.key: ref for ref in refs if ref.key not in self._ids}
+        """Ids for `refs` in `_ids`: those the store holds, then the rest inserted with the
+        next free ids (the write lock is held, so nobody else takes them)."""
+        wanted = {ref.key: ref for ref in refs if ref.key not in self._ids}
+        self._ids.update(self._node_ids(list(wanted)))
+        fresh = [ref for key, ref in wanted.items() if key not in self._ids]
+        (last,) = self._conn.execute("SELECT coalesce(max(id), 0) FROM nodes").fetchone()
+        ids = dict(zip((ref.key for ref in fresh), range(last + 1, last + 1 + len(fresh))))
         self._conn.executemany(
-            "INSERT INTO nodes (key, kind, namespace, name, column_name) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (key) DO NOTHING",
-            ((r.key, r.kind.value, r.namespace, r.name, r.column) for r in fresh.values()),
+            "INSERT INTO nodes (id, key, kind, namespace, name, column_name)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            ((ids[r.key], r.key, r.kind, r.namespace, r.name, r.column) for r in fresh),
         )
-        self._ids.update(self._node_ids(list(fresh)))
+        self._ids.update(ids)
 
     def _node_ids(self, keys: list[str]) -> dict[str, int]:
         rows = self._conn.execute(
@@ -303,7 +309,7 @@ class _SqliteWriteTx:
                 entry.actor,
                 entry.source,
                 entry.reason,
-                json.dumps([c.as_row() for c in entry.changes]),
+                json.dumps(entry.changes),
                 json.dumps(entry.entities),
                 entry.prev_hash,
                 entry.hash,
