@@ -283,7 +283,7 @@ class _SqliteWriteTx:
         self._ids.update(self._node_ids(list(wanted)))
         fresh = [ref for key, ref in wanted.items() if key not in self._ids]
         (last,) = self._conn.execute("SELECT coalesce(max(id), 0) FROM nodes").fetchone()
-        ids = dict(zip((ref.key for ref in fresh), range(last + 1, last + 1 + len(fresh))))
+        ids = dict(zip((r.key for r in fresh), range(last + 1, last + 1 + len(fresh)), strict=True))
         self._conn.executemany(
             "INSERT INTO nodes (id, key, kind, namespace, name, column_name)"
             " VALUES (?, ?, ?, ?, ?, ?)",
