@@ -29,7 +29,7 @@ from catalog.services.ingestion import ingest_dbt, ingest_sql
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import EdgeView, LedgerQuery
 from catalog.write_path import WriteResult
-from ingesters import dbt, sql
+from ingesters import dbt, fingerprints, sql
 from ingesters.dbt import compiled_sql
 from ingesters.sql.names import Defaults
 from tests.conftest import FIXTURES
@@ -359,3 +359,93 @@ def test_sql_ingestion_of_the_same_warehouse_lands_on_the_same_datasets(
     ingest_sql(classic_store, [script], options, actor="test:alice", reason="test")
     feeds = edges(classic_store, classic("customers"), EdgeKind.FEEDS)
     assert classic("report") in {e.object for e in feeds}
+
+
+@pytest.fixture
+def classic_target(tmp_path: Path) -> Path:
+    """A copy of the classic project's target folder, to change."""
+    target = tmp_path / "target"
+    shutil.copytree(CLASSIC, target)
+    return target
+
+
+def _no_analysis(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("the project was analysed again")
+
+
+def test_an_unchanged_project_is_not_analysed_again(
+    embedded: EmbeddedStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = manifest_json(CLASSIC / "manifest.json.gz")
+    manifest["nodes"]["model.jaffle_shop.orders"]["compiled_code"] = "select from where ((("
+    target = write_target(tmp_path / "target", manifest)
+    first = ingest(embedded, target)
+    monkeypatch.setattr(dbt, "parse", _no_analysis)
+    again = ingest(embedded, target)
+    assert not again.changed
+    assert again.counts == {**first.counts, "unchanged_project": 1}
+    assert [str(e) for e in again.errors] == [str(e) for e in first.errors] != []
+
+
+def test_the_project_job_records_the_ingest_that_asserted_it(classic_store: EmbeddedStore) -> None:
+    attrs = node_attrs(classic_store, job_ref("dbt", "project.jaffle_shop"))
+    assert len(attrs["input_fingerprint"]) == 64
+    assert attrs["ingest_counts"]["models_with_sql"] == 5
+    assert attrs["ingest_errors"] == []
+
+
+def test_new_run_results_are_read_when_the_project_is_unchanged(
+    embedded: EmbeddedStore, classic_target: Path
+) -> None:
+    ingest(embedded, classic_target)
+    results = json.loads((classic_target / "run_results.json").read_text())
+    results["metadata"]["invocation_id"] = "a-later-run"
+    for result in results["results"]:
+        if result["unique_id"] == "model.jaffle_shop.orders":
+            result["status"] = "error"
+    (classic_target / "run_results.json").write_text(json.dumps(results))
+    again = ingest(embedded, classic_target)
+    assert again.changed and again.counts["unchanged_project"] == 1
+    attrs = node_attrs(embedded, job_ref("dbt", "model.jaffle_shop.orders"))
+    assert attrs["last_run_status"] == "error"
+
+
+def test_other_options_analyse_the_project_again(classic_store: EmbeddedStore) -> None:
+    again = ingest(classic_store, CLASSIC, column_lineage=False)
+    assert again.changed and "unchanged_project" not in again.counts
+
+
+def test_changed_artifact_bytes_analyse_the_project_again(
+    embedded: EmbeddedStore, classic_target: Path
+) -> None:
+    ingest(embedded, classic_target)
+    (classic_target / "catalog.json").write_text(
+        (classic_target / "catalog.json").read_text().replace('"INTEGER"', '"BIGINT"')
+    )
+    again = ingest(embedded, classic_target)
+    assert again.changed and "unchanged_project" not in again.counts
+
+
+def test_a_new_baton_or_sqlglot_analyses_the_project_again(
+    classic_store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fingerprints, "code_digest", lambda: "another version")
+    again = ingest(classic_store, CLASSIC)
+    assert "unchanged_project" not in again.counts
+    assert again.changed  # the project job records the new fingerprint
+
+
+def test_full_analyses_an_unchanged_project(classic_store: EmbeddedStore) -> None:
+    options = dbt.DbtOptions()
+    paths = dbt.ArtifactPaths.find(CLASSIC)
+    again = ingest_dbt(classic_store, paths, options, actor="test:a", reason="t", full=True)
+    assert not again.changed and "unchanged_project" not in again.counts
+
+
+def test_cli_says_an_unchanged_project_was_not_analysed_again(tmp_path: Path) -> None:
+    home = ["--home", str(tmp_path / "home")]
+    CliRunner().invoke(app, [*home, "ingest", "dbt", str(CLASSIC)])
+    again = CliRunner().invoke(app, [*home, "ingest", "dbt", str(CLASSIC)])
+    assert again.exit_code == 0, again.output
+    assert "project unchanged since it was last ingested" in again.output
+    assert "--full" in again.output and "no changes" in again.output

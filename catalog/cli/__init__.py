@@ -210,6 +210,13 @@ def ingest_dbt(
         True, help="Analyse compiled SQL for column lineage (--no-column-lineage: tables only)."
     ),
     reason: str = typer.Option("dbt ingestion", help="Why: recorded in the ledger."),
+    full: bool = typer.Option(
+        False,
+        "--full",
+        help="Analyse the project even if the catalog holds it as ingested from the same "
+        "artifacts, options and Baton version (by default that is skipped: it would "
+        "change nothing).",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Ingest a dbt project's artifacts: models, sources, seeds, snapshots, lineage (table
@@ -234,6 +241,7 @@ def ingest_dbt(
                 actor=actor(),
                 reason=reason,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                full=full,
             )
     except dbt.ArtifactError as error:
         err.print(
@@ -248,7 +256,12 @@ def ingest_dbt(
         return
     for message in skipped:
         err.print(f"[yellow]table lineage only:[/yellow] {escape(message)}", highlight=False)
-    seen = result.counts
+    seen = {**result.counts}
+    if seen.pop("unchanged_project", 0):
+        out.print(
+            "project unchanged since it was last ingested (same artifacts, options and "
+            "Baton version): not analysed again (--full to analyse it anyway); as read then:"
+        )
     out.print(", ".join(f"{n} {label.replace('_', ' ')}" for label, n in sorted(seen.items())))
     print_written(result)
 

@@ -46,13 +46,39 @@ def ingest_dbt(
     actor: str,
     reason: str,
     progress: sql.Progress | None = None,
+    full: bool = False,
 ) -> WriteResult:
     """Read every artifact first (raises `dbt.ArtifactError`, and then writes nothing),
-    then write the project and its run results in one ledger entry."""
+    then write the project and its run results in one ledger entry.
+
+    A project the catalog holds as ingested from the same bytes with the same options
+    and code (`dbt.fingerprint`) is not analysed again, unless `full`: its snapshot
+    would change nothing. Its run results are read all the same, and the errors and
+    counts that ingest recorded are reported again."""
     artifacts = dbt.read_artifacts(paths)
-    batch = dbt.parse(artifacts, options, progress)
+    recorded = None if full else _unchanged_project(store, artifacts, options)
+    if recorded is not None:
+        batch = dbt.recorded_ingest(artifacts, recorded)
+        batch = batch.model_copy(update={"snapshots": dbt.run_snapshots(artifacts, options)})
+    else:
+        batch = dbt.parse(artifacts, options, progress)
     source = f"dbt {paths.manifest.as_posix()}"
     return write_batch(store, batch, WriteRequest(actor=actor, source=source, reason=reason))
+
+
+def _unchanged_project(
+    store: Store, artifacts: dbt.DbtArtifacts, options: dbt.DbtOptions
+) -> dict[str, Any] | None:
+    """The facts of the project job, when its source asserts the fingerprint of these
+    artifacts and options now (the last ingest of the project read the same input)."""
+    job = dbt.project_job(artifacts.manifest, options)
+    source = dbt.SOURCE_PREFIX + dbt.project_name(artifacts.manifest)
+    fingerprint = dbt.fingerprint(artifacts, options)
+    held = dict(store.source_facts(source, "input_fingerprint"))
+    if held.get(job.key) != fingerprint:
+        return None
+    (view,) = store.nodes([job])
+    return view.attrs
 
 
 def catalog_columns(store: Store, namespace: str) -> sql.KnownColumns:

@@ -9,10 +9,12 @@ its invocation, so test outcomes accumulate as history and the latest one shows.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from catalog.domain import (
     FACT,
@@ -35,9 +37,12 @@ from ingesters.dbt.artifacts import (
     RunResults,
     SemanticManifest,
     load,
+    read_artifact,
+    validated,
 )
 from ingesters.dbt.compiled_sql import Columns, ModelSql, analyse_models
 from ingesters.dbt.relations import Relations
+from ingesters.fingerprints import input_fingerprint
 from ingesters.sql import assert_column_lineage, default_namespace
 from ingesters.sql.dialects import dialect_of
 from ingesters.sql.names import TableName
@@ -69,6 +74,9 @@ class DbtArtifacts:
     catalog: Catalog | None = None
     run_results: RunResults | None = None
     semantic: SemanticManifest | None = None
+    project_digest: str = ""
+    """sha256 over the bytes the project is read from (manifest, catalog, semantic
+    manifest; not run results, which are read every time)."""
 
 
 @dataclass(frozen=True)
@@ -96,15 +104,39 @@ class ArtifactPaths:
 
 def read_artifacts(paths: ArtifactPaths) -> DbtArtifacts:
     """Load and validate every artifact; the first bad one raises `ArtifactError`."""
+    digest = hashlib.sha256()
+
+    def project_file(label: str, file: Path) -> bytes:
+        data = read_artifact(file)
+        digest.update(label.encode() + hashlib.sha256(data).digest())
+        return data
+
+    manifest, catalog, semantic = paths.manifest, paths.catalog, paths.semantic_manifest
     return DbtArtifacts(
-        manifest_file=paths.manifest.as_posix(),
-        manifest=load(Manifest, paths.manifest),
-        catalog=load(Catalog, paths.catalog) if paths.catalog else None,
-        run_results=load(RunResults, paths.run_results) if paths.run_results else None,
-        semantic=load(SemanticManifest, paths.semantic_manifest)
-        if paths.semantic_manifest
+        manifest_file=manifest.as_posix(),
+        manifest=validated(Manifest, project_file("manifest", manifest), manifest.as_posix()),
+        catalog=validated(Catalog, project_file("catalog", catalog), catalog.as_posix())
+        if catalog
         else None,
+        run_results=load(RunResults, paths.run_results) if paths.run_results else None,
+        semantic=validated(
+            SemanticManifest, project_file("semantic", semantic), semantic.as_posix()
+        )
+        if semantic
+        else None,
+        project_digest=digest.hexdigest(),
     )
+
+
+def fingerprint(artifacts: DbtArtifacts, options: DbtOptions) -> str:
+    """What the project snapshot `parse` builds is a function of (`ingesters.fingerprints`)."""
+    return input_fingerprint(artifacts.project_digest, asdict(options))
+
+
+def project_job(manifest: Manifest, options: DbtOptions) -> NodeRef:
+    """The project itself, as the job its models are tasks of: its facts record the
+    ingest that asserted them (`input_fingerprint`, `ingest_errors`, `ingest_counts`)."""
+    return job_ref(options.job_namespace, f"project.{project_name(manifest)}")
 
 
 def project_name(manifest: Manifest) -> str:
@@ -162,20 +194,47 @@ def parse(
             errors.append(_model_error(artifacts.manifest_file, model))
         else:
             _add_sql_lineage(builder, model, jobs[model.node.unique_id], relations)
-    snapshots = [builder.build()]
-    if artifacts.run_results is not None:
-        snapshots.append(_run_snapshot(artifacts.run_results, options.job_namespace))
-        snapshots += _writes(artifacts.run_results, options.job_namespace, relations)
     counts = dict(
         Counter(
-            f"{a.subject.kind.value.lower()}s" for a in snapshots[0].assertions if a.kind == FACT
+            f"{a.subject.kind.value.lower()}s" for a in builder.build().assertions if a.kind == FACT
         )
     )
     counts |= {
         "models_with_sql": len(compiled),
         "models_with_column_lineage": len(compiled) - len(errors) if options.column_lineage else 0,
     }
+    builder.node(
+        project_job(manifest, options),
+        input_fingerprint=fingerprint(artifacts, options),
+        ingest_errors=[e.model_dump(exclude={"source"}, exclude_none=True) for e in errors],
+        ingest_counts=counts,
+    )
+    snapshots = [builder.build(), *run_snapshots(artifacts, options, relations)]
     return Batch(snapshots=snapshots, errors=errors, counts=counts)
+
+
+def run_snapshots(
+    artifacts: DbtArtifacts, options: DbtOptions, relations: Relations | None = None
+) -> list[SourceSnapshot]:
+    """What the run results say (outcomes, last writes): read whether or not the project
+    itself needs reading again."""
+    if artifacts.run_results is None:
+        return []
+    relations = relations or relations_of(artifacts.manifest, options)
+    return [
+        _run_snapshot(artifacts.run_results, options.job_namespace),
+        *_writes(artifacts.run_results, options.job_namespace, relations),
+    ]
+
+
+def recorded_ingest(artifacts: DbtArtifacts, facts: Mapping[str, Any]) -> Batch:
+    """The errors and counts an earlier ingest of the same project recorded (`facts` of
+    its project job), for an ingest that does not read the project again."""
+    errors = [
+        IngestError(source=artifacts.manifest_file, **error)
+        for error in facts.get("ingest_errors", [])
+    ]
+    return Batch(errors=errors, counts={**facts.get("ingest_counts", {}), "unchanged_project": 1})
 
 
 def known_columns(
@@ -275,9 +334,13 @@ __all__ = [
     "ArtifactPaths",
     "DbtArtifacts",
     "DbtOptions",
+    "fingerprint",
     "known_columns",
     "parse",
+    "project_job",
     "project_name",
     "read_artifacts",
+    "recorded_ingest",
     "relations_of",
+    "run_snapshots",
 ]

@@ -305,13 +305,22 @@ MAX_ARTIFACT_BYTES = 2**30
 def load(model: type[A], file: Path) -> A:
     """Read and validate one artifact (plain or gzipped JSON); every failure is an
     `ArtifactError` naming the file and the JSON path where the content went wrong."""
-    name = file.as_posix()
+    return validated(model, read_artifact(file), file.as_posix())
+
+
+def read_artifact(file: Path) -> bytes:
+    """An artifact's JSON text, inflated if gzipped."""
     try:
         data = read_bounded(file, MAX_ARTIFACT_BYTES)
         if data[:2] == b"\x1f\x8b":
             data = inflate_bounded(data, MAX_ARTIFACT_BYTES, "inflated")
     except (OSError, zlib.error) as error:
-        raise ArtifactError(name, "$", f"cannot read: {error}") from error
+        raise ArtifactError(file.as_posix(), "$", f"cannot read: {error}") from error
+    return data
+
+
+def validated(model: type[A], data: bytes, name: str) -> A:
+    """`data` as `model`, or an `ArtifactError` naming `name` and the JSON path."""
     try:
         return model.model_validate_json(data)
     except ValidationError as invalid:
