@@ -54,14 +54,15 @@ DEMO_OPTIONS = sql.SqlOptions(
 BATON = Path(sys.executable).with_name("baton")
 """The installed `baton` command, for tests that run it as its own process."""
 
-BACKENDS = ["embedded", "neo4j"]
-"""Every store backend the conformance suite runs against; Neo4j when BATON_NEO4J_URI
+BACKENDS = ["embedded", "embedded-indexed", "neo4j"]
+"""Every store backend the conformance suite runs against (the embedded store walking in
+SQL, and over its in-memory index as `baton serve` does); Neo4j when BATON_NEO4J_URI
 names a server it may empty (docs/neo4j.md), else those tests skip saying so."""
 
 
 def open_backend(backend: str, tmp_path: Path) -> Store:
-    if backend == "embedded":
-        store = EmbeddedStore(tmp_path / "baton.db")
+    if backend.startswith("embedded"):
+        store = EmbeddedStore(tmp_path / "baton.db", walk_index=backend == "embedded-indexed")
         store.migrate()
         return store
     if backend == "neo4j":

@@ -551,7 +551,7 @@ def serve(
     logging.getLogger("baton").addHandler(handler)
     logging.getLogger("baton").setLevel(logging.INFO)
     with opened(
-        ctx, write=True
+        ctx, write=True, serving=True
     ) as store:  # (a configuration error here is reported like any other)
         gate = auth.Gate(
             static_token=settings.api_token,

@@ -56,12 +56,12 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 @contextmanager
-def opened(ctx: typer.Context, *, write: bool = False) -> Iterator[Store]:
+def opened(ctx: typer.Context, *, write: bool = False, serving: bool = False) -> Iterator[Store]:
     """The configured store, migrated; service errors become a message and exit code 2.
     Only a command that writes creates a store that is not there: a read on a wrong
-    `--home` is an error, not an empty answer."""
+    `--home` is an error, not an empty answer. `serving`: for a long-running server."""
     try:
-        store = open_store(settings_of(ctx), create=write)
+        store = open_store(settings_of(ctx), create=write, serving=serving)
     except (MigrationError, BatonError) as error:
         err.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(2) from error

@@ -8,9 +8,12 @@ from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import Store
 
 
-def open_store(settings: Settings, *, migrate: bool = True, create: bool = True) -> Store:
+def open_store(
+    settings: Settings, *, migrate: bool = True, create: bool = True, serving: bool = False
+) -> Store:
     """Open the configured store, applying pending migrations unless told not to; with
-    `create` off, an embedded store that does not exist yet is `NotFound`."""
+    `create` off, an embedded store that does not exist yet is `NotFound`. `serving`:
+    for a long-running server (the embedded store then walks over an in-memory index)."""
     store: Store
     if settings.store == "neo4j":
         from catalog.stores.neo4j.store import Neo4jStore  # the driver only when used
@@ -25,7 +28,10 @@ def open_store(settings: Settings, *, migrate: bool = True, create: bool = True)
                 "or with `baton migrate`"
             )
         store = EmbeddedStore(
-            settings.database, read_timeout=settings.query_timeout, write_wait=settings.write_wait
+            settings.database,
+            read_timeout=settings.query_timeout,
+            write_wait=settings.write_wait,
+            walk_index=serving,
         )
     if migrate:
         store.migrate()

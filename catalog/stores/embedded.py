@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from catalog.alerts.events import AlertEvent
-from catalog.domain import FACT, Assertion, NodeKind, NodeRef
+from catalog.domain import EMPTY_ATTRS_JSON, FACT, Assertion, NodeKind, NodeRef
 from catalog.errors import DiskFull, QueryTimeout, StoreBusy
 from catalog.ledger import Change, LedgerEntry
 from catalog.stores import embedded_alerts, migrations
+from catalog.stores.adjacency import Adjacency
 from catalog.stores.common import (
     as_of_seq,
     breadth_first,
@@ -131,6 +132,10 @@ LIMIT :limit
 after `limit` matches instead of ranking them all."""
 
 _IDS_OF = "SELECT id, key FROM nodes WHERE key IN (SELECT value FROM json_each(?))"
+_EDGES_BY_ID = f"""
+SELECT a.id, {_EDGE_COLUMNS} FROM assertions a
+WHERE a.id IN (SELECT value FROM json_each(?))
+"""  # noqa: S608 -- only fixed fragments are interpolated
 _KEYS_OF = "SELECT id, key FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 _TIMES_OF = "SELECT seq, at FROM ledger WHERE seq IN (SELECT value FROM json_each(?))"
 
@@ -367,8 +372,13 @@ class EmbeddedStore:
         *,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         write_wait: float = DEFAULT_WRITE_WAIT,
+        walk_index: bool = False,
     ) -> None:
+        """`walk_index`: walk the current graph over an in-memory index of its edges
+        (`catalog.stores.adjacency`), for a long-running process (`baton serve`); a
+        one-off command walks in SQL rather than read every edge first."""
         self.path = path
+        self.adjacency = Adjacency() if walk_index else None
         self.read_timeout = read_timeout
         self.write_wait = write_wait
         self.last_write_failure: str | None = None
@@ -614,6 +624,11 @@ class EmbeddedStore:
         """
         seed_keys = [s.key for s in seeds]
         key_of: dict[int, str] = dict(self._query(_IDS_OF, (json.dumps(seed_keys),)))
+        # Inside a write the index is not used: it holds committed entries only.
+        if as_of is None and self.adjacency is not None and not self._conn().in_transaction:
+            return self._indexed_subgraph(
+                self.adjacency, key_of, kinds=kinds, direction=direction, depth=depth, limit=limit
+            )
         params = {"kinds": json.dumps(list(kinds)), "as_of": as_of_seq(as_of)}
         far_at = _FAR[direction]
 
@@ -627,6 +642,43 @@ class EmbeddedStore:
         return Subgraph(
             depth_of={key_of[node]: hops for node, hops in depth_of.items()},
             edges=self._edge_views(edges, key_of),
+            truncated=truncated,
+        )
+
+    def _indexed_subgraph(
+        self,
+        adjacency: Adjacency,
+        key_of: dict[int, str],
+        *,
+        kinds: Sequence[str],
+        direction: Direction,
+        depth: int,
+        limit: int,
+    ) -> Subgraph:
+        """`subgraph` over the in-memory index; views of walked edges it has not kept
+        from earlier walks read from the store in one query."""
+        depth_of, walked, truncated = adjacency.walk(
+            self._conn(), list(key_of), kinds=kinds, direction=direction, depth=depth, limit=limit
+        )
+        kept = adjacency.views  # this reference stays whole whatever keep_views does
+        missing = [assertion for assertion, _ in walked if assertion not in kept]
+        fetched: dict[int, EdgeView] = {}
+        if missing:
+            rows = self._query(_EDGES_BY_ID, (json.dumps(missing),))
+            built = self._edge_views([row[1:] for row in rows], key_of)
+            fetched = {row[0]: view for row, view in zip(rows, built, strict=True)}
+            adjacency.keep_views(fetched)
+        edges = (
+            [fetched.get(a) or kept[a] for a, _ in walked]
+            if fetched
+            else [kept[a] for a, _ in walked]
+        )
+        downstream = direction is Direction.DOWNSTREAM
+        for (_, far), edge in zip(walked, edges, strict=True):
+            key_of.setdefault(far, (edge.object if downstream else edge.subject).key)
+        return Subgraph(
+            depth_of={key_of[node]: hops for node, hops in depth_of.items()},
+            edges=edges,
             truncated=truncated,
         )
 
@@ -649,7 +701,7 @@ class EmbeddedStore:
                 subject=NodeRef.from_key(key_of[subject]),
                 object=NodeRef.from_key(key_of[obj]),
                 source=source,
-                attrs=json.loads(attrs),
+                attrs={} if attrs == EMPTY_ATTRS_JSON else json.loads(attrs),
                 valid_from=at_of[from_seq],
                 valid_to=at_of[to_seq] if to_seq is not None else None,
             )

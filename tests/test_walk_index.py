@@ -1,0 +1,148 @@
+"""The in-memory walk index of the embedded store: exact, never stale."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catalog.domain import Batch, EdgeKind, SnapshotBuilder, dataset_ref
+from catalog.stores.embedded import EmbeddedStore
+from catalog.stores.protocol import Direction, Subgraph
+from catalog.write_path import WriteRequest, apply_batch, write_batch
+from tests.conftest import chain_snapshot
+
+NAMESPACE = "test://ns"
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[EmbeddedStore, EmbeddedStore]]:
+    """One store file opened twice: walking over the index, and walking in SQL (and
+    writing, as another process would)."""
+    plain = EmbeddedStore(tmp_path / "baton.db")
+    plain.migrate()
+    indexed = EmbeddedStore(tmp_path / "baton.db", walk_index=True)
+    yield indexed, plain
+    indexed.close()
+    plain.close()
+
+
+def write(store: EmbeddedStore, *snapshots: object) -> None:
+    batch = Batch.model_validate({"snapshots": snapshots})
+    write_batch(store, batch, WriteRequest("test:alice", "test", "testing"))
+
+
+def walk(
+    store: EmbeddedStore, name: str, direction: Direction, as_of: int | None = None
+) -> Subgraph:
+    return store.subgraph(
+        [dataset_ref(NAMESPACE, name)],
+        kinds=[EdgeKind.FEEDS.value],
+        direction=direction,
+        depth=10,
+        limit=1000,
+        as_of=as_of,
+    )
+
+
+def reached(sub: Subgraph) -> set[str]:
+    return {key for key, hops in sub.depth_of.items() if hops}
+
+
+def test_a_walk_sees_what_another_process_wrote_since_the_last_walk(
+    pair: tuple[EmbeddedStore, EmbeddedStore],
+) -> None:
+    indexed, writer = pair
+    write(writer, chain_snapshot("s1", "a", "b"))
+    assert reached(walk(indexed, "a", Direction.DOWNSTREAM)) == {dataset_ref(NAMESPACE, "b").key}
+    write(writer, chain_snapshot("s1", "a", "c"))
+    assert reached(walk(indexed, "a", Direction.DOWNSTREAM)) == {dataset_ref(NAMESPACE, "c").key}
+
+
+def _random_source(rng: random.Random, source: str, names: list[str]) -> object:
+    builder = SnapshotBuilder(source)
+    for _ in range(rng.randint(5, 40)):
+        upstream, downstream = rng.sample(names, 2)
+        builder.edge(
+            EdgeKind.FEEDS,
+            builder.node(dataset_ref(NAMESPACE, upstream)),
+            builder.node(dataset_ref(NAMESPACE, downstream)),
+            weight=rng.randint(0, 2),
+        )
+    return builder.build()
+
+
+def test_index_and_sql_walks_agree_through_writes_that_add_change_and_end_edges(
+    pair: tuple[EmbeddedStore, EmbeddedStore],
+) -> None:
+    indexed, plain = pair
+    rng = random.Random(7)
+    names = [f"t{i}" for i in range(60)]
+    for round_ in range(12):
+        sources = [f"s{n}" for n in rng.sample(range(6), 3)]  # each rewrites its edges
+        write(plain, *(_random_source(rng, source, names) for source in sources))
+        for name in rng.sample(names, 5):
+            for direction in Direction:
+                assert walk(indexed, name, direction) == walk(plain, name, direction), round_
+
+
+def test_an_as_of_walk_reads_history_not_the_index(
+    pair: tuple[EmbeddedStore, EmbeddedStore],
+) -> None:
+    indexed, writer = pair
+    write(writer, chain_snapshot("s1", "a", "b"))
+    write(writer, chain_snapshot("s1", "a", "c"))
+    then = walk(indexed, "a", Direction.DOWNSTREAM, as_of=1)
+    assert reached(then) == {dataset_ref(NAMESPACE, "b").key}
+
+
+def test_a_store_restored_to_an_earlier_entry_is_read_again_whole(tmp_path: Path) -> None:
+    database = tmp_path / "baton.db"
+    store = EmbeddedStore(database, walk_index=True)
+    store.migrate()
+    write(store, chain_snapshot("s1", "a", "b"))
+    backup = sqlite3.connect(tmp_path / "backup.db")
+    store.connection().backup(backup)
+    write(store, chain_snapshot("s2", "a", "c"))
+    assert len(reached(walk(store, "a", Direction.DOWNSTREAM))) == 2
+    store.close()
+    for leftover in tmp_path.glob("baton.db*"):
+        leftover.unlink()
+    backup.backup(sqlite3.connect(database))  # the earlier state, restored
+    backup.close()
+    assert reached(walk(store, "a", Direction.DOWNSTREAM)) == {dataset_ref(NAMESPACE, "b").key}
+    store.close()
+
+
+class _Abandoned(Exception):
+    pass
+
+
+def test_a_walk_inside_a_write_that_rolls_back_leaves_no_trace_in_the_index(
+    tmp_path: Path,
+) -> None:
+    store = EmbeddedStore(tmp_path / "baton.db", walk_index=True)
+    store.migrate()
+    write(store, chain_snapshot("s1", "a", "b"))
+    assert len(reached(walk(store, "a", Direction.DOWNSTREAM))) == 1
+    seen_inside: list[set[str]] = []
+
+    def abandoned(tx: Any) -> None:
+        batch = Batch(snapshots=[chain_snapshot("s2", "a", "c")])
+        apply_batch(tx, batch, WriteRequest("test:alice", "test", "abandoned"))
+        seen_inside.append(reached(walk(store, "a", Direction.DOWNSTREAM)))
+        raise _Abandoned
+
+    with pytest.raises(_Abandoned):
+        store.write(abandoned)
+    write(store, chain_snapshot("s3", "a", "d"))  # the same ledger seq as the abandoned one
+    assert len(seen_inside[0]) == 2  # the write saw its own edge
+    assert reached(walk(store, "a", Direction.DOWNSTREAM)) == {
+        dataset_ref(NAMESPACE, "b").key,
+        dataset_ref(NAMESPACE, "d").key,
+    }
+    store.close()
