@@ -44,7 +44,8 @@ WHERE object_id IS NOT NULL AND to_seq > :seq AND from_seq <= :seq
 _HEAD = "SELECT coalesce(max(seq), 0) FROM ledger"
 
 MAX_VIEWS = 300_000
-"""Edge views kept between walks (a few hundred bytes each)."""
+"""Edge views kept between walks (a few hundred bytes each), with the keys of the nodes
+they reach."""
 
 
 class Ends(NamedTuple):
@@ -101,17 +102,21 @@ class Adjacency:
         """The store's views of walked edges by assertion id: an open edge's row does not
         change until it ends, and an ended one is never walked. Emptied when the index
         is read whole (ids may then name other rows) and when it holds `max_views`."""
+        self.keys: dict[int, str] = {}
+        """Keys of nodes walks reached, by id (a node's key never changes); emptied
+        with `views`."""
         self._max_views = max_views
         self._kinds: dict[str, _Kind] = {}
         self._lock = threading.Lock()
 
-    def keep_views(self, views: dict[int, Any]) -> None:
-        """Keep `views` for later walks. The dictionary is replaced, never emptied in
-        place, so a walk holding the old one still finds what it looked up."""
+    def keep(self, views: dict[int, Any], keys: dict[int, str]) -> None:
+        """Keep edge views and node keys for later walks. The dictionaries are replaced,
+        never emptied in place, so a walk holding the old ones still finds what it
+        looked up."""
         if len(self.views) + len(views) > self._max_views:
-            self.views = dict(views)
-        else:
-            self.views.update(views)
+            self.views, self.keys = {}, {}
+        self.views.update(views)
+        self.keys.update(keys)
 
     def walk(
         self,
@@ -152,7 +157,7 @@ class Adjacency:
         try:
             (head,) = conn.execute(_HEAD).fetchone()
             if self.seq is None or head < self.seq:
-                self._kinds, self.edges, self.views = {}, 0, {}
+                self._kinds, self.edges, self.views, self.keys = {}, 0, {}, {}
                 self._apply_open(conn.execute(_OPEN_EDGES))
             elif head > self.seq:
                 self._apply_changes(conn.execute(_CHANGED_EDGES, {"seq": self.seq}))

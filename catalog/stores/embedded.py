@@ -660,25 +660,25 @@ class EmbeddedStore:
         depth_of, walked, truncated = adjacency.walk(
             self._conn(), list(key_of), kinds=kinds, direction=direction, depth=depth, limit=limit
         )
-        kept = adjacency.views  # this reference stays whole whatever keep_views does
+        kept, names = adjacency.views, adjacency.keys  # whole, whatever `keep` does
         missing = [assertion for assertion, _ in walked if assertion not in kept]
+        unnamed = [node for node in depth_of if node not in names and node not in key_of]
         fetched: dict[int, EdgeView] = {}
+        if unnamed:
+            key_of.update(self._query(_KEYS_OF, (json.dumps(unnamed),)))
         if missing:
             rows = self._query(_EDGES_BY_ID, (json.dumps(missing),))
-            built = self._edge_views([row[1:] for row in rows], key_of)
+            ends = {node for row in rows for node in row[2:4]}
+            known = {node: key_of.get(node) or names.get(node) for node in ends}
+            built = self._edge_views(
+                [row[1:] for row in rows], {n: k for n, k in known.items() if k is not None}
+            )
             fetched = {row[0]: view for row, view in zip(rows, built, strict=True)}
-            adjacency.keep_views(fetched)
-        edges = (
-            [fetched.get(a) or kept[a] for a, _ in walked]
-            if fetched
-            else [kept[a] for a, _ in walked]
-        )
-        downstream = direction is Direction.DOWNSTREAM
-        for (_, far), edge in zip(walked, edges, strict=True):
-            key_of.setdefault(far, (edge.object if downstream else edge.subject).key)
+        if fetched or unnamed:
+            adjacency.keep(fetched, key_of)
         return Subgraph(
-            depth_of={key_of[node]: hops for node, hops in depth_of.items()},
-            edges=edges,
+            depth_of={(key_of.get(node) or names[node]): hops for node, hops in depth_of.items()},
+            edges=[fetched.get(a) or kept[a] for a, _ in walked],
             truncated=truncated,
         )
 
