@@ -43,7 +43,7 @@ WHERE object_id IS NOT NULL AND to_seq > :seq AND from_seq <= :seq
 """Edges a write since `seq` started (open now or not) or ended (open at `seq`)."""
 _HEAD = "SELECT coalesce(max(seq), 0) FROM ledger"
 
-MAX_VIEWS = 300_000
+MAX_VIEWS = 100_000
 """Edge views kept between walks (a few hundred bytes each), with the keys of the nodes
 they reach."""
 

@@ -661,6 +661,14 @@ class EmbeddedStore:
             self._conn(), list(key_of), kinds=kinds, direction=direction, depth=depth, limit=limit
         )
         kept, names = adjacency.views, adjacency.keys  # whole, whatever `keep` does
+        try:  # a walk the index has seen the like of: everything kept
+            return Subgraph(
+                depth_of={names[node]: hops for node, hops in depth_of.items()},
+                edges=[kept[a] for a, _ in walked],
+                truncated=truncated,
+            )
+        except KeyError:
+            pass
         missing = [assertion for assertion, _ in walked if assertion not in kept]
         unnamed = [node for node in depth_of if node not in names and node not in key_of]
         fetched: dict[int, EdgeView] = {}
@@ -674,8 +682,7 @@ class EmbeddedStore:
                 [row[1:] for row in rows], {n: k for n, k in known.items() if k is not None}
             )
             fetched = {row[0]: view for row, view in zip(rows, built, strict=True)}
-        if fetched or unnamed:
-            adjacency.keep(fetched, key_of)
+        adjacency.keep(fetched, key_of)
         return Subgraph(
             depth_of={(key_of.get(node) or names[node]): hops for node, hops in depth_of.items()},
             edges=[fetched.get(a) or kept[a] for a, _ in walked],
