@@ -69,12 +69,17 @@ class _Walk:
     found: dict[str, _Found] = field(default_factory=dict)
     truncated_at: list[str] = field(default_factory=list)
 
+    def improves(self, key: str, confidence: Confidence) -> bool:
+        """Whether reaching `key` with `confidence` says more than what was found."""
+        known = self.found.get(key)
+        return known is None or CONFIDENCE_RANK[known.confidence] < CONFIDENCE_RANK[confidence]
+
     def add(
         self, ref: NodeRef, confidence: Confidence, lineage: str, path: tuple[Hop, ...]
     ) -> bool:
-        known = self.found.get(ref.key)
-        if known is not None and (CONFIDENCE_RANK[known.confidence] >= CONFIDENCE_RANK[confidence]):
+        if not self.improves(ref.key, confidence):
             return False
+        known = self.found.get(ref.key)
         if known is None and len(self.found) >= self.limit:
             self.truncated_at.append(str(ref))
             return False
@@ -293,7 +298,6 @@ def _follow_tables(
             if edge.object.key in changed:
                 continue
             upstream = walk.found.get(edge.subject.key)
-            path = (*(upstream.path if upstream else ()), _hop(edge))
             if edge.subject.key in certain:
                 verdict: tuple[Confidence, str] | None = (Confidence.CERTAIN, "DIRECT")
             elif upstream is not None and upstream.lineage == "INDIRECT":
@@ -302,7 +306,10 @@ def _follow_tables(
                 verdict = (Confidence.POSSIBLE, "DIRECT")
             else:
                 verdict = None  # column lineage is complete: the column walk decided
-            if verdict is not None and walk.add(edge.object, *verdict, path):
+            if verdict is None or not walk.improves(edge.object.key, verdict[0]):
+                continue  # (most edges of a wide walk: no path built for them)
+            path = (*(upstream.path if upstream else ()), _hop(edge))
+            if walk.add(edge.object, *verdict, path):
                 if edge.subject.key in certain:
                     certain.add(edge.object.key)
                 following.append(edge.object.key)
