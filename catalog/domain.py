@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from enum import StrEnum
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
 from typing import Any, Generic, Self, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -105,6 +105,31 @@ class memoized(cached_property[T], Generic[T]):
         return value
 
 
+class Memoizing(BaseModel):
+    """A frozen model whose `memoized` values derive from its fields. A copy with fields
+    changed (`model_copy(update=...)`) must not carry the original's values: pydantic
+    copies the instance dictionary they live in, so they are dropped from the copy."""
+
+    model_config = ConfigDict(frozen=True, ignored_types=(memoized,))
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copied = super().model_copy(update=update, deep=deep)
+        if update:
+            for name in _memoized_names(type(self)):
+                copied.__dict__.pop(name, None)
+        return copied
+
+
+@cache
+def _memoized_names(model: type) -> tuple[str, ...]:
+    return tuple(
+        name
+        for klass in model.__mro__
+        for name, value in vars(klass).items()
+        if isinstance(value, memoized)
+    )
+
+
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -114,10 +139,8 @@ def attrs_json(attrs: Mapping[str, Any]) -> str:
     return canonical_json(attrs) if attrs else EMPTY_ATTRS_JSON
 
 
-class NodeRef(BaseModel):
+class NodeRef(Memoizing):
     """The identity of a node. `column` is set only for columns."""
-
-    model_config = ConfigDict(frozen=True, ignored_types=(memoized,))
 
     kind: NodeKind
     namespace: str = Field(min_length=1)
@@ -210,10 +233,8 @@ def owner_key(owner: NodeRef) -> str:
     return f"{owner.namespace}:{owner.name}"
 
 
-class Assertion(BaseModel):
+class Assertion(Memoizing):
     """One thing a source says: a fact about `subject`, or an edge `subject -kind-> object`."""
-
-    model_config = ConfigDict(frozen=True, ignored_types=(memoized,))
 
     kind: str  # FACT or an EdgeKind value
     subject: NodeRef

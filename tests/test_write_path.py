@@ -126,3 +126,20 @@ def test_incomplete_snapshot_does_not_change_existing_attributes(
     assert not late.changed
     (view,) = store.nodes([dataset_ref("test://ns", "a")])
     assert view.attrs == {"description": "final"}
+
+
+def test_a_ref_copied_with_another_namespace_has_that_namespace_s_key() -> None:
+    original = dataset_ref("test://ns", "a")
+    assert original.key  # memoized on the original before the copy
+    moved = original.model_copy(update={"namespace": "test://other"})
+    assert moved.key == dataset_ref("test://other", "a").key
+
+
+def test_an_assertion_copied_with_other_attributes_has_their_digest() -> None:
+    builder = SnapshotBuilder("s1")
+    builder.node(dataset_ref("test://ns", "a"), description="before")
+    (fact,) = builder.build().assertions
+    assert fact.attrs_digest
+    changed = fact.model_copy(update={"attrs": {"description": "after"}})
+    assert changed.attrs_json == '{"description":"after"}'
+    assert changed.attrs_digest != fact.attrs_digest
