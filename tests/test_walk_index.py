@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from catalog.domain import Batch, EdgeKind, SnapshotBuilder, dataset_ref
+from catalog.stores import adjacency
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import Direction, Subgraph
 from catalog.write_path import WriteRequest, apply_batch, write_batch
@@ -76,9 +77,12 @@ def _random_source(rng: random.Random, source: str, names: list[str]) -> object:
     return builder.build()
 
 
+@pytest.mark.parametrize("overlay", [adjacency.OVERLAY_MIN, 0], ids=["overlay", "rebuilds"])
 def test_index_and_sql_walks_agree_through_writes_that_add_change_and_end_edges(
-    pair: tuple[EmbeddedStore, EmbeddedStore],
+    pair: tuple[EmbeddedStore, EmbeddedStore], overlay: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Changes kept in the overlay, or (with no room for one) the index read again."""
+    monkeypatch.setattr(adjacency, "OVERLAY_MIN", overlay)
     indexed, plain = pair
     rng = random.Random(7)
     names = [f"t{i}" for i in range(60)]

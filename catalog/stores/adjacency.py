@@ -1,7 +1,7 @@
 """The current graph's edges in memory, for walks at the speed of an in-memory graph.
 
-A walk over SQLite costs a query per hop; over this index a hop is a few dictionary
-lookups. The index holds topology only (which assertion joins which two nodes, by kind);
+A walk over SQLite costs a query per hop; over this index a hop is a few lookups in
+arrays. The index holds topology only (which assertion joins which two nodes, by kind);
 a walk still reads the edges it reached from the store, once, for their attributes.
 
 Exact, never stale: it is keyed to the ledger entry it reflects. Before each walk it reads
@@ -10,10 +10,16 @@ assertions started or ended after it), and applies them, so a walk sees every wr
 committed before it began. A store replaced under it (a restored backup: the head went
 back) is read again whole. `asOf` walks do not use it.
 
-Memory: per edge, two (far node, assertion) pairs of 8-byte integers, one per walking
-direction (32 bytes), plus per node and kind with edges, two dictionary entries, two
-small tuples and four arrays (about 500 bytes); and up to `MAX_VIEWS` edge views the
-store built for walks (the attributes and times of an edge, reused while it is open).
+Layout, per edge kind and walking direction: the nodes with edges, sorted, each with the
+start of its run in two arrays of far node ids and assertion ids (sorted by the near node:
+a compressed sparse row). A node whose edges changed since the arrays were built has its
+whole run in an overlay dictionary instead; when the overlay holds more than a fifth of
+the nodes, the next walk reads the index again whole.
+
+Memory: per edge, a far node id and an assertion id in each direction (16 bytes with ids
+under 2^31, else 32), plus 8 (or 16) bytes per node and kind with edges; a changed node's
+overlay entry about 200 bytes; and up to `MAX_VIEWS` edge views the store built for walks
+(the attributes and times of an edge, reused while it is open).
 """
 
 from __future__ import annotations
@@ -21,18 +27,29 @@ from __future__ import annotations
 import sqlite3
 import threading
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from catalog.stores.common import breadth_first
 from catalog.stores.protocol import Direction
 
-_OPEN_EDGES = """
-SELECT id, kind, subject_id, object_id FROM assertions
-WHERE to_seq IS NULL AND object_id IS NOT NULL
-"""
+_KINDS = "SELECT DISTINCT kind FROM assertions WHERE to_seq IS NULL AND object_id IS NOT NULL"
+_RUNS = {
+    Direction.DOWNSTREAM: """
+SELECT subject_id, object_id, id FROM assertions
+WHERE kind = ? AND to_seq IS NULL AND object_id IS NOT NULL ORDER BY subject_id, id
+""",
+    Direction.UPSTREAM: """
+SELECT object_id, subject_id, id FROM assertions
+WHERE kind = ? AND to_seq IS NULL AND object_id IS NOT NULL ORDER BY object_id, id
+""",
+}
+"""Each open edge of a kind as (near node, far node, assertion), by near node."""
+_LARGEST_ID = "SELECT max((SELECT coalesce(max(id), 0) FROM assertions),"
+_LARGEST_ID += " (SELECT coalesce(max(id), 0) FROM nodes))"
 _CHANGED_EDGES = """
 SELECT id, kind, subject_id, object_id, from_seq, to_seq FROM assertions
 WHERE object_id IS NOT NULL AND from_seq > :seq
@@ -47,49 +64,91 @@ MAX_VIEWS = 100_000
 """Edge views kept between walks (a few hundred bytes each), with the keys of the nodes
 they reach."""
 
+OVERLAY_MIN = 10_000
+"""Changed nodes an index keeps in its overlay however small it is, before reading again."""
 
-class Ends(NamedTuple):
-    """One node's edges of one kind, one way: far node ids and assertion ids, in step."""
-
-    far: array[int]
-    assertions: array[int]
+Run = tuple[Sequence[int], Sequence[int]]
+"""One node's edges of one kind, one way: far node ids and assertion ids, in step."""
 
 
-Pairs = dict[int, Ends]
+@dataclass
+class _Runs:
+    """One kind's edges, one way: sorted arrays, and an overlay of changed nodes."""
+
+    typecode: str
+    near: array[int] = field(init=False)
+    start: array[int] = field(init=False)
+    far: array[int] = field(init=False)
+    assertions: array[int] = field(init=False)
+    changed: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.near, self.start = array(self.typecode), array(self.typecode, [0])
+        self.far, self.assertions = array(self.typecode), array(self.typecode)
+
+    def load(self, rows: Iterable[tuple[int, int, int]]) -> int:
+        """Fill from (near, far, assertion) rows sorted by near node; the edges read."""
+        near, start, far, assertions = self.near, self.start, self.far, self.assertions
+        last = None
+        for node, far_node, assertion in rows:
+            if node != last:
+                if last is not None:
+                    start.append(len(far))
+                near.append(node)
+                last = node
+            far.append(far_node)
+            assertions.append(assertion)
+        if last is not None:
+            start.append(len(far))
+        return len(far)
+
+    def of(self, node: int) -> Run | None:
+        run = self.changed.get(node)
+        if run is not None:
+            return run
+        at = bisect_left(self.near, node)
+        if at == len(self.near) or self.near[at] != node:
+            return None
+        begin, end = self.start[at], self.start[at + 1]
+        return self.far[begin:end], self.assertions[begin:end]
+
+    def add(self, node: int, far: int, assertion: int) -> None:
+        far_nodes, assertions = self._changing(node)
+        far_nodes.append(far)
+        assertions.append(assertion)
+
+    def remove(self, node: int, assertion: int) -> None:
+        far_nodes, assertions = self._changing(node)
+        if assertion in assertions:
+            at = assertions.index(assertion)
+            del far_nodes[at], assertions[at]
+
+    def _changing(self, node: int) -> tuple[list[int], list[int]]:
+        run = self.changed.get(node)
+        if run is None:
+            base = self.of(node)
+            run = self.changed[node] = (list(base[0]), list(base[1])) if base else ([], [])
+        return run
+
+    def worn(self) -> bool:
+        """Whether the overlay has grown past a fifth of the nodes (time to rebuild)."""
+        return len(self.changed) > max(OVERLAY_MIN, len(self.near) // 5)
 
 
 @dataclass
 class _Kind:
     """One edge kind's adjacency, both ways."""
 
-    out: Pairs = field(default_factory=dict)
-    into: Pairs = field(default_factory=dict)
+    out: _Runs
+    into: _Runs
 
     def add(self, assertion: int, subject: int, obj: int) -> None:
-        _keep(self.out, subject, obj, assertion)
-        _keep(self.into, obj, subject, assertion)
+        self.out.add(subject, obj, assertion)
+        self.into.add(obj, subject, assertion)
 
     def remove(self, assertion: int, subject: int, obj: int) -> None:
-        _drop(self.out, subject, assertion)
-        _drop(self.into, obj, assertion)
-
-
-def _keep(pairs: Pairs, node: int, far: int, assertion: int) -> None:
-    ends = pairs.get(node)
-    if ends is None:
-        ends = pairs[node] = Ends(array("q"), array("q"))
-    ends.far.append(far)
-    ends.assertions.append(assertion)
-
-
-def _drop(pairs: Pairs, node: int, assertion: int) -> None:
-    ends = pairs.get(node)
-    if ends is None or assertion not in ends.assertions:
-        return
-    at = ends.assertions.index(assertion)
-    del ends.far[at], ends.assertions[at]
-    if not ends.far:
-        del pairs[node]
+        self.out.remove(subject, assertion)
+        self.into.remove(obj, assertion)
 
 
 class Adjacency:
@@ -107,6 +166,7 @@ class Adjacency:
         with `views`."""
         self._max_views = max_views
         self._kinds: dict[str, _Kind] = {}
+        self._typecode = "q"
         self._lock = threading.Lock()
 
     def keep(self, views: dict[int, Any], keys: dict[int, str]) -> None:
@@ -139,12 +199,12 @@ class Adjacency:
 
             def hop(frontier: list[int]) -> list[tuple[int, tuple[int, int]]]:
                 found: list[tuple[int, tuple[int, int]]] = []
-                for pairs in ways:
+                for runs in ways:
                     for node in frontier:
-                        ends = pairs.get(node)
-                        if ends is not None:  # (far, (assertion, far)), zipped in C
-                            far = ends.far
-                            found += zip(far, zip(ends.assertions, far))  # noqa: B905 -- in step
+                        run = runs.of(node)
+                        if run is not None:  # (far, (assertion, far)), zipped in C
+                            far, assertions = run
+                            found += zip(far, zip(assertions, far))  # noqa: B905 -- in step
                 found.sort(key=_EDGE)  # by assertion id, as the store's own walk
                 return found
 
@@ -156,9 +216,9 @@ class Adjacency:
         conn.execute("BEGIN")
         try:
             (head,) = conn.execute(_HEAD).fetchone()
-            if self.seq is None or head < self.seq:
-                self._kinds, self.edges, self.views, self.keys = {}, 0, {}, {}
-                self._apply_open(conn.execute(_OPEN_EDGES))
+            worn = any(k.out.worn() or k.into.worn() for k in self._kinds.values())
+            if self.seq is None or head < self.seq or worn:
+                self._read_whole(conn)
             elif head > self.seq:
                 self._apply_changes(conn.execute(_CHANGED_EDGES, {"seq": self.seq}))
             self.seq = head
@@ -168,10 +228,14 @@ class Adjacency:
         finally:
             conn.execute("COMMIT")
 
-    def _apply_open(self, rows: Iterable[tuple[int, str, int, int]]) -> None:
-        for assertion, kind, subject, obj in rows:
-            self._kind(kind).add(assertion, subject, obj)
-            self.edges += 1
+    def _read_whole(self, conn: sqlite3.Connection) -> None:
+        self._kinds, self.edges, self.views, self.keys = {}, 0, {}, {}
+        (largest,) = conn.execute(_LARGEST_ID).fetchone()
+        self._typecode = "i" if largest < 2**31 - 1 else "q"
+        for (kind,) in conn.execute(_KINDS).fetchall():
+            index = self._kind(kind)
+            self.edges += index.out.load(conn.execute(_RUNS[Direction.DOWNSTREAM], (kind,)))
+            index.into.load(conn.execute(_RUNS[Direction.UPSTREAM], (kind,)))
 
     def _apply_changes(self, rows: Iterable[tuple[int, str, int, int, int, int | None]]) -> None:
         assert self.seq is not None
@@ -186,7 +250,7 @@ class Adjacency:
     def _kind(self, kind: str) -> _Kind:
         found = self._kinds.get(kind)
         if found is None:
-            found = self._kinds[kind] = _Kind()
+            found = self._kinds[kind] = _Kind(_Runs(self._typecode), _Runs(self._typecode))
         return found
 
 
