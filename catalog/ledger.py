@@ -28,6 +28,10 @@ class ChangeOp(StrEnum):
     ENDED = "ended"
 
 
+_OPS = {op.value: op for op in ChangeOp}
+"""Ops by name: a dictionary lookup, where `ChangeOp(name)` costs a call per change read."""
+
+
 class Change(NamedTuple):
     """One assertion starting or ending its validity. A tuple, so a list of changes is
     already the compact JSON form stored and hashed ([op, source, kind, subject, object,
@@ -44,7 +48,7 @@ class Change(NamedTuple):
     def from_row(cls, row: list[str | None]) -> Change:
         op, source, kind, subject, obj, attrs_digest = row
         assert op and source and kind and subject is not None and attrs_digest is not None
-        return cls(ChangeOp(op), source, kind, subject, obj, attrs_digest)
+        return cls(_OPS[op], source, kind, subject, obj, attrs_digest)  # KeyError: no such op
 
 
 @dataclass(frozen=True)
