@@ -344,25 +344,30 @@ class SnapshotBuilder:
         self._edges: dict[tuple[str, str, str], Assertion] = {}
 
     def node(self, ref: NodeRef, **attrs: Any) -> NodeRef:
+        """Declare `ref` (with `attrs` merged into what was said of it); returns the one
+        instance this builder uses for that node, so a large snapshot holds each node
+        once however many edges name it."""
         known = self._facts.get(ref.key)
+        if known is not None:
+            ref = known.subject
         if known is None or attrs:
             merged = {**known.attrs, **attrs} if known else attrs
             self._facts[ref.key] = Assertion(kind=FACT, subject=ref, attrs=merged)
         return ref
 
     def edge(self, kind: EdgeKind, subject: NodeRef, obj: NodeRef, **attrs: Any) -> None:
-        for end in (subject, obj):
-            if end.key not in self._facts:
-                self.node(end)
+        subject, obj = self._declared(subject), self._declared(obj)
         edge = Assertion(kind=kind.value, subject=subject, object=obj, attrs=attrs)
         self._edges.setdefault(edge.identity, edge)
+
+    def _declared(self, ref: NodeRef) -> NodeRef:
+        known = self._facts.get(ref.key)
+        return known.subject if known is not None else self.node(ref)
 
     def owns(self, owner: NodeRef, target: NodeRef, role: str, **terms: Any) -> None:
         """`owner` holds `role` on `target`. One OWNS edge per pair carries every role the
         owner holds there, each with its terms (`via`, effective dates): `{"roles": {...}}`."""
-        for end in (owner, target):
-            if end.key not in self._facts:
-                self.node(end)
+        owner, target = self._declared(owner), self._declared(target)
         identity = (EdgeKind.OWNS.value, owner.key, target.key)
         known = self._edges.get(identity)
         roles = {**known.attrs["roles"]} if known is not None else {}

@@ -409,7 +409,6 @@ class EmbeddedStore:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA cache_size = -131072")
             # Another process's write (a CLI ingest beside the server) is waited for this
             # long; then the write is refused as busy. Readers never wait (WAL).
             conn.execute(f"PRAGMA busy_timeout = {int(self.write_wait * 1000)}")
