@@ -64,6 +64,8 @@ def open_backend(backend: str, tmp_path: Path) -> Store:
     if backend.startswith("embedded"):
         store = EmbeddedStore(tmp_path / "baton.db", walk_index=backend == "embedded-indexed")
         store.migrate()
+        if store.adjacency is not None:
+            store.adjacency.read()  # ready, as `baton serve`'s is once it has read the store
         return store
     if backend == "neo4j":
         settings = Settings.from_env(tmp_path).neo4j

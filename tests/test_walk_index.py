@@ -27,6 +27,8 @@ def pair(tmp_path: Path) -> Iterator[tuple[EmbeddedStore, EmbeddedStore]]:
     plain = EmbeddedStore(tmp_path / "baton.db")
     plain.migrate()
     indexed = EmbeddedStore(tmp_path / "baton.db", walk_index=True)
+    assert indexed.adjacency is not None
+    indexed.adjacency.read()
     yield indexed, plain
     indexed.close()
     plain.close()
@@ -50,6 +52,18 @@ def walk(
     )
 
 
+def indexed_walk(store: EmbeddedStore, name: str, direction: Direction) -> Subgraph:
+    """A walk the index answered: one that found it being read again waits, and asks
+    again (it was answered in SQL meanwhile)."""
+    assert store.adjacency is not None
+    answer = walk(store, name, direction)
+    if store.adjacency.seq is None:
+        store.adjacency.wait()
+        answer = walk(store, name, direction)
+    assert store.adjacency.seq is not None
+    return answer
+
+
 def reached(sub: Subgraph) -> set[str]:
     return {key for key, hops in sub.depth_of.items() if hops}
 
@@ -59,9 +73,13 @@ def test_a_walk_sees_what_another_process_wrote_since_the_last_walk(
 ) -> None:
     indexed, writer = pair
     write(writer, chain_snapshot("s1", "a", "b"))
-    assert reached(walk(indexed, "a", Direction.DOWNSTREAM)) == {dataset_ref(NAMESPACE, "b").key}
+    assert reached(indexed_walk(indexed, "a", Direction.DOWNSTREAM)) == {
+        dataset_ref(NAMESPACE, "b").key
+    }
     write(writer, chain_snapshot("s1", "a", "c"))
-    assert reached(walk(indexed, "a", Direction.DOWNSTREAM)) == {dataset_ref(NAMESPACE, "c").key}
+    assert reached(indexed_walk(indexed, "a", Direction.DOWNSTREAM)) == {
+        dataset_ref(NAMESPACE, "c").key
+    }
 
 
 def _random_source(rng: random.Random, source: str, names: list[str]) -> object:
@@ -86,12 +104,12 @@ def test_index_and_sql_walks_agree_through_writes_that_add_change_and_end_edges(
     indexed, plain = pair
     rng = random.Random(7)
     names = [f"t{i}" for i in range(60)]
-    for round_ in range(12):
+    for _ in range(12):
         sources = [f"s{n}" for n in rng.sample(range(6), 3)]  # each rewrites its edges
         write(plain, *(_random_source(rng, source, names) for source in sources))
         for name in rng.sample(names, 5):
             for direction in Direction:
-                assert walk(indexed, name, direction) == walk(plain, name, direction), round_
+                assert indexed_walk(indexed, name, direction) == walk(plain, name, direction)
 
 
 def test_an_as_of_walk_reads_history_not_the_index(
@@ -105,6 +123,7 @@ def test_an_as_of_walk_reads_history_not_the_index(
 
 
 def test_a_store_restored_to_an_earlier_entry_is_read_again_whole(tmp_path: Path) -> None:
+    """Walks go to SQL while the index is read again in the background."""
     database = tmp_path / "baton.db"
     store = EmbeddedStore(database, walk_index=True)
     store.migrate()
@@ -112,13 +131,17 @@ def test_a_store_restored_to_an_earlier_entry_is_read_again_whole(tmp_path: Path
     backup = sqlite3.connect(tmp_path / "backup.db")
     store.connection().backup(backup)
     write(store, chain_snapshot("s2", "a", "c"))
-    assert len(reached(walk(store, "a", Direction.DOWNSTREAM))) == 2
+    assert len(reached(indexed_walk(store, "a", Direction.DOWNSTREAM))) == 2
+    assert store.adjacency is not None and store.adjacency.seq == 2
     store.close()
     for leftover in tmp_path.glob("baton.db*"):
         leftover.unlink()
     backup.backup(sqlite3.connect(database))  # the earlier state, restored
     backup.close()
-    assert reached(walk(store, "a", Direction.DOWNSTREAM)) == {dataset_ref(NAMESPACE, "b").key}
+    restored = {dataset_ref(NAMESPACE, "b").key}
+    assert reached(walk(store, "a", Direction.DOWNSTREAM)) == restored  # in SQL meanwhile
+    assert reached(indexed_walk(store, "a", Direction.DOWNSTREAM)) == restored
+    assert store.adjacency.seq == 1
     store.close()
 
 
@@ -132,7 +155,7 @@ def test_a_walk_inside_a_write_that_rolls_back_leaves_no_trace_in_the_index(
     store = EmbeddedStore(tmp_path / "baton.db", walk_index=True)
     store.migrate()
     write(store, chain_snapshot("s1", "a", "b"))
-    assert len(reached(walk(store, "a", Direction.DOWNSTREAM))) == 1
+    assert len(reached(indexed_walk(store, "a", Direction.DOWNSTREAM))) == 1
     seen_inside: list[set[str]] = []
 
     def abandoned(tx: Any) -> None:
@@ -145,7 +168,7 @@ def test_a_walk_inside_a_write_that_rolls_back_leaves_no_trace_in_the_index(
         store.write(abandoned)
     write(store, chain_snapshot("s3", "a", "d"))  # the same ledger seq as the abandoned one
     assert len(seen_inside[0]) == 2  # the write saw its own edge
-    assert reached(walk(store, "a", Direction.DOWNSTREAM)) == {
+    assert reached(indexed_walk(store, "a", Direction.DOWNSTREAM)) == {
         dataset_ref(NAMESPACE, "b").key,
         dataset_ref(NAMESPACE, "d").key,
     }

@@ -28,7 +28,7 @@ import sqlite3
 import threading
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -152,9 +152,12 @@ class _Kind:
 
 
 class Adjacency:
-    """Open edges by kind and direction, as of the ledger entry `seq`."""
+    """Open edges by kind and direction, as of the ledger entry `seq` (None: not read
+    yet, or being read again: walks then go to the store's SQL walk)."""
 
-    def __init__(self, max_views: int = MAX_VIEWS) -> None:
+    def __init__(
+        self, connect: Callable[[], sqlite3.Connection], max_views: int = MAX_VIEWS
+    ) -> None:
         self.seq: int | None = None
         self.edges = 0
         self.views: dict[int, Any] = {}
@@ -164,10 +167,11 @@ class Adjacency:
         self.keys: dict[int, str] = {}
         """Keys of nodes walks reached, by id (a node's key never changes); emptied
         with `views`."""
+        self._connect = connect
         self._max_views = max_views
         self._kinds: dict[str, _Kind] = {}
-        self._typecode = "q"
         self._lock = threading.Lock()
+        self._reading: threading.Thread | None = None
 
     def keep(self, views: dict[int, Any], keys: dict[int, str]) -> None:
         """Keep edge views and node keys for later walks. The dictionaries are replaced,
@@ -187,13 +191,17 @@ class Adjacency:
         direction: Direction,
         depth: int,
         limit: int,
-    ) -> tuple[dict[int, int], list[tuple[int, int]], bool]:
+    ) -> tuple[dict[int, int], list[tuple[int, int]], bool] | None:
         """Catch up with the store, then `breadth_first` from `seeds` over edges of
         `kinds`: each node's hop distance, the edges walked as (assertion id, far node
         id) in assertion order within a hop (as the store's own walk gives them), and
-        whether the limit cut the walk. One snapshot of the index for the whole walk."""
+        whether the limit cut the walk. One snapshot of the index for the whole walk.
+        None when the index must first be read whole: that starts in the background
+        (a large catalog takes minutes), and the caller walks in SQL meanwhile."""
         with self._lock:
-            self._catch_up(conn)
+            if self.seq is None or not self._caught_up(conn):
+                self._read_in_background()
+                return None
             chosen = [self._kinds[k] for k in kinds if k in self._kinds]
             ways = [k.out if direction is Direction.DOWNSTREAM else k.into for k in chosen]
 
@@ -210,48 +218,85 @@ class Adjacency:
 
             return breadth_first(seeds, hop, depth=depth, limit=limit)
 
-    def _catch_up(self, conn: sqlite3.Connection) -> None:
+    def read(self) -> None:
+        """Read every open edge, in a connection and snapshot of its own, then use them
+        (walks go to SQL meanwhile). Walks catch up from the entry it read."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")
+            (head,) = conn.execute(_HEAD).fetchone()
+            kinds, edges = _read_whole(conn)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        with self._lock:
+            self._kinds, self.edges, self.views, self.keys = kinds, edges, {}, {}
+            self.seq = head  # walks catch up from here
+
+    def wait(self) -> None:
+        """Until a read in the background (if any) is done."""
+        reading = self._reading
+        if reading is not None:
+            reading.join()
+
+    def _read_in_background(self) -> None:
+        if self._reading is None or not self._reading.is_alive():
+            self._reading = threading.Thread(target=self.read, name="walk-index", daemon=True)
+            self._reading.start()
+
+    def _caught_up(self, conn: sqlite3.Connection) -> bool:
+        """Apply what was written since `seq`; False (and `seq` None) when the index must
+        be read whole: the head went back (a restored backup) or the overlay is worn."""
         # One snapshot: the head and the changes up to it. Never inside a write: the
         # index must hold committed entries only (a rolled-back one's seq is reused).
+        assert self.seq is not None
         conn.execute("BEGIN")
         try:
             (head,) = conn.execute(_HEAD).fetchone()
             worn = any(k.out.worn() or k.into.worn() for k in self._kinds.values())
-            if self.seq is None or head < self.seq or worn:
-                self._read_whole(conn)
-            elif head > self.seq:
-                self._apply_changes(conn.execute(_CHANGED_EDGES, {"seq": self.seq}))
+            if head < self.seq or worn:
+                self.seq = None
+                return False
+            if head > self.seq:
+                _apply_changes(self, conn.execute(_CHANGED_EDGES, {"seq": self.seq}))
             self.seq = head
+            return True
         except BaseException:
-            self.seq = None  # half applied: read whole next time
+            self.seq = None  # half applied: read whole
             raise
         finally:
             conn.execute("COMMIT")
 
-    def _read_whole(self, conn: sqlite3.Connection) -> None:
-        self._kinds, self.edges, self.views, self.keys = {}, 0, {}, {}
-        (largest,) = conn.execute(_LARGEST_ID).fetchone()
-        self._typecode = "i" if largest < 2**31 - 1 else "q"
-        for (kind,) in conn.execute(_KINDS).fetchall():
-            index = self._kind(kind)
-            self.edges += index.out.load(conn.execute(_RUNS[Direction.DOWNSTREAM], (kind,)))
-            index.into.load(conn.execute(_RUNS[Direction.UPSTREAM], (kind,)))
-
-    def _apply_changes(self, rows: Iterable[tuple[int, str, int, int, int, int | None]]) -> None:
-        assert self.seq is not None
-        for assertion, kind, subject, obj, from_seq, to_seq in rows:
-            if from_seq <= self.seq:  # open at `seq`, ended since
-                self._kind(kind).remove(assertion, subject, obj)
-                self.edges -= 1
-            elif to_seq is None:  # started since, open now
-                self._kind(kind).add(assertion, subject, obj)
-                self.edges += 1
-
-    def _kind(self, kind: str) -> _Kind:
+    def kind(self, kind: str) -> _Kind:
+        """The runs of `kind`, made empty when it has none yet."""
         found = self._kinds.get(kind)
         if found is None:
-            found = self._kinds[kind] = _Kind(_Runs(self._typecode), _Runs(self._typecode))
+            found = self._kinds[kind] = _Kind(_Runs("q"), _Runs("q"))
         return found
+
+
+def _read_whole(conn: sqlite3.Connection) -> tuple[dict[str, _Kind], int]:
+    (largest,) = conn.execute(_LARGEST_ID).fetchone()
+    typecode = "i" if largest < 2**31 - 1 else "q"
+    kinds, edges = {}, 0
+    for (kind,) in conn.execute(_KINDS).fetchall():
+        index = kinds[kind] = _Kind(_Runs(typecode), _Runs(typecode))
+        edges += index.out.load(conn.execute(_RUNS[Direction.DOWNSTREAM], (kind,)))
+        index.into.load(conn.execute(_RUNS[Direction.UPSTREAM], (kind,)))
+    return kinds, edges
+
+
+def _apply_changes(
+    index: Adjacency, rows: Iterable[tuple[int, str, int, int, int, int | None]]
+) -> None:
+    assert index.seq is not None
+    for assertion, kind, subject, obj, from_seq, to_seq in rows:
+        if from_seq <= index.seq:  # open at `seq`, ended since
+            index.kind(kind).remove(assertion, subject, obj)
+            index.edges -= 1
+        elif to_seq is None:  # started since, open now
+            index.kind(kind).add(assertion, subject, obj)
+            index.edges += 1
 
 
 _EDGE = itemgetter(1)

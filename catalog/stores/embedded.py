@@ -378,7 +378,7 @@ class EmbeddedStore:
         (`catalog.stores.adjacency`), for a long-running process (`baton serve`); a
         one-off command walks in SQL rather than read every edge first."""
         self.path = path
-        self.adjacency = Adjacency() if walk_index else None
+        self.adjacency = Adjacency(self._connect) if walk_index else None
         self.read_timeout = read_timeout
         self.write_wait = write_wait
         self.last_write_failure: str | None = None
@@ -625,9 +625,11 @@ class EmbeddedStore:
         key_of: dict[int, str] = dict(self._query(_IDS_OF, (json.dumps(seed_keys),)))
         # Inside a write the index is not used: it holds committed entries only.
         if as_of is None and self.adjacency is not None and not self._conn().in_transaction:
-            return self._indexed_subgraph(
+            indexed = self._indexed_subgraph(
                 self.adjacency, key_of, kinds=kinds, direction=direction, depth=depth, limit=limit
             )
+            if indexed is not None:  # else the index is being read: walk in SQL
+                return indexed
         params = {"kinds": json.dumps(list(kinds)), "as_of": as_of_seq(as_of)}
         far_at = _FAR[direction]
 
@@ -653,12 +655,15 @@ class EmbeddedStore:
         direction: Direction,
         depth: int,
         limit: int,
-    ) -> Subgraph:
-        """`subgraph` over the in-memory index; views of walked edges it has not kept
-        from earlier walks read from the store in one query."""
-        depth_of, walked, truncated = adjacency.walk(
+    ) -> Subgraph | None:
+        """`subgraph` over the in-memory index (None while it is being read); views of
+        walked edges it has not kept from earlier walks read from the store in one query."""
+        found = adjacency.walk(
             self._conn(), list(key_of), kinds=kinds, direction=direction, depth=depth, limit=limit
         )
+        if found is None:
+            return None
+        depth_of, walked, truncated = found
         kept, names = adjacency.views, adjacency.keys  # whole, whatever `keep` does
         try:  # a walk the index has seen the like of: everything kept
             return Subgraph(
