@@ -36,6 +36,13 @@ def test_any_part_of_a_name_finds_it_in_any_case(demo_store: EmbeddedStore) -> N
         assert labels(demo_store, text)[0] == f"{NAMESPACE}/analytics.marts.fct_orders", text
 
 
+def test_words_before_the_last_are_whole_words_the_last_may_be_begun(
+    demo_store: EmbeddedStore,
+) -> None:
+    assert labels(demo_store, "marts fct_ord")[0] == f"{NAMESPACE}/analytics.marts.fct_orders"
+    assert f"{NAMESPACE}/analytics.marts.fct_orders" not in labels(demo_store, "mar fct_orders")
+
+
 def test_an_exact_name_comes_before_names_that_only_contain_it(
     demo_store: EmbeddedStore,
 ) -> None:
