@@ -38,6 +38,7 @@ from typing import Any
 
 import httpx
 
+from bench.lineage_walk import percentile
 from bench.served import baton_serving
 from catalog.domain import FACT, Assertion, Batch, EdgeKind, NodeKind, NodeRef, SourceSnapshot
 from catalog.stores.embedded import EmbeddedStore
@@ -214,8 +215,8 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def percentiles(samples: list[float]) -> str:
-    cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    return f"p50 {cuts[49] * 1000:8.1f} ms   p95 {cuts[94] * 1000:8.1f} ms"
+    p50, p95 = percentile(samples, 50), percentile(samples, 95)
+    return f"p50 {p50 * 1000:8.1f} ms   p95 {p95 * 1000:8.1f} ms"
 
 
 LINEAGE = """query($ns: String!, $name: String!) {

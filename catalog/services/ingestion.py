@@ -58,8 +58,7 @@ def ingest_dbt(
     artifacts = dbt.read_artifacts(paths)
     recorded = None if full else _unchanged_project(store, artifacts, options)
     if recorded is not None:
-        batch = dbt.recorded_ingest(artifacts, recorded)
-        batch = batch.model_copy(update={"snapshots": dbt.run_snapshots(artifacts, options)})
+        batch = dbt.recorded_ingest(artifacts, options, recorded)
     else:
         batch = dbt.parse(artifacts, options, progress)
     source = f"dbt {paths.manifest.as_posix()}"

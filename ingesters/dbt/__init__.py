@@ -227,14 +227,21 @@ def run_snapshots(
     ]
 
 
-def recorded_ingest(artifacts: DbtArtifacts, facts: Mapping[str, Any]) -> Batch:
-    """The errors and counts an earlier ingest of the same project recorded (`facts` of
-    its project job), for an ingest that does not read the project again."""
+def recorded_ingest(
+    artifacts: DbtArtifacts, options: DbtOptions, facts: Mapping[str, Any]
+) -> Batch:
+    """The batch of an ingest that does not read the project again: its run results, and
+    the errors and counts the earlier ingest of the same project recorded (`facts` of
+    its project job)."""
     errors = [
         IngestError(source=artifacts.manifest_file, **error)
         for error in facts.get("ingest_errors", [])
     ]
-    return Batch(errors=errors, counts={**facts.get("ingest_counts", {}), "unchanged_project": 1})
+    return Batch(
+        snapshots=run_snapshots(artifacts, options),
+        errors=errors,
+        counts={**facts.get("ingest_counts", {}), "unchanged_project": 1},
+    )
 
 
 def known_columns(
@@ -342,5 +349,4 @@ __all__ = [
     "read_artifacts",
     "recorded_ingest",
     "relations_of",
-    "run_snapshots",
 ]
