@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlglot import exp
-from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.qualify_columns import qualify_columns
 from sqlglot.optimizer.scope import Scope, build_scope
+from sqlglot.schema import MappingSchema
 
+from ingesters.sql.dialects import sqlglot_dialect
 from ingesters.sql.names import TableName, table_name
 
 
@@ -57,16 +59,18 @@ def classify(projection: exp.Expr) -> Transformation:
 
 
 def qualified(query: exp.Query, dialect: str, schema: dict[str, object]) -> exp.Query:
-    """The query with every column qualified (and `*` expanded) as far as the schema allows."""
-    result = qualify(
-        query.copy(),
-        schema=schema,
-        dialect=dialect,
-        validate_qualify_columns=False,
+    """The query with every column qualified (and `*` expanded) as far as the schema allows,
+    in place: a statement is analysed once, and copying it cost a tenth of the analysis.
+
+    The query is prepared (identifiers normalized, tables qualified: `names.prepare`) and so
+    is the schema, so this is sqlglot's `qualify` without its first two passes, over a
+    schema that takes names as they are instead of normalizing each one at every lookup.
+    """
+    result = qualify_columns(
+        query,
+        MappingSchema(schema, dialect=sqlglot_dialect(dialect), normalize=False),
         expand_alias_refs=False,
         allow_partial_qualification=True,
-        identify=False,
-        quote_identifiers=False,
     )
     assert isinstance(result, exp.Query)
     return result

@@ -3,6 +3,8 @@ adapter type (both name the warehouse the same way: `snowflake`, `bigquery`, ...
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlglot import Dialect
 
 _DIALECTS = {
@@ -44,3 +46,11 @@ def known_dialect(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@lru_cache(maxsize=64)
+def sqlglot_dialect(name: str) -> Dialect:
+    """sqlglot's dialect object for a name (empty: generic SQL), built once. Given a name,
+    sqlglot builds a new one at every call that takes a dialect, several per statement: a
+    tenth of the time short statements took."""
+    return Dialect.get_or_raise(name)

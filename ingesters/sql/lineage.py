@@ -81,7 +81,8 @@ def target_and_reads(statement: exp.Expr) -> tuple[TableName | None, set[TableNa
 def statement_lineage(
     statement: exp.Expr, dialect: str, schema: Schema, authoritative: Schema | None = None
 ) -> StatementLineage | None:
-    """Lineage of a prepared statement; None when it neither reads nor writes tables.
+    """Lineage of a prepared statement, which the analysis qualifies in place; None when it
+    neither reads nor writes tables.
     `authoritative`: the tables whose columns a caller vouches for (a given schema, not
     columns inferred along the way); a column one of them lacks is left unresolved."""
     shape = shape_of(statement)

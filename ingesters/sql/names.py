@@ -9,6 +9,8 @@ from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.qualify_tables import qualify_tables
 
+from ingesters.sql.dialects import sqlglot_dialect
+
 TableName = tuple[str, ...]
 """A table's name parts, outermost first (catalog, schema, table), normalized."""
 
@@ -39,10 +41,10 @@ def table_name(table: exp.Table) -> TableName:
 
 def prepare(statement: exp.Expr, dialect: str, defaults: Defaults) -> exp.Expr:
     """Normalize identifier case for the dialect and qualify table names with defaults."""
-    normalized = normalize_identifiers(statement, dialect=dialect)
+    normalized = normalize_identifiers(statement, dialect=sqlglot_dialect(dialect))
     _mark_recursive_ctes(normalized)
     return qualify_tables(
-        normalized, db=defaults.schema, catalog=defaults.database, dialect=dialect
+        normalized, db=defaults.schema, catalog=defaults.database, dialect=sqlglot_dialect(dialect)
     )
 
 
@@ -55,7 +57,7 @@ def normalized_table(table: exp.Table, dialect: str) -> TableName:
 
 def normalized_column(name: str, dialect: str) -> str:
     """A column name as the dialect normalizes an unquoted identifier."""
-    return normalize_identifiers(exp.to_identifier(name), dialect=dialect).name
+    return normalize_identifiers(exp.to_identifier(name), dialect=sqlglot_dialect(dialect)).name
 
 
 def _mark_recursive_ctes(statement: exp.Expr) -> None:
@@ -78,14 +80,10 @@ def normalize_schema(
     """A user-given schema ({"db.table": {column: type}}) keyed like prepared statements."""
     normalized: dict[TableName, dict[str, str]] = {}
     for name, columns in tables.items():
-        table = prepare(exp.to_table(name, dialect=dialect), dialect, defaults)
+        table = prepare(exp.to_table(name, dialect=sqlglot_dialect(dialect)), dialect, defaults)
         assert isinstance(table, exp.Table)
-        column_names = {
-            column: normalize_identifiers(exp.to_identifier(column), dialect=dialect).name
-            for column in columns
-        }
         normalized[table_name(table)] = {
-            column_names[c]: (t or "UNKNOWN") for c, t in columns.items()
+            normalized_column(c, dialect): (t or "UNKNOWN") for c, t in columns.items()
         }
     return normalized
 

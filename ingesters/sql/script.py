@@ -13,11 +13,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import sqlglot
-from sqlglot import Dialect, exp
+from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.tokenizer_core import Token, TokenType
 
 from ingesters.sql.columns import Indirect, Transformation, stronger
+from ingesters.sql.dialects import sqlglot_dialect
 from ingesters.sql.lineage import StatementLineage, statement_lineage
 from ingesters.sql.names import (
     Defaults,
@@ -116,8 +117,10 @@ def parse_statements(
         errors.append(StatementError(error.line, f"cannot tokenize: {error}", True))
         return
     for statement in statements:
-        for expression in expressions_of(statement, dialect, defaults, errors):
-            yield statement, expression
+        expressions = expressions_of(statement, dialect, defaults, errors)
+        parsed = Statement(statement.index, statement.line, statement.text)  # tokens let go
+        for expression in expressions:
+            yield parsed, expression
 
 
 def expressions_of(
@@ -163,11 +166,12 @@ def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> 
         )
         return []
     try:
-        expression: exp.Expr | None = sqlglot.parse_one(statement.text, dialect=dialect)
+        expression: exp.Expr | None = _parse_one(statement, dialect)
         problem = None
     except ParseError as error:
         first = error.errors[0] if error.errors else {}
-        line = statement.line + int(first.get("line", 1)) - 1
+        lines_before = 0 if statement.tokens is not None else statement.line - 1
+        line = lines_before + int(first.get("line", 1))
         reason = readable(first.get("description", error))
         expression, problem = None, StatementError(line, f"cannot parse: {reason}", True)
     except (SqlglotError, RecursionError) as error:
@@ -190,6 +194,17 @@ def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> 
     return [_without_positions(expression)] if expression is not None else []
 
 
+def _parse_one(statement: Statement, dialect: str) -> exp.Expr:
+    """`sqlglot.parse_one`, from the script tokenizer's tokens when the statement has them."""
+    speaking = sqlglot_dialect(dialect)
+    if statement.tokens is None:
+        return sqlglot.parse_one(statement.text, dialect=speaking)
+    result = speaking.parser().parse(statement.tokens.tokens, statement.tokens.script)
+    if not result or result[0] is None:
+        raise ParseError(f"No expression was parsed from '{statement.text}'")
+    return exp.Block(expressions=result) if len(result) > 1 else result[0]
+
+
 def _without_positions(expression: exp.Expr) -> exp.Expr:
     """Drop the token positions sqlglot keeps on nodes: Baton locates statements itself,
     and copying them is most of the cost of every tree copy the analysis makes."""
@@ -201,7 +216,7 @@ def _without_positions(expression: exp.Expr) -> exp.Expr:
 def _rewritten(statement: Statement, dialect: str) -> Statement | None:
     """The statement written in SQL sqlglot parses with the same lineage, or None."""
     try:
-        tokens = Dialect.get_or_raise(dialect).tokenize(statement.text)
+        tokens = sqlglot_dialect(dialect).tokenize(statement.text)
     except SqlglotError:
         return None
     for rewrite in (_compound_assignments_expanded, _attribute_phrases_removed, _exchange):
@@ -326,7 +341,7 @@ _STATEMENT_STARTS = {
 
 def _unterminated(statement: Statement, dialect: str) -> list[Statement]:
     """Split a statement before every top-level keyword that can only start a statement."""
-    tokens = Dialect.get_or_raise(dialect).tokenize(statement.text)
+    tokens = sqlglot_dialect(dialect).tokenize(statement.text)
     depth, starts = 0, [0]
     for position, token in enumerate(tokens):
         if token.token_type is TokenType.L_PAREN:
@@ -345,7 +360,7 @@ def _unterminated(statement: Statement, dialect: str) -> list[Statement]:
 
 def _after_begin(statement: Statement, dialect: str) -> Statement | None:
     """The text after the first block BEGIN of a statement, if it has one."""
-    tokens = Dialect.get_or_raise(dialect).tokenize(statement.text)
+    tokens = sqlglot_dialect(dialect).tokenize(statement.text)
     for position, token in enumerate(tokens):
         if (
             token.token_type not in (TokenType.BEGIN, TokenType.COMMAND)

@@ -6,11 +6,21 @@ comments harmless, and lets one unparsable statement fail alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlglot import Dialect
 from sqlglot.errors import TokenError
-from sqlglot.tokenizer_core import TokenType
+from sqlglot.tokenizer_core import Token, TokenType
+
+from ingesters.sql.dialects import sqlglot_dialect
+
+
+@dataclass(frozen=True)
+class ScriptTokens:
+    """A statement's tokens as the script's tokenizer read them: their positions and lines
+    count from the start of `script`."""
+
+    script: str
+    tokens: list[Token]
 
 
 @dataclass(frozen=True)
@@ -18,6 +28,9 @@ class Statement:
     index: int  # 1-based position in the file
     line: int  # 1-based line where the statement starts
     text: str
+    tokens: ScriptTokens | None = field(default=None, compare=False, repr=False)
+    """The statement's tokens from splitting the script, so it is parsed without being
+    tokenized again; None once parsed, and for text Baton writes."""
 
 
 class ScriptError(ValueError):
@@ -30,20 +43,20 @@ class ScriptError(ValueError):
 
 def split_statements(script: str, dialect: str) -> list[Statement]:
     try:
-        tokens = Dialect.get_or_raise(dialect).tokenize(script)
+        tokens = sqlglot_dialect(dialect).tokenize(script)
     except TokenError as error:
         raise ScriptError(str(error), _line_of(str(error))) from error
     statements: list[Statement] = []
-    start = None
-    for token in [*tokens, None]:
+    start = 0
+    for position, token in enumerate([*tokens, None]):
         if token is None or token.token_type is TokenType.SEMICOLON:
-            if start is not None:
+            if start < position:
+                first = tokens[start]
                 end = token.start if token is not None else len(script)
-                text = script[start.start : end].strip()
-                statements.append(Statement(len(statements) + 1, start.line, text))
-            start = None
-        elif start is None:
-            start = token
+                text = script[first.start : end].strip()
+                own = ScriptTokens(script, tokens[start:position])
+                statements.append(Statement(len(statements) + 1, first.line, text, own))
+            start = position + 1
     return statements
 
 
