@@ -75,6 +75,8 @@ def collapse_steps(
 ) -> list[StatementLineage | None]:
     """Each statement with reads and flows through step tables composed onto their
     sources; None for statements that only fill a step table (same order as given)."""
+    if not steps:
+        return list(analysed)
     into: dict[ColumnRef, list[tuple[ColumnRef, Transformation]]] = defaultdict(list)
     feeds: dict[TableName, set[TableName]] = defaultdict(set)
     for lineage in analysed:
