@@ -142,6 +142,19 @@ def test_a_bad_statement_is_reported_with_file_and_line_and_the_rest_is_kept() -
     assert not batch.snapshots[0].complete
 
 
+def test_a_parse_error_inside_a_later_statement_names_its_own_line() -> None:
+    batch = parse(m="SELECT 1;\n\nCREATE TABLE b AS\nSELECT id\nFROM WHERE (;")
+    (error,) = batch.errors
+    assert (error.source, error.line) == ("m.sql", 5)
+
+
+def test_statements_keep_the_lines_they_start_on_when_parsed_from_the_scripts_tokens() -> None:
+    script = "SELECT 1;\n\nINSERT INTO t\nSELECT a FROM s;"
+    (first, second) = split_statements(script, "postgres")
+    assert (second.line, second.text) == (3, "INSERT INTO t\nSELECT a FROM s")
+    assert second.tokens is not None and second.tokens.tokens[0].text == "INSERT"
+
+
 def test_unreadable_files_are_errors_naming_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.sql").write_bytes(b"\xff\xfe select")
     files = sql.read_sql_files([tmp_path])

@@ -85,6 +85,8 @@ class _Walker:
 
     all_scopes: dict[int, Scope] = field(default_factory=dict)
     """Every scope by its expression, for LATERAL subqueries."""
+    projections: dict[int, dict[str, exp.Expr]] = field(default_factory=dict)
+    """Each SELECT's projections by output name (the first of a name wins, as in SQL)."""
     inferred: set[tuple[TableName, str]] = field(default_factory=set)
     """Base-table columns known only by inference through a star (no schema said so)."""
     ambiguous: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
@@ -136,7 +138,7 @@ class _Walker:
             return self._table_function(scope, select, name)
         if not isinstance(select, exp.Select):
             return []
-        projection = next((p for p in select.expressions if p.alias_or_name == name), None)
+        projection = self._projections(select).get(name)
         if projection is None:
             return self._through_star(scope, select, name)
         kind = classify(projection)
@@ -145,6 +147,14 @@ class _Walker:
             for column in value_columns(projection)
             for table, source_column, step in self._sources(column, scope)
         )
+
+    def _projections(self, select: exp.Select) -> dict[str, exp.Expr]:
+        found = self.projections.get(id(select))
+        if found is None:
+            found = self.projections[id(select)] = {}
+            for projection in select.expressions:
+                found.setdefault(projection.alias_or_name, projection)
+        return found
 
     def _through_star(self, scope: Scope, select: exp.Select, name: str) -> list[SourceColumn]:
         """A column an outer query names that this SELECT only passes on through `*` (or

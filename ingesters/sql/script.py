@@ -170,8 +170,9 @@ def _parse(statement: Statement, dialect: str, errors: list[StatementError]) -> 
         problem = None
     except ParseError as error:
         first = error.errors[0] if error.errors else {}
+        # The line sqlglot reports counts from the start of the text it tokenized.
         lines_before = 0 if statement.tokens is not None else statement.line - 1
-        line = lines_before + int(first.get("line", 1))
+        line = lines_before + int(first["line"]) if "line" in first else statement.line
         reason = readable(first.get("description", error))
         expression, problem = None, StatementError(line, f"cannot parse: {reason}", True)
     except (SqlglotError, RecursionError) as error:

@@ -46,17 +46,18 @@ def split_statements(script: str, dialect: str) -> list[Statement]:
         tokens = sqlglot_dialect(dialect).tokenize(script)
     except TokenError as error:
         raise ScriptError(str(error), _line_of(str(error))) from error
+    semicolon = TokenType.SEMICOLON
+    ends = [position for position, token in enumerate(tokens) if token.token_type is semicolon]
     statements: list[Statement] = []
     start = 0
-    for position, token in enumerate([*tokens, None]):
-        if token is None or token.token_type is TokenType.SEMICOLON:
-            if start < position:
-                first = tokens[start]
-                end = token.start if token is not None else len(script)
-                text = script[first.start : end].strip()
-                own = ScriptTokens(script, tokens[start:position])
-                statements.append(Statement(len(statements) + 1, first.line, text, own))
-            start = position + 1
+    for stop in [*ends, len(tokens)]:
+        if start < stop:
+            first = tokens[start]
+            end = tokens[stop].start if stop < len(tokens) else len(script)
+            text = script[first.start : end].strip()
+            own = ScriptTokens(script, tokens[start:stop])
+            statements.append(Statement(len(statements) + 1, first.line, text, own))
+        start = stop + 1
     return statements
 
 
