@@ -150,7 +150,7 @@ def test_a_parse_error_inside_a_later_statement_names_its_own_line() -> None:
 
 def test_statements_keep_the_lines_they_start_on_when_parsed_from_the_scripts_tokens() -> None:
     script = "SELECT 1;\n\nINSERT INTO t\nSELECT a FROM s;"
-    (first, second) = split_statements(script, "postgres")
+    (_, second) = split_statements(script, "postgres")
     assert (second.line, second.text) == (3, "INSERT INTO t\nSELECT a FROM s")
     assert second.tokens is not None and second.tokens.tokens[0].text == "INSERT"
 
