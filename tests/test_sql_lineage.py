@@ -402,6 +402,49 @@ def test_a_star_over_several_sources_infers_nothing_without_a_schema() -> None:
     assert pairs(result) == set()
 
 
+def test_a_star_over_several_sources_stands_for_the_one_whose_columns_may_hold_the_name() -> None:
+    sql = "INSERT INTO t SELECT x FROM (SELECT * FROM s1 JOIN (SELECT k FROM s2) b USING (k)) d"
+    assert pairs(lineage(sql)) == {("t.x", "s1.x", "IDENTITY")}
+
+
+def test_a_bare_column_goes_to_the_one_source_whose_columns_may_hold_it() -> None:
+    sql = "INSERT INTO t SELECT name, d.total FROM (SELECT id, sum(v) AS total FROM o) d, c"
+    assert {(d, u) for d, u, _ in pairs(lineage(sql))} == {("t.name", "c.name"),
+                                                           ("t.total", "o.v")}  # fmt: skip
+
+
+def test_a_table_function_names_its_own_columns_so_other_names_are_from_elsewhere() -> None:
+    sql = "SELECT student, score FROM tests CROSS JOIN UNNEST(scores) AS u (score)"
+    assert {(d, u) for d, u, _ in pairs(lineage(sql, "presto"))} == {
+        ("student", "tests.student"), ("score", "tests.scores"),
+    }  # fmt: skip
+
+
+def test_a_lateral_functions_bare_argument_comes_from_the_items_before_it() -> None:
+    sql = (
+        "CREATE TABLE t AS WITH src AS (SELECT * FROM raw.events) "
+        "SELECT f.value:kind::VARCHAR AS kind, loaded_at "
+        "FROM src, LATERAL FLATTEN(input => PARSE_JSON(payload)) f"
+    )
+    result = lineage(sql, "snowflake")
+    assert {(d, u) for d, u, _ in pairs(result)} == {
+        ("T.KIND", "RAW.EVENTS.PAYLOAD"), ("T.LOADED_AT", "RAW.EVENTS.LOADED_AT"),
+    }  # fmt: skip
+    assert result.as_json()["notes"] == []
+
+
+def test_a_subquery_reads_a_bare_name_from_its_own_source_first() -> None:
+    sql = "INSERT INTO t SELECT id FROM s, (SELECT 1 AS one) x WHERE ts > (SELECT max(ts) FROM t)"
+    result = lineage(sql, "snowflake")
+    assert {(d, u) for d, u, _ in pairs(result)} == {("T.ID", "S.ID")}
+    assert ("T.TS", "FILTER") in indirect(result)
+
+
+def test_a_name_the_select_gives_an_output_is_not_placed_by_elimination() -> None:
+    sql = "INSERT INTO t SELECT a AS x FROM s, (SELECT b FROM u) d QUALIFY x > 1"
+    assert ("S.X", "FILTER") not in indirect(lineage(sql, "snowflake"))
+
+
 AMBIGUOUS = "INSERT INTO t SELECT id, a.x, y FROM a JOIN b USING (id)"
 
 

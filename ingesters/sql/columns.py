@@ -8,11 +8,12 @@ about one qualification plus one walk over its projections.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlglot import exp
+from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.qualify_columns import qualify_columns
 from sqlglot.optimizer.scope import Scope, build_scope
 from sqlglot.schema import MappingSchema
@@ -66,14 +67,108 @@ def qualified(query: exp.Query, dialect: str, schema: dict[str, object]) -> exp.
     is the schema, so this is sqlglot's `qualify` without its first two passes, over a
     schema that takes names as they are instead of normalizing each one at every lookup.
     """
+    known = MappingSchema(schema, dialect=sqlglot_dialect(dialect), normalize=False)
+    try:
+        result = _qualify_columns(query, known)
+    except OptimizeError:
+        # sqlglot refuses a bare name in a LATERAL function's arguments while any source's
+        # columns are unknown; placing such names by elimination first often settles it.
+        if not attributed_by_elimination(query, known):
+            raise
+        result = _qualify_columns(query, known)
+    return result
+
+
+def _qualify_columns(query: exp.Query, schema: MappingSchema) -> exp.Query:
     result = qualify_columns(
-        query,
-        MappingSchema(schema, dialect=sqlglot_dialect(dialect), normalize=False),
-        expand_alias_refs=False,
-        allow_partial_qualification=True,
+        query, schema, expand_alias_refs=False, allow_partial_qualification=True
     )
     assert isinstance(result, exp.Query)
     return result
+
+
+def attributed_by_elimination(query: exp.Query, schema: MappingSchema) -> bool:
+    """Qualify each bare column name that exactly one source could hold, the others'
+    columns being known and lacking it; True if any was. The sources are the FROM items
+    of its SELECT, or for a LATERAL table function the items before it. In a subquery
+    they are its own FROM items, as SQL resolves a name in the innermost query that has
+    it (`WHERE t > (SELECT max(t) FROM x)` reads x's t). Names the SELECT gives its own
+    outputs are left alone (Snowflake's WHERE and QUALIFY may use those)."""
+    root = build_scope(query)
+    if root is None:
+        return False
+    placed = False
+    for scope in root.traverse():
+        select = scope.parent if scope.is_udtf else scope
+        if select is None:
+            continue
+        candidates = dict(scope.lateral_sources) if scope.is_udtf else _selected(scope)
+        for column in scope.unqualified_columns:
+            if column.find_ancestor(exp.Select) is not select.expression:
+                continue  # a nested query's column: placed in its own scope
+            owner = sole_holder(candidates, column, select.expression, schema)
+            if owner is not None:
+                column.set("table", exp.to_identifier(owner))
+                placed = True
+    return placed
+
+
+def _selected(scope: Scope) -> dict[str, exp.Table | Scope]:
+    """The sources a SELECT's FROM and JOINs name, by alias."""
+    return {alias: source for alias, (_, source) in scope.selected_sources.items()}
+
+
+def sole_holder(
+    candidates: Mapping[str, exp.Table | Scope],
+    column: exp.Column,
+    select: exp.Expr,
+    schema: MappingSchema | None,
+) -> str | None:
+    """The one source among `candidates` that could hold a bare column name, the others'
+    columns being known and lacking it; None when several could, or none, or when the
+    name may be another output of the SELECT (Snowflake's WHERE and QUALIFY may use
+    those) or a lambda's parameter."""
+    name = column.name
+    if name in _output_aliases(select) and _projection_alias(column) != name:
+        return None
+    if column.find_ancestor(exp.Lambda) is not None:
+        return None
+    return _only_holder(candidates, name, schema)
+
+
+def _only_holder(
+    candidates: Mapping[str, exp.Table | Scope], name: str, schema: MappingSchema | None
+) -> str | None:
+    owners = [alias for alias, source in candidates.items() if _could_hold(source, name, schema)]
+    return owners[0] if len(owners) == 1 else None
+
+
+def _output_aliases(select: exp.Expr) -> set[str]:
+    if not isinstance(select, exp.Select):
+        return set()
+    return {p.alias for p in select.expressions if isinstance(p, exp.Alias)}
+
+
+def _projection_alias(column: exp.Column) -> str | None:
+    """The output name of the projection a column is part of, if it is in one."""
+    alias = column.find_ancestor(exp.Alias, exp.Select)
+    return alias.alias if isinstance(alias, exp.Alias) else None
+
+
+def _could_hold(source: exp.Table | Scope, name: str, schema: MappingSchema | None) -> bool:
+    """Whether a source may have a column of this name: yes unless its columns are known
+    (a query's named outputs, a function's or alias's column list, the schema's)."""
+    query = source.expression if isinstance(source, Scope) else source
+    if isinstance(query, exp.Query):
+        return name in query.named_selects or any(_is_star(p) for p in query.selects)
+    alias = query.args.get("alias")
+    declared = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+    if declared:
+        return name in declared
+    if not isinstance(query, exp.Table) or isinstance(query.this, exp.Func):
+        return True  # a table function without a column list: its columns are unknown
+    columns = schema.column_names(query) if schema is not None else []
+    return name in columns if columns else True
 
 
 @dataclass
@@ -159,15 +254,19 @@ class _Walker:
     def _through_star(self, scope: Scope, select: exp.Select, name: str) -> list[SourceColumn]:
         """A column an outer query names that this SELECT only passes on through `*` (or
         `t.*`) with no schema to expand it: it comes from the one source the star can
-        stand for, and is marked inferred. Several candidate sources: unresolved."""
-        stars = [p for p in select.expressions if isinstance(p, exp.Star)
-                 or (isinstance(p, exp.Column) and isinstance(p.this, exp.Star))]  # fmt: skip
+        stand for, or the only one of several that could hold it (the others' columns
+        being known and lacking it), and is marked inferred. Otherwise: unresolved."""
+        stars = [p for p in select.expressions if _is_star(p)]
         candidates = set()
         for star in stars:
             if isinstance(star, exp.Column) and star.table:
                 candidates.add(star.table)
             else:
                 candidates |= set(scope.selected_sources)
+        if len(candidates) > 1:
+            selected = {a: s for a, s in _selected(scope).items() if a in candidates}
+            holder = _only_holder(selected, name, None)
+            candidates = {holder} if holder is not None else set()
         if len(candidates) != 1:
             return []
         source = scope.sources.get(next(iter(candidates)))
@@ -218,8 +317,12 @@ class _Walker:
             source = scope.sources.get(column.table)
         elif len(scope.selected_sources) == 1:  # unqualified, and one FROM it can come from
             _, source = next(iter(scope.selected_sources.values()))
-        else:
-            return None
+        else:  # several: the one whose columns may hold it, the others' being known
+            sources = _selected(scope)
+            owner = sole_holder(sources, column, scope.expression, None)
+            if owner is None:
+                return None
+            source = sources[owner]
         if isinstance(source, exp.Table):
             return cte_behind(scope, source) or source
         return source if isinstance(source, Scope) else None
@@ -298,6 +401,13 @@ def _shaping_clauses(select: exp.Select) -> list[tuple[Indirect, exp.Expr]]:
             if node.args.get("order") is not None:
                 clauses.append((Indirect.WINDOW, node.args["order"]))
     return clauses
+
+
+def _is_star(projection: exp.Expr) -> bool:
+    """`*` or `t.*`."""
+    return isinstance(projection, exp.Star) or (
+        isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
+    )
 
 
 def _names(scope: Scope) -> list[str]:
