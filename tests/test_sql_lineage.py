@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import sqlglot
+from sqlglot import exp
+
+from ingesters.sql.lineage import syntactic_sources
 from ingesters.sql.names import Defaults, normalize_schema
 from ingesters.sql.script import ScriptLineage, analyse_script
 
@@ -443,6 +447,20 @@ def test_a_subquery_reads_a_bare_name_from_its_own_source_first() -> None:
 def test_a_name_the_select_gives_an_output_is_not_placed_by_elimination() -> None:
     sql = "INSERT INTO t SELECT a AS x FROM s, (SELECT b FROM u) d QUALIFY x > 1"
     assert ("S.X", "FILTER") not in indirect(lineage(sql, "snowflake"))
+
+
+def test_a_query_sqlglot_cannot_qualify_is_still_walked_through_its_ctes() -> None:
+    # sqlglot's optimizer asserts on ORDER BY 1 over a star
+    sql = "INSERT INTO t WITH c AS (SELECT * FROM src ORDER BY 1) SELECT a, b FROM c"
+    assert pairs(lineage(sql)) == {("t.a", "src.a", "IDENTITY"), ("t.b", "src.b", "IDENTITY")}
+
+
+def test_the_syntactic_reading_never_takes_a_cte_for_a_table() -> None:
+    query = sqlglot.parse_one("WITH c AS (SELECT x FROM src) SELECT c.x, s.y FROM c, s")
+    assert isinstance(query, exp.Query)
+    assert [(name, [(t, c) for t, c, _ in found]) for name, found in syntactic_sources(query)] == [
+        ("x", []), ("y", [(("s",), "y")]),
+    ]  # fmt: skip
 
 
 AMBIGUOUS = "INSERT INTO t SELECT id, a.x, y FROM a JOIN b USING (id)"

@@ -226,20 +226,23 @@ def _resolve(query: exp.Query, dialect: str, schema: dict[str, object]) -> Resol
     qualified without a schema."""
     try:
         return column_sources(qualified(query, dialect, schema))
-    except OptimizeError:
-        return _syntactic_sources(query), [], set(), set()
-    except (AssertionError, KeyError, IndexError, TypeError) as error:
+    except (OptimizeError, AssertionError, KeyError, IndexError, TypeError) as error:
         # sqlglot's optimizer has internal assertions that some valid SQL trips (`ORDER BY
         # 1` over `SELECT *`); that is a gap in the optimizer, not bad input.
-        log.debug("qualification failed, reading the syntax instead: %r", error)
-        return _syntactic_sources(query), [], set(), set()
+        log.debug("qualification failed, walking the query as written: %r", error)
+    try:
+        return column_sources(query)
+    except (OptimizeError, AssertionError, KeyError, IndexError, TypeError) as error:
+        log.debug("cannot walk the query's scopes, reading the syntax instead: %r", error)
+        return syntactic_sources(query), [], set(), set()
 
 
-def _syntactic_sources(query: exp.Query) -> list[tuple[str, list[SourceColumn]]]:
+def syntactic_sources(query: exp.Query) -> list[tuple[str, list[SourceColumn]]]:
     """Best effort without name resolution: each column of an output's expression (scalar
     subqueries' projections included) belongs to the table its qualifier names, or to the
     only table of the nearest SELECT that has one."""
     branches = _branches(query)
+    ctes = {cte.alias for cte in query.find_all(exp.CTE)}  # names of no table
     outputs = []
     for position, name in enumerate(branches[0].named_selects):
         sources: list[SourceColumn] = []
@@ -250,7 +253,7 @@ def _syntactic_sources(query: exp.Query) -> list[tuple[str, list[SourceColumn]]]
             kind = classify(projection)
             for column in value_columns(projection):
                 table = _owning_table(column)
-                if table is not None:
+                if table is not None and not (table.name in ctes and not table.args.get("db")):
                     sources.append((table_name(table), column.name, kind))
         outputs.append((name, sources))
     return outputs
