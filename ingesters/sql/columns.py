@@ -182,6 +182,8 @@ class _Walker:
     """Every scope by its expression, for LATERAL subqueries."""
     projections: dict[int, dict[str, exp.Expr]] = field(default_factory=dict)
     """Each SELECT's projections by output name (the first of a name wins, as in SQL)."""
+    reads: list[TableName] = field(default_factory=list)
+    """The base tables the query reads, scope by scope."""
     inferred: set[tuple[TableName, str]] = field(default_factory=set)
     """Base-table columns known only by inference through a star (no schema said so)."""
     ambiguous: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
@@ -193,6 +195,7 @@ class _Walker:
             self.all_scopes.setdefault(id(scope.expression), scope)
             for subquery in scope.subquery_scopes:
                 self.scope_of[id(subquery.expression)] = subquery
+            self.reads += tables_of(scope)
 
     def outputs(self) -> list[tuple[str, list[SourceColumn]]]:
         return [(name, self.column(self.root, name)) for name in _names(self.root)]
@@ -343,6 +346,15 @@ def value_columns(expression: exp.Expr) -> Iterator[exp.Column]:
             pending.extend(reversed(list(node.iter_expressions())))
 
 
+def tables_of(scope: Scope) -> list[TableName]:
+    """The base tables a scope reads (not CTEs, not derived tables)."""
+    return [
+        table_name(source)
+        for source in scope.sources.values()
+        if isinstance(source, exp.Table) and cte_behind(scope, source) is None
+    ]
+
+
 def cte_behind(scope: Scope, table: exp.Table) -> Scope | None:
     """The CTE an unqualified table reference names, where sqlglot's scope left the table
     (a pivoted CTE, `FROM cte UNPIVOT (...)`, is kept as a table)."""
@@ -421,19 +433,20 @@ Resolved = tuple[
     list[Influence],
     set[tuple[TableName, str]],
     set[Ambiguity],
+    list[TableName],
 ]
 
 
 def column_sources(query: exp.Query) -> Resolved:
     """Each output column of a qualified query with the base-table columns it derives from;
     the base-table columns that only influence which rows there are; the base-table
-    columns known only by inference through a `*`; and the unqualified columns several
-    sources could hold."""
+    columns known only by inference through a `*`; the unqualified columns several
+    sources could hold; and the base tables the query reads, in the order it names them."""
     while isinstance(query, exp.Subquery):  # `INSERT INTO t (SELECT ...)`
         query = query.this
     scope = build_scope(query)
     if scope is None:
-        return [], [], set(), set()
+        return [], [], set(), set(), []
     walker = _Walker(scope)
     outputs, influences = walker.outputs(), walker.influences()
-    return outputs, influences, walker.inferred, walker.ambiguous
+    return outputs, influences, walker.inferred, walker.ambiguous, walker.reads

@@ -8,7 +8,7 @@ from and how (identity, transformation, aggregation).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -23,9 +23,9 @@ from ingesters.sql.columns import (
     Transformation,
     classify,
     column_sources,
-    cte_behind,
     qualified,
     stronger,
+    tables_of,
     value_columns,
 )
 from ingesters.sql.movements import shape_of
@@ -116,22 +116,21 @@ def statement_lineage(
         if c not in shape.static_partition
     ]
     for movement in shape.movements:
-        movement_reads = list(_tables_read(movement.query))
-        reads += movement_reads
         try:
-            found, unresolved, output, influenced, phantoms = _column_flows(
+            found, unresolved, output, influenced, phantoms, movement_reads = _column_flows(
                 movement.query,
                 dialect,
                 schema,
                 authoritative or {},
-                tuple(movement_reads),
                 list(movement.target_columns),
                 existing,
             )
         except (SqlglotError, ValueError) as error:  # sqlglot's lineage raises both
+            reads += _tables_read(movement.query)
             coverage = Coverage.NONE
             notes.append(str(error))
             continue
+        reads += movement_reads
         flows += found
         influences += influenced
         unknown += phantoms
@@ -155,11 +154,8 @@ def statement_lineage(
     )
 
 
-def _tables_read(query: exp.Query) -> Iterator[TableName]:
-    for scope in traverse_scope(query):
-        for source in scope.sources.values():
-            if isinstance(source, exp.Table) and cte_behind(scope, source) is None:
-                yield table_name(source)
+def _tables_read(query: exp.Query) -> list[TableName]:
+    return [table for scope in traverse_scope(query) for table in tables_of(scope)]
 
 
 def _column_flows(
@@ -167,20 +163,26 @@ def _column_flows(
     dialect: str,
     schema: Schema,
     authoritative: Schema,
-    reads: tuple[TableName, ...],
     target_columns: list[str],
     existing_columns: list[str],
-) -> tuple[list[ColumnFlow], list[str], list[str], list[Influence], list[tuple[TableName, str]]]:
+) -> tuple[
+    list[ColumnFlow],
+    list[str],
+    list[str],
+    list[Influence],
+    list[tuple[TableName, str]],
+    list[TableName],
+]:
     """Flows into each output column; the unresolved outputs (and the unqualified columns
     several sources could hold, never guessed); the target columns; the columns that
-    influence the rows; and columns the schema says their table lacks.
+    influence the rows; columns the schema says their table lacks; and the tables read.
 
     Outputs map to an INSERT's target column list by position, as the database does; with
     no list, to the target's known columns when there are exactly as many.
     """
-    per_output, influences, inferred, ambiguous = _resolve(
-        query, dialect, _sqlglot_schema(schema, reads)
-    )
+    # Only a schema needs the tables read before resolving; the walk finds them anyway.
+    nested = _sqlglot_schema(schema, _tables_read(query)) if schema else {}
+    per_output, influences, inferred, ambiguous, reads = _resolve(query, dialect, nested)
 
     def phantom(table: TableName, column: str) -> bool:
         declared = authoritative.get(table)
@@ -217,7 +219,7 @@ def _column_flows(
         f"{column} (any of {', '.join(sources)} could hold it; no schema says which)"
         for column, sources in sorted(ambiguous)
     ]
-    return flows, unresolved, outputs, influences, list(dict.fromkeys(phantoms))
+    return flows, unresolved, outputs, influences, list(dict.fromkeys(phantoms)), reads
 
 
 def _resolve(query: exp.Query, dialect: str, schema: dict[str, object]) -> Resolved:
@@ -234,7 +236,7 @@ def _resolve(query: exp.Query, dialect: str, schema: dict[str, object]) -> Resol
         return column_sources(query)
     except (OptimizeError, AssertionError, KeyError, IndexError, TypeError) as error:
         log.debug("cannot walk the query's scopes, reading the syntax instead: %r", error)
-        return syntactic_sources(query), [], set(), set()
+        return syntactic_sources(query), [], set(), set(), _tables_read(query)
 
 
 def syntactic_sources(query: exp.Query) -> list[tuple[str, list[SourceColumn]]]:
@@ -291,7 +293,7 @@ def _from_source(select: exp.Select) -> exp.Expr | None:
     return from_.this if isinstance(from_, exp.From) else None
 
 
-def _sqlglot_schema(schema: Schema, reads: tuple[TableName, ...]) -> dict[str, object]:
+def _sqlglot_schema(schema: Schema, reads: list[TableName]) -> dict[str, object]:
     """sqlglot's nested schema for the known tables this statement reads.
 
     sqlglot needs every table at the same nesting depth; tables named with fewer parts
