@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import DialectType
 from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.qualify_columns import qualify_columns
 from sqlglot.optimizer.scope import Scope, build_scope
@@ -67,7 +68,7 @@ def qualified(query: exp.Query, dialect: str, schema: dict[str, object]) -> exp.
     is the schema, so this is sqlglot's `qualify` without its first two passes, over a
     schema that takes names as they are instead of normalizing each one at every lookup.
     """
-    known = MappingSchema(schema, dialect=sqlglot_dialect(dialect), normalize=False)
+    known = _PreparedSchema(schema, dialect=sqlglot_dialect(dialect), normalize=False)
     try:
         result = _qualify_columns(query, known)
     except OptimizeError:
@@ -77,6 +78,22 @@ def qualified(query: exp.Query, dialect: str, schema: dict[str, object]) -> exp.
             raise
         result = _qualify_columns(query, known)
     return result
+
+
+class _PreparedSchema(MappingSchema):
+    """A schema keyed by prepared names (taken as they are); with no tables at all, every
+    lookup answers at once instead of normalizing the table it is asked about."""
+
+    def column_names(
+        self,
+        table: exp.Table | str,
+        only_visible: bool = False,
+        dialect: DialectType = None,
+        normalize: bool | None = None,
+    ) -> list[str]:
+        if not self.mapping:
+            return []
+        return super().column_names(table, only_visible, dialect, normalize)
 
 
 def _qualify_columns(query: exp.Query, schema: MappingSchema) -> exp.Query:
