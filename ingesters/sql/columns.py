@@ -120,10 +120,11 @@ def attributed_by_elimination(query: exp.Query, schema: MappingSchema) -> bool:
         if select is None:
             continue
         candidates = dict(scope.lateral_sources) if scope.is_udtf else _selected(scope)
+        aliases = output_aliases(select.expression)
         for column in scope.unqualified_columns:
             if column.find_ancestor(exp.Select) is not select.expression:
                 continue  # a nested query's column: placed in its own scope
-            owner = sole_holder(candidates, column, select.expression, schema)
+            owner = sole_holder(candidates, column, aliases, schema)
             if owner is not None:
                 column.set("table", exp.to_identifier(owner))
                 placed = True
@@ -138,15 +139,15 @@ def _selected(scope: Scope) -> dict[str, exp.Table | Scope]:
 def sole_holder(
     candidates: Mapping[str, exp.Table | Scope],
     column: exp.Column,
-    select: exp.Expr,
+    aliases: set[str],
     schema: MappingSchema | None,
 ) -> str | None:
     """The one source among `candidates` that could hold a bare column name, the others'
     columns being known and lacking it; None when several could, or none, or when the
-    name may be another output of the SELECT (Snowflake's WHERE and QUALIFY may use
-    those) or a lambda's parameter."""
+    name may be another output of its SELECT (one of `aliases`: Snowflake's WHERE and
+    QUALIFY may use those) or a lambda's parameter."""
     name = column.name
-    if name in _output_aliases(select) and _projection_alias(column) != name:
+    if name in aliases and _projection_alias(column) != name:
         return None
     if column.find_ancestor(exp.Lambda) is not None:
         return None
@@ -160,7 +161,8 @@ def _only_holder(
     return owners[0] if len(owners) == 1 else None
 
 
-def _output_aliases(select: exp.Expr) -> set[str]:
+def output_aliases(select: exp.Expr) -> set[str]:
+    """The names a SELECT gives its outputs with AS."""
     if not isinstance(select, exp.Select):
         return set()
     return {p.alias for p in select.expressions if isinstance(p, exp.Alias)}
@@ -199,6 +201,8 @@ class _Walker:
     """Every scope by its expression, for LATERAL subqueries."""
     projections: dict[int, dict[str, exp.Expr]] = field(default_factory=dict)
     """Each SELECT's projections by output name (the first of a name wins, as in SQL)."""
+    aliases: dict[int, set[str]] = field(default_factory=dict)
+    """Each SELECT's output aliases, by its scope."""
     reads: list[TableName] = field(default_factory=list)
     """The base tables the query reads, scope by scope."""
     inferred: set[tuple[TableName, str]] = field(default_factory=set)
@@ -331,15 +335,17 @@ class _Walker:
             scope = scope.parent  # correlated: the name belongs to an enclosing query
         return []
 
-    @staticmethod
-    def _source(scope: Scope, column: exp.Column) -> exp.Table | Scope | None:
+    def _source(self, scope: Scope, column: exp.Column) -> exp.Table | Scope | None:
         if column.table:
             source = scope.sources.get(column.table)
         elif len(scope.selected_sources) == 1:  # unqualified, and one FROM it can come from
             _, source = next(iter(scope.selected_sources.values()))
         else:  # several: the one whose columns may hold it, the others' being known
             sources = _selected(scope)
-            owner = sole_holder(sources, column, scope.expression, None)
+            aliases = self.aliases.get(id(scope))
+            if aliases is None:
+                aliases = self.aliases[id(scope)] = output_aliases(scope.expression)
+            owner = sole_holder(sources, column, aliases, None)
             if owner is None:
                 return None
             source = sources[owner]
