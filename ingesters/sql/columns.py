@@ -366,7 +366,7 @@ def value_columns(expression: exp.Expr) -> Iterator[exp.Column]:
         elif isinstance(node, exp.Select) and node is not expression:
             pending.extend(reversed(node.expressions))
         else:
-            pending.extend(reversed(list(node.iter_expressions())))
+            pending.extend(node.iter_expressions(reverse=True))
 
 
 def tables_of(scope: Scope) -> list[TableName]:
