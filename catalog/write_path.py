@@ -7,13 +7,12 @@ ledger entry describing exactly that. Identical input yields no changes and no e
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from catalog.alerts.events import derive as derive_events
+from catalog.collector import collector_paused
 from catalog.domain import (
     Assertion,
     Batch,
@@ -153,21 +152,6 @@ def _retired(tx: WriteTx, batch: Batch) -> list[SourceSnapshot]:
         if source not in scope.present
     }
     return [SourceSnapshot(source=s, assertions=[], complete=True) for s in sorted(gone)]
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for a write. A large write allocates millions of
-    small acyclic objects (rows, changes, keys), each allocation burst setting off a
-    collection that walks every object alive: measured, a third of a 500k-assertion
-    write. Refcounting still frees them; collection resumes after (if it was on)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def write_batch(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from catalog.collector import collector_paused
 from ingesters.dbt.artifacts import ManifestNode
 from ingesters.dbt.relations import Relations
 from ingesters.sql.lineage import Coverage, StatementLineage, statement_lineage
@@ -164,6 +165,7 @@ def _improves(
     return lineage.coverage is Coverage.COMPLETE or table not in schema
 
 
+@collector_paused()
 def sql_lineage(
     sql: str,
     table: TableName,

@@ -15,6 +15,7 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from catalog.collector import collector_paused
 from catalog.domain import (
     Batch,
     EdgeKind,
@@ -122,9 +123,8 @@ def parse(
     for done, item in enumerate(_in_dependency_order(parsed), start=1):
         if progress is not None:
             progress(done, len(parsed))
-        expressions = expressions_of(item.statement, options.dialect, options.defaults, [])
         try:
-            result = statement_lineage(expressions[item.part], options.dialect, schema)
+            result = _lineage_of(item, options, schema)
         except (SqlglotError, RecursionError) as error:
             errors.append(_error(item, f"cannot analyse lineage: {error}"))
             failed_files.add(item.path)
@@ -175,6 +175,13 @@ def _snapshot(
             _dataset(options.namespace, old), renamed_to=str(_dataset(options.namespace, new))
         )
     return builder
+
+
+@collector_paused()
+def _lineage_of(item: _Parsed, options: SqlOptions, schema: Schema) -> StatementLineage | None:
+    """A statement parsed again and analysed."""
+    expressions = expressions_of(item.statement, options.dialect, options.defaults, [])
+    return statement_lineage(expressions[item.part], options.dialect, schema)
 
 
 def _error(item: _Parsed, message: str) -> IngestError:

@@ -17,6 +17,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.tokenizer_core import Token, TokenType
 
+from catalog.collector import collector_paused
 from ingesters.sql.columns import Indirect, Transformation, stronger
 from ingesters.sql.dialects import sqlglot_dialect
 from ingesters.sql.lineage import StatementLineage, statement_lineage
@@ -400,6 +401,7 @@ def _unpack(expression: exp.Expr) -> Iterator[exp.Expr]:
         yield expression
 
 
+@collector_paused()
 def analyse_script(
     text: str, dialect: str, schema: Schema | None = None, defaults: Defaults | None = None
 ) -> ScriptLineage:
