@@ -313,6 +313,36 @@ def test_a_name_several_schema_tables_end_in_stays_unresolved() -> None:
     assert pairs(result) == set()
 
 
+def test_a_schema_table_matches_unquoted_names_as_the_dialect_folds_them() -> None:
+    for dialect, sql, schema, expected in (
+        ("snowflake", "INSERT INTO t SELECT * FROM sales.orders",
+         {"SALES.ORDERS": {"ID": None}}, ("T.ID", "SALES.ORDERS.ID")),
+        ("snowflake", "INSERT INTO t SELECT * FROM SALES.ORDERS",
+         {"sales.orders": {"id": None}}, ("T.ID", "SALES.ORDERS.ID")),
+        ("tsql", "INSERT INTO t SELECT * FROM [dbo].[Orders]",
+         {"dbo.orders": {"Id": None}}, ("t.id", "dbo.orders.id")),
+    ):  # fmt: skip
+        assert {(d, u) for d, u, _ in pairs(lineage(sql, dialect, schema))} == {expected}, sql
+
+
+def test_a_bigquery_project_with_dashes_names_the_same_schema_table() -> None:
+    schema = {"my-project.ds.orders": {"id": None}}
+    for name in ("`my-project.ds.orders`", "`my-project`.ds.orders"):
+        result = lineage(f"INSERT INTO ds.t SELECT * FROM {name}", "bigquery", schema)
+        assert {(d, u) for d, u, _ in pairs(result)} == {("ds.t.id", "my-project.ds.orders.id")}, (
+            name
+        )
+
+
+def test_default_database_and_schema_qualify_names_to_meet_the_schema() -> None:
+    defaults = Defaults("analytics", "marts")
+    schema = normalize_schema({"analytics.marts.orders": {"id": None}}, "snowflake", defaults)
+    result = analyse_script("INSERT INTO t SELECT * FROM orders", "snowflake", schema, defaults)
+    assert {(d, u) for d, u, _ in pairs(result)} == {
+        ("ANALYTICS.MARTS.T.ID", "ANALYTICS.MARTS.ORDERS.ID")
+    }
+
+
 def test_tsql_compound_assignment_reads_the_target_and_the_value() -> None:
     result = lineage(
         "UPDATE t SET t.total += s.amount, hits *= 2 FROM t JOIN s ON t.id = s.id", "tsql"
