@@ -8,7 +8,7 @@ about one qualification plus one walk over its projections.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -20,6 +20,14 @@ from sqlglot.optimizer.scope import Scope, build_scope
 from sqlglot.schema import MappingSchema
 
 from ingesters.sql.dialects import sqlglot_dialect
+from ingesters.sql.elimination import (
+    attributed_by_elimination,
+    is_star,
+    only_holder,
+    output_aliases,
+    selected,
+    sole_holder,
+)
 from ingesters.sql.names import TableName, table_name
 
 
@@ -102,92 +110,6 @@ def _qualify_columns(query: exp.Query, schema: MappingSchema) -> exp.Query:
     )
     assert isinstance(result, exp.Query)
     return result
-
-
-def attributed_by_elimination(query: exp.Query, schema: MappingSchema) -> bool:
-    """Qualify each bare column name that exactly one source could hold, the others'
-    columns being known and lacking it; True if any was. The sources are the FROM items
-    of its SELECT, or for a LATERAL table function the items before it. In a subquery
-    they are its own FROM items, as SQL resolves a name in the innermost query that has
-    it (`WHERE t > (SELECT max(t) FROM x)` reads x's t). Names the SELECT gives its own
-    outputs are left alone (Snowflake's WHERE and QUALIFY may use those)."""
-    root = build_scope(query)
-    if root is None:
-        return False
-    placed = False
-    for scope in root.traverse():
-        select = scope.parent if scope.is_udtf else scope
-        if select is None:
-            continue
-        candidates = dict(scope.lateral_sources) if scope.is_udtf else _selected(scope)
-        aliases = output_aliases(select.expression)
-        for column in scope.unqualified_columns:
-            if column.find_ancestor(exp.Select) is not select.expression:
-                continue  # a nested query's column: placed in its own scope
-            owner = sole_holder(candidates, column, aliases, schema)
-            if owner is not None:
-                column.set("table", exp.to_identifier(owner))
-                placed = True
-    return placed
-
-
-def _selected(scope: Scope) -> dict[str, exp.Table | Scope]:
-    """The sources a SELECT's FROM and JOINs name, by alias."""
-    return {alias: source for alias, (_, source) in scope.selected_sources.items()}
-
-
-def sole_holder(
-    candidates: Mapping[str, exp.Table | Scope],
-    column: exp.Column,
-    aliases: set[str],
-    schema: MappingSchema | None,
-) -> str | None:
-    """The one source among `candidates` that could hold a bare column name, the others'
-    columns being known and lacking it; None when several could, or none, or when the
-    name may be another output of its SELECT (one of `aliases`: Snowflake's WHERE and
-    QUALIFY may use those) or a lambda's parameter."""
-    name = column.name
-    if name in aliases and _projection_alias(column) != name:
-        return None
-    if column.find_ancestor(exp.Lambda) is not None:
-        return None
-    return _only_holder(candidates, name, schema)
-
-
-def _only_holder(
-    candidates: Mapping[str, exp.Table | Scope], name: str, schema: MappingSchema | None
-) -> str | None:
-    owners = [alias for alias, source in candidates.items() if _could_hold(source, name, schema)]
-    return owners[0] if len(owners) == 1 else None
-
-
-def output_aliases(select: exp.Expr) -> set[str]:
-    """The names a SELECT gives its outputs with AS."""
-    if not isinstance(select, exp.Select):
-        return set()
-    return {p.alias for p in select.expressions if isinstance(p, exp.Alias)}
-
-
-def _projection_alias(column: exp.Column) -> str | None:
-    """The output name of the projection a column is part of, if it is in one."""
-    alias = column.find_ancestor(exp.Alias, exp.Select)
-    return alias.alias if isinstance(alias, exp.Alias) else None
-
-
-def _could_hold(source: exp.Table | Scope, name: str, schema: MappingSchema | None) -> bool:
-    """Whether a source may have a column of this name: yes unless its columns are known
-    (a query's named outputs, a function's or alias's column list, the schema's)."""
-    query = source.expression if isinstance(source, Scope) else source
-    if isinstance(query, exp.Query):
-        return name in query.named_selects or any(_is_star(p) for p in query.selects)
-    alias = query.args.get("alias")
-    declared = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
-    if declared:
-        return name in declared
-    if not isinstance(query, exp.Table) or isinstance(query.this, exp.Func):
-        return True  # a table function without a column list: its columns are unknown
-    columns = schema.column_names(query) if schema is not None else []
-    return name in columns if columns else True
 
 
 @dataclass
@@ -280,7 +202,7 @@ class _Walker:
         `t.*`) with no schema to expand it: it comes from the one source the star can
         stand for, or the only one of several that could hold it (the others' columns
         being known and lacking it), and is marked inferred. Otherwise: unresolved."""
-        stars = [p for p in select.expressions if _is_star(p)]
+        stars = [p for p in select.expressions if is_star(p)]
         candidates = set()
         for star in stars:
             if isinstance(star, exp.Column) and star.table:
@@ -288,8 +210,8 @@ class _Walker:
             else:
                 candidates |= set(scope.selected_sources)
         if len(candidates) > 1:
-            selected = {a: s for a, s in _selected(scope).items() if a in candidates}
-            holder = _only_holder(selected, name, None)
+            starred = {a: s for a, s in selected(scope).items() if a in candidates}
+            holder = only_holder(starred, name, None)
             candidates = {holder} if holder is not None else set()
         if len(candidates) != 1:
             return []
@@ -341,7 +263,7 @@ class _Walker:
         elif len(scope.selected_sources) == 1:  # unqualified, and one FROM it can come from
             _, source = next(iter(scope.selected_sources.values()))
         else:  # several: the one whose columns may hold it, the others' being known
-            sources = _selected(scope)
+            sources = selected(scope)
             aliases = self.aliases.get(id(scope))
             if aliases is None:
                 aliases = self.aliases[id(scope)] = output_aliases(scope.expression)
@@ -436,13 +358,6 @@ def _shaping_clauses(select: exp.Select) -> list[tuple[Indirect, exp.Expr]]:
             if node.args.get("order") is not None:
                 clauses.append((Indirect.WINDOW, node.args["order"]))
     return clauses
-
-
-def _is_star(projection: exp.Expr) -> bool:
-    """`*` or `t.*`."""
-    return isinstance(projection, exp.Star) or (
-        isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
-    )
 
 
 def _names(scope: Scope) -> list[str]:
