@@ -356,9 +356,13 @@ class SnapshotBuilder:
         return ref
 
     def edge(self, kind: EdgeKind, subject: NodeRef, obj: NodeRef, **attrs: Any) -> None:
+        """Assert `subject -kind-> obj`; the first assertion of an edge stands (a source
+        says an edge once), so a repeat is dropped before it is built."""
         subject, obj = self._declared(subject), self._declared(obj)
-        edge = Assertion(kind=kind.value, subject=subject, object=obj, attrs=attrs)
-        self._edges.setdefault(edge.identity, edge)
+        identity = (kind.value, subject.key, obj.key)
+        if identity not in self._edges:
+            edge = Assertion(kind=kind.value, subject=subject, object=obj, attrs=attrs)
+            self._edges[identity] = edge
 
     def _declared(self, ref: NodeRef) -> NodeRef:
         known = self._facts.get(ref.key)

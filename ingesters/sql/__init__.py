@@ -271,20 +271,27 @@ def assert_column_lineage(
     """The target's columns, and the DERIVES and INFLUENCES edges `job` creates into it;
     upstream tables are named in the target's namespace."""
     _assert_columns(builder, target, result)
+    source_column = _source_columns(builder, target.namespace)
     for table, column, subtype in result.influences:
         builder.edge(
             EdgeKind.INFLUENCES,
-            _source_column(builder, target.namespace, table, column),
+            source_column(table, column),
             target,
             subtype=subtype.value,
             job=job.key,
             **where,
         )
+    outputs: dict[str, NodeRef] = {}
     for flow in result.flows:
+        output = outputs.get(flow.target_column)
+        if output is None:
+            output = outputs[flow.target_column] = column_ref(
+                target.namespace, target.name, flow.target_column
+            )
         builder.edge(
             EdgeKind.DERIVES,
-            _source_column(builder, target.namespace, flow.source_table, flow.source_column),
-            column_ref(target.namespace, target.name, flow.target_column),
+            source_column(flow.source_table, flow.source_column),
+            output,
             transformation=flow.transformation.value,
             job=job.key,
             **where,
@@ -292,14 +299,26 @@ def assert_column_lineage(
         )
 
 
-def _source_column(
-    builder: SnapshotBuilder, namespace: str, table: TableName, column: str
-) -> NodeRef:
-    """Declare a column of a read table (and that the table has it)."""
-    dataset = _dataset(namespace, table)
-    ref = builder.node(column_ref(dataset.namespace, dataset.name, column))
-    builder.edge(EdgeKind.HAS_COLUMN, dataset, ref)
-    return ref
+def _source_columns(
+    builder: SnapshotBuilder, namespace: str
+) -> Callable[[TableName, str], NodeRef]:
+    """Declares a column of a read table (and that the table has it), once per column:
+    a statement names the same source columns in many flows."""
+    datasets: dict[TableName, NodeRef] = {}
+    columns: dict[tuple[TableName, str], NodeRef] = {}
+
+    def source_column(table: TableName, column: str) -> NodeRef:
+        ref = columns.get((table, column))
+        if ref is None:
+            dataset = datasets.get(table)
+            if dataset is None:
+                dataset = datasets[table] = _dataset(namespace, table)
+            ref = builder.node(column_ref(dataset.namespace, dataset.name, column))
+            builder.edge(EdgeKind.HAS_COLUMN, dataset, ref)
+            columns[(table, column)] = ref
+        return ref
+
+    return source_column
 
 
 __all__ = [
