@@ -207,6 +207,17 @@ def test_an_unknown_dialect_is_a_usage_error_not_a_traceback(tmp_path: Path) -> 
     assert "unknown SQL dialect 'bogus'" in result.output
 
 
+def test_a_misspelt_dialect_suggests_the_near_one() -> None:
+    for typed, meant in (
+        ("snowflak", "snowflake"),
+        ("sqlserver", "tsql"),
+        ("Postgress", "postgres"),
+    ):
+        result = CliRunner().invoke(app, ["sql", "lineage", "--dialect", typed], input="select 1")
+        assert result.exit_code == 2
+        assert "did you mean" in result.output and meant in result.output, typed
+
+
 def test_a_read_on_a_store_that_does_not_exist_says_so_and_creates_nothing(
     tmp_path: Path,
 ) -> None:

@@ -19,7 +19,7 @@ from catalog.stores import open_store
 from catalog.stores.migrations import MigrationError
 from catalog.stores.protocol import Store
 from catalog.write_path import WriteResult
-from ingesters.sql.dialects import known_dialect
+from ingesters.sql.dialects import known_dialect, unknown_dialect
 
 
 def _group(help_text: str) -> typer.Typer:
@@ -100,5 +100,5 @@ def actor() -> str:
 def checked_dialect(value: str) -> str:
     """A `--dialect` sqlglot knows, or a usage error naming it."""
     if not known_dialect(value):
-        raise typer.BadParameter(f"unknown SQL dialect {value!r}")
+        raise typer.BadParameter(unknown_dialect(value))
     return value

@@ -17,7 +17,7 @@ from catalog.services.ingestion import catalog_columns
 from catalog.stores.protocol import Store
 from ingesters import dbt
 from ingesters.dbt.compiled_sql import sql_lineage
-from ingesters.sql.dialects import known_dialect
+from ingesters.sql.dialects import known_dialect, unknown_dialect
 from ingesters.sql.names import Defaults, TableName, dotted
 from ingesters.sql.script import analyse_script
 
@@ -100,7 +100,7 @@ def from_sql(store: Store, versions: SqlVersions) -> list[ChangeRequest]:
     the same sources), a column that now derives from different sources is changed, and
     an output table no longer written is dropped."""
     if not known_dialect(versions.dialect):
-        raise InvalidArgument(f"unknown SQL dialect {versions.dialect!r}")
+        raise InvalidArgument(unknown_dialect(versions.dialect))
     before = _outputs(store, versions.old, versions)
     after = _outputs(store, versions.new, versions)
     return _diff(before, after, versions.namespace)

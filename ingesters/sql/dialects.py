@@ -3,9 +3,11 @@ adapter type (both name the warehouse the same way: `snowflake`, `bigquery`, ...
 
 from __future__ import annotations
 
+import difflib
 from functools import lru_cache
 
 from sqlglot import Dialect
+from sqlglot.dialects import Dialects
 
 _DIALECTS = {
     "snowflake": "snowflake",
@@ -35,6 +37,16 @@ def dialect_of(namespace: str) -> str:
     """`snowflake` for `snowflake://acct` or `snowflake`; empty when unknown."""
     scheme = namespace.split("://", 1)[0].lower() if "://" in namespace else namespace.lower()
     return _DIALECTS.get(scheme, "")
+
+
+def unknown_dialect(name: str) -> str:
+    """The message for a dialect sqlglot does not know: the near names, or all of them;
+    a warehouse's own name (`sqlserver`, `postgresql`) suggests its dialect."""
+    names = sorted(d.value for d in Dialects if d.value)
+    near = [_DIALECTS[name.lower()]] if name.lower() in _DIALECTS else []
+    near += [n for n in difflib.get_close_matches(name.lower(), names, 3, 0.6) if n not in near]
+    hint = f"did you mean {', '.join(near)}?" if near else f"known: {', '.join(names)}"
+    return f"unknown SQL dialect {name!r}; {hint}"
 
 
 def known_dialect(name: str) -> bool:
