@@ -61,6 +61,7 @@ def ingest_dbt(
         batch = dbt.recorded_ingest(artifacts, options, recorded)
     else:
         batch = dbt.parse(artifacts, options, progress)
+    del artifacts  # the parsed manifest (GitLab's: ~250 MB) is not needed by the write
     source = f"dbt {paths.manifest.as_posix()}"
     return write_batch(store, batch, WriteRequest(actor=actor, source=source, reason=reason))
 
