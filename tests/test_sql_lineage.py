@@ -325,6 +325,16 @@ def test_a_schema_table_matches_unquoted_names_as_the_dialect_folds_them() -> No
         assert {(d, u) for d, u, _ in pairs(lineage(sql, dialect, schema))} == {expected}, sql
 
 
+def test_a_quoted_lower_case_output_read_unquoted_is_the_same_column() -> None:
+    sql = 'INSERT INTO t SELECT loaded_at FROM (SELECT "loaded_at", "LOADED" FROM src) s'
+    assert pairs(lineage(sql, "snowflake")) == {("T.LOADED_AT", "SRC.loaded_at", "IDENTITY")}
+
+
+def test_outputs_differing_only_in_case_are_not_guessed_between() -> None:
+    sql = 'INSERT INTO t SELECT ab FROM (SELECT "ab", "aB" FROM src) s'
+    assert pairs(lineage(sql, "snowflake")) == set()
+
+
 def test_a_bigquery_project_with_dashes_names_the_same_schema_table() -> None:
     schema = {"my-project.ds.orders": {"id": None}}
     for name in ("`my-project.ds.orders`", "`my-project`.ds.orders"):

@@ -112,6 +112,10 @@ def _qualify_columns(query: exp.Query, schema: MappingSchema) -> exp.Query:
     return result
 
 
+_FOLDED = "\0"
+"""Marks a case-folded output name among a SELECT's exact ones (no SQL name holds NUL)."""
+
+
 @dataclass
 class _Walker:
     root: Scope
@@ -122,7 +126,8 @@ class _Walker:
     all_scopes: dict[int, Scope] = field(default_factory=dict)
     """Every scope by its expression, for LATERAL subqueries."""
     projections: dict[int, dict[str, exp.Expr]] = field(default_factory=dict)
-    """Each SELECT's projections by output name (the first of a name wins, as in SQL)."""
+    """Each SELECT's projections by output name (the first of a name wins, as in SQL),
+    and by case-folded name where only one output folds to it."""
     aliases: dict[int, set[str]] = field(default_factory=dict)
     """Each SELECT's output aliases, by its scope."""
     reads: list[TableName] = field(default_factory=list)
@@ -179,7 +184,7 @@ class _Walker:
             return self._table_function(scope, select, name)
         if not isinstance(select, exp.Select):
             return []
-        projection = self._projections(select).get(name)
+        projection = self._projection(select, name)
         if projection is None:
             return self._through_star(scope, select, name)
         kind = classify(projection)
@@ -189,13 +194,22 @@ class _Walker:
             for table, source_column, step in self._sources(column, scope)
         )
 
-    def _projections(self, select: exp.Select) -> dict[str, exp.Expr]:
-        found = self.projections.get(id(select))
-        if found is None:
-            found = self.projections[id(select)] = {}
+    def _projection(self, select: exp.Select, name: str) -> exp.Expr | None:
+        """The SELECT's output `name` (the first of that name, as in SQL); failing that,
+        the only one whose name differs from it in case alone: a quoted lower-case name
+        (`"loaded_at"`) read unquoted (`loaded_at`, which Snowflake folds to LOADED_AT).
+        SQL that runs means that column, whatever setting of the warehouse lets it."""
+        named = self.projections.get(id(select))
+        if named is None:
+            named = self.projections[id(select)] = {}
+            folded: dict[str, list[exp.Expr]] = {}
             for projection in select.expressions:
-                found.setdefault(projection.alias_or_name, projection)
-        return found
+                named.setdefault(projection.alias_or_name, projection)
+                folded.setdefault(projection.alias_or_name.casefold(), []).append(projection)
+            for key, alike in folded.items():
+                if len(alike) == 1:
+                    named.setdefault(_FOLDED + key, alike[0])
+        return named.get(name) or named.get(_FOLDED + name.casefold())
 
     def _through_star(self, scope: Scope, select: exp.Select, name: str) -> list[SourceColumn]:
         """A column an outer query names that this SELECT only passes on through `*` (or
