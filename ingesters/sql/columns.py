@@ -112,8 +112,22 @@ def _qualify_columns(query: exp.Query, schema: MappingSchema) -> exp.Query:
     return result
 
 
-_FOLDED = "\0"
-"""Marks a case-folded output name among a SELECT's exact ones (no SQL name holds NUL)."""
+@dataclass(frozen=True)
+class _Outputs:
+    """A SELECT's projections by output name (the first of a name, as in SQL), and by
+    case-folded name where only one output folds to it."""
+
+    exact: dict[str, exp.Expr]
+    folded: dict[str, exp.Expr]
+
+    @classmethod
+    def of(cls, select: exp.Select) -> _Outputs:
+        exact: dict[str, exp.Expr] = {}
+        alike: dict[str, list[exp.Expr]] = {}
+        for projection in select.expressions:
+            exact.setdefault(projection.alias_or_name, projection)
+            alike.setdefault(projection.alias_or_name.casefold(), []).append(projection)
+        return cls(exact, {key: found[0] for key, found in alike.items() if len(found) == 1})
 
 
 @dataclass
@@ -125,9 +139,8 @@ class _Walker:
 
     all_scopes: dict[int, Scope] = field(default_factory=dict)
     """Every scope by its expression, for LATERAL subqueries."""
-    projections: dict[int, dict[str, exp.Expr]] = field(default_factory=dict)
-    """Each SELECT's projections by output name (the first of a name wins, as in SQL),
-    and by case-folded name where only one output folds to it."""
+    projections: dict[int, _Outputs] = field(default_factory=dict)
+    """Each SELECT's outputs, by its expression."""
     aliases: dict[int, set[str]] = field(default_factory=dict)
     """Each SELECT's output aliases, by its scope."""
     reads: list[TableName] = field(default_factory=list)
@@ -199,17 +212,10 @@ class _Walker:
         the only one whose name differs from it in case alone: a quoted lower-case name
         (`"loaded_at"`) read unquoted (`loaded_at`, which Snowflake folds to LOADED_AT).
         SQL that runs means that column, whatever setting of the warehouse lets it."""
-        named = self.projections.get(id(select))
-        if named is None:
-            named = self.projections[id(select)] = {}
-            folded: dict[str, list[exp.Expr]] = {}
-            for projection in select.expressions:
-                named.setdefault(projection.alias_or_name, projection)
-                folded.setdefault(projection.alias_or_name.casefold(), []).append(projection)
-            for key, alike in folded.items():
-                if len(alike) == 1:
-                    named.setdefault(_FOLDED + key, alike[0])
-        return named.get(name) or named.get(_FOLDED + name.casefold())
+        outputs = self.projections.get(id(select))
+        if outputs is None:
+            outputs = self.projections[id(select)] = _Outputs.of(select)
+        return outputs.exact.get(name) or outputs.folded.get(name.casefold())
 
     def _through_star(self, scope: Scope, select: exp.Select, name: str) -> list[SourceColumn]:
         """A column an outer query names that this SELECT only passes on through `*` (or

@@ -54,7 +54,7 @@ def known_dialect(name: str) -> bool:
     if not name:
         return True
     try:
-        Dialect.get_or_raise(name)
+        sqlglot_dialect(name)
     except ValueError:
         return False
     return True

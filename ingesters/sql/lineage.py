@@ -222,19 +222,23 @@ def _column_flows(
     return flows, unresolved, outputs, influences, list(dict.fromkeys(phantoms)), reads
 
 
+_OPTIMIZER_FAILURES = (OptimizeError, AssertionError, KeyError, IndexError, TypeError)
+"""What sqlglot's optimizer raises on queries it cannot resolve without a schema, and on
+some valid SQL that trips its internal assertions (`ORDER BY 1` over `SELECT *`): gaps
+in the optimizer, not bad input."""
+
+
 def _resolve(query: exp.Query, dialect: str, schema: dict[str, object]) -> Resolved:
     """Each output column's source columns and the row-deciding columns, resolved over the
     qualified query; or only the former, read off the syntax, when the query cannot be
     qualified without a schema."""
     try:
         return column_sources(qualified(query, dialect, schema))
-    except (OptimizeError, AssertionError, KeyError, IndexError, TypeError) as error:
-        # sqlglot's optimizer has internal assertions that some valid SQL trips (`ORDER BY
-        # 1` over `SELECT *`); that is a gap in the optimizer, not bad input.
+    except _OPTIMIZER_FAILURES as error:
         log.debug("qualification failed, walking the query as written: %r", error)
     try:
         return column_sources(query)
-    except (OptimizeError, AssertionError, KeyError, IndexError, TypeError) as error:
+    except _OPTIMIZER_FAILURES as error:
         log.debug("cannot walk the query's scopes, reading the syntax instead: %r", error)
         return syntactic_sources(query), [], set(), set(), _tables_read(query)
 
