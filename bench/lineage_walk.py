@@ -97,15 +97,19 @@ def bare_insert(loaded: EmbeddedStore, path: Path) -> float:
 
 
 def per_walk(
-    walk: Callable[[DatasetRef], object], refs: list[DatasetRef], repeats: int
-) -> list[float]:
-    """Seconds of each walk from each root, `repeats` rounds."""
-    samples = []
+    ways: dict[str, Callable[[DatasetRef], object]], refs: list[DatasetRef], repeats: int
+) -> dict[str, list[float]]:
+    """Seconds of each way's walk from each root, `repeats` rounds. The ways take turns
+    round by round, so drift in this machine's speed falls on all of them alike; within a
+    round one way walks from every root (turns root by root would time each way with
+    the CPU caches full of the others' data)."""
+    samples: dict[str, list[float]] = {name: [] for name in ways}
     for _ in range(repeats):
-        for ref in refs:
-            started = time.perf_counter()
-            walk(ref)
-            samples.append(time.perf_counter() - started)
+        for name, walk in ways.items():
+            for ref in refs:
+                started = time.perf_counter()
+                walk(ref)
+                samples[name].append(time.perf_counter() - started)
     return samples
 
 
@@ -215,12 +219,11 @@ def main() -> None:
         cold = EmbeddedStore(store.path, walk_index=True)
         assert cold.adjacency is not None
         cold.adjacency.read()
-        first_walks = per_walk(baton_walk(cold), refs, repeats=1)  # no edge views kept yet
+        first = "baton subgraph, in-memory index, first walk from each root"
+        first_walks = per_walk({first: baton_walk(cold)}, refs, repeats=1)  # no views kept
         cold.close()
-        for way in ways.values():  # warm up: SQLite's page cache, the index's edge views
-            per_walk(way, refs, repeats=1)
-        samples = {name: per_walk(way, refs, repeats=3) for name, way in ways.items()}
-        samples["baton subgraph, in-memory index, first walk from each root"] = first_walks
+        per_walk(ways, refs, repeats=1)  # warm up: SQLite's page cache, the index's views
+        samples = per_walk(ways, refs, repeats=3) | first_walks
         indexed.close()
         store.close()
 

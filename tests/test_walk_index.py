@@ -173,3 +173,21 @@ def test_a_walk_inside_a_write_that_rolls_back_leaves_no_trace_in_the_index(
         dataset_ref(NAMESPACE, "d").key,
     }
     store.close()
+
+
+def test_walks_agree_with_sql_when_the_index_keeps_runs_of_few_nodes(
+    pair: tuple[EmbeddedStore, EmbeddedStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs kept as pairs for walks are dropped when there are too many, and read again."""
+    monkeypatch.setattr(adjacency, "MAX_PAIRED", 3)
+    indexed, plain = pair
+    rng = random.Random(11)
+    names = [f"t{i}" for i in range(40)]
+    write(plain, *(_random_source(rng, f"s{n}", names) for n in range(4)))
+    for name in names:
+        assert indexed_walk(indexed, name, Direction.DOWNSTREAM) == walk(
+            plain, name, Direction.DOWNSTREAM
+        )
+    assert indexed.adjacency is not None
+    runs = indexed.adjacency.kind(EdgeKind.FEEDS.value).out
+    assert 0 < len(runs.paired) <= 3

@@ -18,8 +18,11 @@ the nodes, the next walk reads the index again whole.
 
 Memory: per edge, a far node id and an assertion id in each direction (16 bytes with ids
 under 2^31, else 32), plus 8 (or 16) bytes per node and kind with edges; a changed node's
-overlay entry about 200 bytes; and up to `MAX_VIEWS` edge views the store built for walks
-(the attributes and times of an edge, reused while it is open).
+overlay entry about 200 bytes; the runs of up to `MAX_PAIRED` nodes per kind and way that
+walks reached, kept as (assertion, far node) pairs (about 200 bytes a node and 100 an
+edge: a hop over them is a dictionary lookup per node, as fast as networkx); and up to
+`MAX_VIEWS` edge views the store built for walks (the attributes and times of an edge,
+reused while it is open).
 """
 
 from __future__ import annotations
@@ -64,6 +67,10 @@ MAX_VIEWS = 100_000
 """Edge views kept between walks (a few hundred bytes each), with the keys of the nodes
 they reach."""
 
+MAX_PAIRED = 50_000
+"""Nodes whose runs one kind's index keeps as pairs for walks, each way (about 200 bytes
+a node and 100 an edge)."""
+
 OVERLAY_MIN = 10_000
 """Changed nodes an index keeps in its overlay however small it is, before reading again."""
 
@@ -81,6 +88,10 @@ class _Runs:
     far: array[int] = field(init=False)
     assertions: array[int] = field(init=False)
     changed: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict)
+    paired: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    """Runs of nodes walks reached, as (assertion id, far node id) pairs: a hop then
+    costs a dictionary lookup per node instead of a binary search and two slices. At
+    most `MAX_PAIRED` nodes; a changed node's entry is dropped."""
 
     def __post_init__(self) -> None:
         self.near, self.start = array(self.typecode), array(self.typecode, [0])
@@ -101,6 +112,21 @@ class _Runs:
         if last is not None:
             start.append(len(far))
         return len(far)
+
+    def edges_of(self, nodes: Iterable[int], found: list[tuple[int, int]]) -> None:
+        """Append the (assertion id, far node id) of each edge of `nodes` to `found`."""
+        paired = self.paired
+        for node in nodes:  # the walk's inner loop: a dictionary lookup when it can
+            pairs = paired.get(node)
+            found += self._pair(node) if pairs is None else pairs
+
+    def _pair(self, node: int) -> tuple[tuple[int, int], ...]:
+        run = self.of(node)
+        pairs = tuple(zip(run[1], run[0])) if run else ()  # noqa: B905 -- in step
+        if len(self.paired) >= MAX_PAIRED:
+            self.paired = {}
+        self.paired[node] = pairs
+        return pairs
 
     def of(self, node: int) -> Run | None:
         run = self.changed.get(node)
@@ -124,6 +150,7 @@ class _Runs:
             del far_nodes[at], assertions[at]
 
     def _changing(self, node: int) -> tuple[list[int], list[int]]:
+        self.paired.pop(node, None)
         run = self.changed.get(node)
         if run is None:
             base = self.of(node)
@@ -191,10 +218,10 @@ class Adjacency:
         direction: Direction,
         depth: int,
         limit: int,
-    ) -> tuple[dict[int, int], list[tuple[int, int]], bool] | None:
+    ) -> tuple[dict[int, int], list[int], bool] | None:
         """Catch up with the store, then `breadth_first` from `seeds` over edges of
-        `kinds`: each node's hop distance, the edges walked as (assertion id, far node
-        id) in assertion order within a hop (as the store's own walk gives them), and
+        `kinds`: each node's hop distance, the assertion ids of the edges walked, in
+        assertion order within a hop (as the store's own walk gives them), and
         whether the limit cut the walk. One snapshot of the index for the whole walk.
         None when the index must first be read whole: that starts in the background
         (a large catalog takes minutes), and the caller walks in SQL meanwhile."""
@@ -205,15 +232,11 @@ class Adjacency:
             chosen = [self._kinds[k] for k in kinds if k in self._kinds]
             ways = [k.out if direction is Direction.DOWNSTREAM else k.into for k in chosen]
 
-            def hop(frontier: list[int]) -> list[tuple[int, tuple[int, int]]]:
-                found: list[tuple[int, tuple[int, int]]] = []
+            def hop(frontier: list[int]) -> list[tuple[int, int]]:
+                found: list[tuple[int, int]] = []
                 for runs in ways:
-                    for node in frontier:
-                        run = runs.of(node)
-                        if run is not None:  # (far, (assertion, far)), zipped in C
-                            far, assertions = run
-                            found += zip(far, zip(assertions, far))  # noqa: B905 -- in step
-                found.sort(key=_EDGE)  # by assertion id, as the store's own walk
+                    runs.edges_of(frontier, found)
+                found.sort(key=_ASSERTION)  # as the store's own walk; faster keyed
                 return found
 
             return breadth_first(seeds, hop, depth=depth, limit=limit)
@@ -299,5 +322,5 @@ def _apply_changes(
             index.edges += 1
 
 
-_EDGE = itemgetter(1)
-"""The (assertion id, far node id) of a hop's (far node id, edge) item."""
+_ASSERTION = itemgetter(0)
+"""The assertion id of a hop's (assertion id, far node id) pair."""

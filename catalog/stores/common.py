@@ -57,27 +57,32 @@ def merged_views(keys: Sequence[str], facts: Iterable[tuple[str, str, str]]) -> 
 
 def breadth_first(
     seeds: Iterable[K],
-    hop: Callable[[list[K]], Iterable[tuple[K, R]]],
+    hop: Callable[[list[K]], Iterable[tuple[R, K]]],
     *,
     depth: int,
     limit: int,
 ) -> tuple[dict[K, int], list[R], bool]:
-    """Expand the whole frontier one hop at a time (`hop` gives each edge with its far
-    node), visiting each node once, for at most `depth` hops and `limit` nodes: returns
-    each node's hop distance, the edges walked, and whether the limit cut the walk."""
+    """Expand the whole frontier one hop at a time (`hop` gives each edge and its far
+    node, as pairs), visiting each node once, for at most `depth` hops and `limit` nodes:
+    returns each node's hop distance, the edges walked, and whether the limit cut the walk."""
     depth_of = dict.fromkeys(seeds, 0)
-    frontier, edges, truncated = list(depth_of), [], False
+    frontier, truncated = list(depth_of), False
+    edges: list[R] = []
+    room = limit - len(depth_of)  # nodes the limit still lets in
+    keep = edges.append  # looked up once: this loop runs once per edge walked
     for distance in range(1, depth + 1):
         if not frontier:
             break
         found = hop(frontier)
         frontier = []
-        for far, edge in found:
+        reach = frontier.append
+        for edge, far in found:
             if far not in depth_of:
-                if len(depth_of) >= limit:
+                if room <= 0:
                     truncated = True
                     continue
+                room -= 1
                 depth_of[far] = distance
-                frontier.append(far)
-            edges.append(edge)
+                reach(far)
+            keep(edge)
     return depth_of, edges, truncated

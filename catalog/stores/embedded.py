@@ -633,11 +633,11 @@ class EmbeddedStore:
         params = {"kinds": json.dumps(list(kinds)), "as_of": as_of_seq(as_of)}
         far_at = _FAR[direction]
 
-        def hop(frontier: list[int]) -> Iterator[tuple[int, Any]]:
+        def hop(frontier: list[int]) -> Iterator[tuple[Any, int]]:
             rows = self._query(_HOP_SQL[direction], {**params, "frontier": json.dumps(frontier)})
             for row in rows:
                 key_of[row[far_at]] = row[-1]
-                yield row[far_at], row[:-1]
+                yield row[:-1], row[far_at]
 
         depth_of, edges, truncated = breadth_first(key_of, hop, depth=depth, limit=limit)
         return Subgraph(
@@ -668,12 +668,12 @@ class EmbeddedStore:
         try:  # a walk the index has seen the like of: everything kept
             return Subgraph(
                 depth_of={names[node]: hops for node, hops in depth_of.items()},
-                edges=[kept[a] for a, _ in walked],
+                edges=[kept[a] for a in walked],
                 truncated=truncated,
             )
         except KeyError:
             pass
-        missing = [assertion for assertion, _ in walked if assertion not in kept]
+        missing = [assertion for assertion in walked if assertion not in kept]
         unnamed = [node for node in depth_of if node not in names and node not in key_of]
         fetched: dict[int, EdgeView] = {}
         if unnamed:
@@ -689,7 +689,7 @@ class EmbeddedStore:
         adjacency.keep(fetched, key_of)
         return Subgraph(
             depth_of={(key_of.get(node) or names[node]): hops for node, hops in depth_of.items()},
-            edges=[fetched.get(a) or kept[a] for a, _ in walked],
+            edges=[fetched.get(a) or kept[a] for a in walked],
             truncated=truncated,
         )
 

@@ -266,9 +266,9 @@ class Neo4jStore:
         step = cypher.HOP_DOWNSTREAM if direction is Direction.DOWNSTREAM else cypher.HOP_UPSTREAM
         present = self._read(cypher.NODES_PRESENT, keys=[s.key for s in seeds])
 
-        def hop(frontier: list[str]) -> Iterator[tuple[str, neo4j.Record]]:
+        def hop(frontier: list[str]) -> Iterator[tuple[neo4j.Record, str]]:
             found = self._read(step, frontier=frontier, kinds=list(kinds), as_of=as_of_seq(as_of))
-            return ((record["far"], record) for record in found)
+            return ((record, record["far"]) for record in found)
 
         depth_of, edges, truncated = breadth_first(
             (r["key"] for r in present), hop, depth=depth, limit=limit
