@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from enum import StrEnum
 from functools import cache, cached_property, lru_cache
 from typing import Any, Generic, Self, TypeVar, overload
@@ -246,7 +246,7 @@ class Assertion(Memoizing):
         if self.kind == FACT:
             if self.object is not None:
                 raise ValueError("a FACT has no object")
-        elif self.kind not in EdgeKind.__members__:
+        elif self.kind not in _EDGE_KINDS:
             raise ValueError(f"unknown assertion kind {self.kind!r}")
         elif self.object is None:
             raise ValueError(f"a {self.kind} edge needs an object")
@@ -264,6 +264,9 @@ class Assertion(Memoizing):
     @memoized
     def attrs_digest(self) -> str:
         return sha256_hex(self.attrs_json) if self.attrs else EMPTY_ATTRS_DIGEST
+
+
+_EDGE_KINDS = frozenset(EdgeKind.__members__)  # (the enum builds that mapping per read)
 
 
 class IngestError(BaseModel):
@@ -336,9 +339,13 @@ class Batch(BaseModel):
 
 
 class SnapshotBuilder:
-    """Collects one source's assertions, declaring each node once (FACT) as it is used."""
+    """Collects one source's assertions, declaring each node once (FACT) as it is used.
+    Every edge's ends are declared by construction, so its snapshot is built without
+    checking that again (a scan of every assertion)."""
 
     def __init__(self, source: str) -> None:
+        if not source:
+            raise ValueError("a snapshot needs a source")
         self.source = source
         self._facts: dict[str, Assertion] = {}
         self._edges: dict[tuple[str, str, str], Assertion] = {}
@@ -352,7 +359,7 @@ class SnapshotBuilder:
             ref = known.subject
         if known is None or attrs:
             merged = {**known.attrs, **attrs} if known else attrs
-            self._facts[ref.key] = Assertion(kind=FACT, subject=ref, attrs=merged)
+            self._facts[ref.key] = _assertion(FACT, ref, None, merged)
         return ref
 
     def edge(self, kind: EdgeKind, subject: NodeRef, obj: NodeRef, **attrs: Any) -> None:
@@ -361,8 +368,7 @@ class SnapshotBuilder:
         subject, obj = self._declared(subject), self._declared(obj)
         identity = (kind.value, subject.key, obj.key)
         if identity not in self._edges:
-            edge = Assertion(kind=kind.value, subject=subject, object=obj, attrs=attrs)
-            self._edges[identity] = edge
+            self._edges[identity] = _assertion(kind.value, subject, obj, attrs)
 
     def _declared(self, ref: NodeRef) -> NodeRef:
         known = self._facts.get(ref.key)
@@ -376,16 +382,23 @@ class SnapshotBuilder:
         known = self._edges.get(identity)
         roles = {**known.attrs["roles"]} if known is not None else {}
         roles[role] = {**roles.get(role, {}), **terms}
-        self._edges[identity] = Assertion(
-            kind=EdgeKind.OWNS.value, subject=owner, object=target, attrs={"roles": roles}
-        )
+        self._edges[identity] = _assertion(EdgeKind.OWNS.value, owner, target, {"roles": roles})
+
+    def declared(self) -> Iterator[NodeRef]:
+        """The nodes declared so far, in the order they were first declared."""
+        return (fact.subject for fact in self._facts.values())
 
     def build(self, *, complete: bool = True) -> SourceSnapshot:
-        return SourceSnapshot(
+        return SourceSnapshot.model_construct(
             source=self.source,
             assertions=[*self._facts.values(), *self._edges.values()],
             complete=complete,
         )
+
+
+def _assertion(kind: str, subject: NodeRef, obj: NodeRef | None, attrs: JsonObject) -> Assertion:
+    # Validated all the same: pydantic's model_construct is slower than its validation.
+    return Assertion(kind=kind, subject=subject, object=obj, attrs=attrs)
 
 
 WRITTEN_SOURCE_PREFIX = "written:"

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from catalog.domain import (
-    FACT,
     Batch,
     EdgeKind,
     IngestError,
@@ -194,11 +193,7 @@ def parse(
             errors.append(_model_error(artifacts.manifest_file, model))
         else:
             _add_sql_lineage(builder, model, jobs[model.node.unique_id], relations)
-    counts = dict(
-        Counter(
-            f"{a.subject.kind.value.lower()}s" for a in builder.build().assertions if a.kind == FACT
-        )
-    )
+    counts = dict(Counter(f"{ref.kind.value.lower()}s" for ref in builder.declared()))
     counts |= {
         "models_with_sql": len(compiled),
         "models_with_column_lineage": len(compiled) - len(errors) if options.column_lineage else 0,
