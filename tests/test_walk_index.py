@@ -191,3 +191,34 @@ def test_walks_agree_with_sql_when_the_index_keeps_runs_of_few_nodes(
     assert indexed.adjacency is not None
     runs = indexed.adjacency.kind(EdgeKind.FEEDS.value).out
     assert 0 < len(runs.paired) <= 3
+
+
+def test_an_index_read_whole_walks_each_kind_as_sql_does(
+    pair: tuple[EmbeddedStore, EmbeddedStore],
+) -> None:
+    """The whole read takes every kind in one pass, by node: kinds interleave in it."""
+    indexed, plain = pair
+    rng = random.Random(5)
+    names = [f"t{i}" for i in range(30)]
+    kinds = [EdgeKind.FEEDS, EdgeKind.READS, EdgeKind.WRITES]
+    builder = SnapshotBuilder("s1")
+    for _ in range(150):
+        upstream, downstream = rng.sample(names, 2)
+        builder.edge(
+            rng.choice(kinds),
+            builder.node(dataset_ref(NAMESPACE, upstream)),
+            builder.node(dataset_ref(NAMESPACE, downstream)),
+        )
+    write(plain, builder.build())
+    assert indexed.adjacency is not None
+    indexed.adjacency.read()
+    for chosen in ([kinds[0]], [kinds[1]], kinds):
+        for name in names:
+            for direction in Direction:
+                seeds = [dataset_ref(NAMESPACE, name)]
+                values = [k.value for k in chosen]
+                walks = [
+                    store.subgraph(seeds, kinds=values, direction=direction, depth=3, limit=1000)
+                    for store in (indexed, plain)
+                ]
+                assert walks[0] == walks[1]
