@@ -110,6 +110,10 @@ def test_index_and_sql_walks_agree_through_writes_that_add_change_and_end_edges(
         for name in rng.sample(names, 5):
             for direction in Direction:
                 assert indexed_walk(indexed, name, direction) == walk(plain, name, direction)
+    assert indexed.adjacency is not None
+    runs = indexed.adjacency.kind(EdgeKind.FEEDS.value)
+    for way in (runs.out, runs.into):  # what is counted of pairs kept is what is kept
+        assert way.paired_size == sum(len(pairs) or 1 for pairs in way.paired.values())
 
 
 def test_an_as_of_walk_reads_history_not_the_index(
@@ -178,8 +182,9 @@ def test_a_walk_inside_a_write_that_rolls_back_leaves_no_trace_in_the_index(
 def test_walks_agree_with_sql_when_the_index_keeps_runs_of_few_nodes(
     pair: tuple[EmbeddedStore, EmbeddedStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Runs kept as pairs for walks are dropped when there are too many, and read again."""
-    monkeypatch.setattr(adjacency, "MAX_PAIRED", 3)
+    """Runs kept as pairs for walks are dropped when they hold too many edges, and read
+    again."""
+    monkeypatch.setattr(adjacency, "MAX_PAIRED", 8)
     indexed, plain = pair
     rng = random.Random(11)
     names = [f"t{i}" for i in range(40)]
@@ -190,7 +195,7 @@ def test_walks_agree_with_sql_when_the_index_keeps_runs_of_few_nodes(
         )
     assert indexed.adjacency is not None
     runs = indexed.adjacency.kind(EdgeKind.FEEDS.value).out
-    assert 0 < len(runs.paired) <= 3
+    assert 0 < sum(len(pairs) or 1 for pairs in runs.paired.values()) == runs.paired_size <= 8
 
 
 def test_an_index_read_whole_walks_each_kind_as_sql_does(

@@ -18,9 +18,10 @@ the nodes, the next walk reads the index again whole.
 
 Memory: per edge, a far node id and an assertion id in each direction (16 bytes with ids
 under 2^31, else 32), plus 8 (or 16) bytes per node and kind with edges; a changed node's
-overlay entry about 200 bytes; the runs of up to `MAX_PAIRED` nodes per kind and way that
-walks reached, kept as (assertion, far node) pairs (about 200 bytes a node and 100 an
-edge: a hop over them is a dictionary lookup per node, as fast as networkx); and up to
+overlay entry about 200 bytes; the runs of nodes walks reached, kept as (assertion, far
+node) pairs, up to `MAX_PAIRED` edges per kind and way (about 100 bytes a node and 130 an
+edge, so at most about 25 MB each: a hop over them is a dictionary lookup per node, as
+fast as networkx's); and up to
 `MAX_VIEWS` edge views the store built for walks (the attributes and times of an edge,
 reused while it is open).
 """
@@ -70,9 +71,9 @@ MAX_VIEWS = 100_000
 """Edge views kept between walks (a few hundred bytes each), with the keys of the nodes
 they reach."""
 
-MAX_PAIRED = 50_000
-"""Nodes whose runs one kind's index keeps as pairs for walks, each way (about 200 bytes
-a node and 100 an edge)."""
+MAX_PAIRED = 100_000
+"""Edges (a node without any counting as one) one kind's index keeps as pairs for walks,
+each way: about 25 MB at most."""
 
 OVERLAY_MIN = 10_000
 """Changed nodes an index keeps in its overlay however small it is, before reading again."""
@@ -93,8 +94,10 @@ class _Runs:
     changed: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict)
     paired: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
     """Runs of nodes walks reached, as (assertion id, far node id) pairs: a hop then
-    costs a dictionary lookup per node instead of a binary search and two slices. At
-    most `MAX_PAIRED` nodes; a changed node's entry is dropped."""
+    costs a dictionary lookup per node instead of a binary search and two slices. Emptied
+    when it would pass `MAX_PAIRED` edges; a changed node's entry is dropped."""
+    paired_size: int = 0
+    """Edges in `paired`, a node without any counting as one."""
 
     def __post_init__(self) -> None:
         self.near, self.start = array(self.typecode), array(self.typecode, [0])
@@ -110,9 +113,11 @@ class _Runs:
     def _pair(self, node: int) -> tuple[tuple[int, int], ...]:
         run = self.of(node)
         pairs = tuple(zip(run[1], run[0])) if run else ()  # noqa: B905 -- in step
-        if len(self.paired) >= MAX_PAIRED:
-            self.paired = {}
+        size = len(pairs) or 1
+        if self.paired_size + size > MAX_PAIRED:
+            self.paired, self.paired_size = {}, 0
         self.paired[node] = pairs
+        self.paired_size += size
         return pairs
 
     def of(self, node: int) -> Run | None:
@@ -137,7 +142,9 @@ class _Runs:
             del far_nodes[at], assertions[at]
 
     def _changing(self, node: int) -> tuple[list[int], list[int]]:
-        self.paired.pop(node, None)
+        dropped = self.paired.pop(node, None)
+        if dropped is not None:
+            self.paired_size -= len(dropped) or 1
         run = self.changed.get(node)
         if run is None:
             base = self.of(node)
