@@ -359,7 +359,7 @@ class SnapshotBuilder:
             ref = known.subject
         if known is None or attrs:
             merged = {**known.attrs, **attrs} if known else attrs
-            self._facts[ref.key] = _assertion(FACT, ref, None, merged)
+            self._facts[ref.key] = Assertion(kind=FACT, subject=ref, attrs=merged)
         return ref
 
     def edge(self, kind: EdgeKind, subject: NodeRef, obj: NodeRef, **attrs: Any) -> None:
@@ -368,7 +368,8 @@ class SnapshotBuilder:
         subject, obj = self._declared(subject), self._declared(obj)
         identity = (kind.value, subject.key, obj.key)
         if identity not in self._edges:
-            self._edges[identity] = _assertion(kind.value, subject, obj, attrs)
+            edge = Assertion(kind=kind.value, subject=subject, object=obj, attrs=attrs)
+            self._edges[identity] = edge
 
     def _declared(self, ref: NodeRef) -> NodeRef:
         known = self._facts.get(ref.key)
@@ -382,7 +383,9 @@ class SnapshotBuilder:
         known = self._edges.get(identity)
         roles = {**known.attrs["roles"]} if known is not None else {}
         roles[role] = {**roles.get(role, {}), **terms}
-        self._edges[identity] = _assertion(EdgeKind.OWNS.value, owner, target, {"roles": roles})
+        self._edges[identity] = Assertion(
+            kind=EdgeKind.OWNS.value, subject=owner, object=target, attrs={"roles": roles}
+        )
 
     def declared(self) -> Iterator[NodeRef]:
         """The nodes declared so far, in the order they were first declared."""
@@ -394,11 +397,6 @@ class SnapshotBuilder:
             assertions=[*self._facts.values(), *self._edges.values()],
             complete=complete,
         )
-
-
-def _assertion(kind: str, subject: NodeRef, obj: NodeRef | None, attrs: JsonObject) -> Assertion:
-    # Validated all the same: pydantic's model_construct is slower than its validation.
-    return Assertion(kind=kind, subject=subject, object=obj, attrs=attrs)
 
 
 WRITTEN_SOURCE_PREFIX = "written:"

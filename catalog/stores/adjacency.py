@@ -21,9 +21,8 @@ under 2^31, else 32), plus 8 (or 16) bytes per node and kind with edges; a chang
 overlay entry about 200 bytes; the runs of nodes walks reached, kept as (assertion, far
 node) pairs, up to `MAX_PAIRED` edges per kind and way (about 100 bytes a node and 130 an
 edge, so at most about 25 MB each: a hop over them is a dictionary lookup per node, as
-fast as networkx's); and up to
-`MAX_VIEWS` edge views the store built for walks (the attributes and times of an edge,
-reused while it is open).
+fast as networkx's); and up to `MAX_VIEWS` edge views the store built for walks (the
+attributes and times of an edge, reused while it is open).
 """
 
 from __future__ import annotations
@@ -163,6 +162,9 @@ class _Kind:
     out: _Runs
     into: _Runs
 
+    def way(self, direction: Direction) -> _Runs:
+        return self.out if direction is Direction.DOWNSTREAM else self.into
+
     def add(self, assertion: int, subject: int, obj: int) -> None:
         self.out.add(subject, obj, assertion)
         self.into.add(obj, subject, assertion)
@@ -224,7 +226,7 @@ class Adjacency:
                 self._read_in_background()
                 return None
             chosen = [self._kinds[k] for k in kinds if k in self._kinds]
-            ways = [k.out if direction is Direction.DOWNSTREAM else k.into for k in chosen]
+            ways = [k.way(direction) for k in chosen]
 
             def hop(frontier: list[int]) -> list[tuple[int, int]]:
                 found: list[tuple[int, int]] = []
@@ -297,17 +299,13 @@ def _read_whole(conn: sqlite3.Connection) -> tuple[dict[str, _Kind], int]:
     typecode = "i" if largest < 2**31 - 1 else "q"
     kinds: dict[str, _Kind] = {}
     for direction in Direction:
-        filled = []
         runs, last_kind = None, None
         for kind, node, far_node, assertion in conn.execute(_RUNS[direction]):
             if kind != last_kind:  # rows come by near node, then kind: runs change often
                 index = kinds.get(kind)
                 if index is None:
                     index = kinds[kind] = _Kind(_Runs(typecode), _Runs(typecode))
-                runs = index.out if direction is Direction.DOWNSTREAM else index.into
-                if not runs.far:
-                    filled.append(runs)
-                last_kind = kind
+                runs, last_kind = index.way(direction), kind
             assert runs is not None
             near = runs.near
             if not near or near[-1] != node:
@@ -316,8 +314,10 @@ def _read_whole(conn: sqlite3.Connection) -> tuple[dict[str, _Kind], int]:
                 near.append(node)
             runs.far.append(far_node)
             runs.assertions.append(assertion)
-        for runs in filled:  # each run's end
-            runs.start.append(len(runs.far))
+        for index in kinds.values():  # the end of each last run
+            runs = index.way(direction)
+            if runs.near:
+                runs.start.append(len(runs.far))
     return kinds, sum(len(k.out.far) for k in kinds.values())
 
 
