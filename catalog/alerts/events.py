@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from catalog.domain import FACT, Assertion, EdgeKind, NodeKind, NodeRef
+from catalog.domain import FACT, Assertion, EdgeKind, NodeKind, NodeRef, dataset_key
 
 SourcedAssertion = tuple[str, Assertion]
 
@@ -119,7 +119,10 @@ def _schema_changes(
         if a.kind in (EdgeKind.HAS_COLUMN, EdgeKind.HAS_CONTRACT) or (
             a.kind == FACT and subject.kind is NodeKind.COLUMN
         ):
-            changed.setdefault(subject.dataset.key, source)
+            dataset = subject.key
+            if subject.kind is NodeKind.COLUMN:  # its dataset's key, without building a ref
+                dataset = dataset_key(subject.namespace, subject.name)
+            changed.setdefault(dataset, source)
         if a.kind == FACT and subject.kind is NodeKind.CONTRACT and "version" in a.attrs:
             events.append(AlertEvent(EventType.CONTRACT_PUBLISHED, subject, source))
     kept = {a.object.key for _, a in added if a.kind == EdgeKind.HAS_COLUMN and a.object}
