@@ -97,7 +97,11 @@ def _executor(workers: int, dialect: str, base: dict[TableName, Columns]) -> Ite
         return
     started = (os.getpid(), dialect, base)
     with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=started) as pool:
-        yield lambda tasks: pool.map(_analyse_in_worker, tasks, chunksize=8)
+        # Chunks small enough that a wave's last ones spread over the workers: the next
+        # wave waits for the slowest (a wave of 8 models was one worker's chunk).
+        yield lambda tasks: pool.map(
+            _analyse_in_worker, tasks, chunksize=max(1, min(8, len(tasks) // (workers * 4)))
+        )
 
 
 _worker_state: dict[str, object] = {}
