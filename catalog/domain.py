@@ -166,6 +166,12 @@ class NodeRef(Memoizing):
     def from_key(cls, key: str) -> NodeRef:
         return _ref_from_key(key)
 
+    @memoized
+    def dataset_key(self) -> str:
+        """`dataset.key`, without building the dataset's ref (the write path and alert
+        events name the dataset of every column a write touches)."""
+        return dataset_key(self.namespace, self.name) if self.kind is NodeKind.COLUMN else self.key
+
     @property
     def dataset(self) -> NodeRef:
         """The dataset a column belongs to; a non-column is its own dataset."""

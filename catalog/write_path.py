@@ -20,7 +20,6 @@ from catalog.domain import (
     NodeKind,
     NodeRef,
     SourceSnapshot,
-    dataset_key,
 )
 from catalog.ledger import GENESIS_HASH, Change, ChangeOp, LedgerDraft, LedgerEntry, seal
 from catalog.stores.protocol import SourcedIdentity, Store, WriteTx
@@ -135,8 +134,8 @@ def _touched_entities(diff: Diff) -> list[str]:
             if key and key not in refs:
                 refs[key] = NodeRef.from_key(key)
     touched = {
-        key if ref.kind in ENTITY_KINDS else dataset_key(ref.namespace, ref.name)
-        for key, ref in refs.items()
+        ref.dataset_key
+        for ref in refs.values()
         if ref.kind in ENTITY_KINDS or ref.kind is NodeKind.COLUMN
     }
     return sorted(touched)

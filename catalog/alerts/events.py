@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from catalog.domain import FACT, Assertion, EdgeKind, NodeKind, NodeRef, dataset_key
+from catalog.domain import FACT, Assertion, EdgeKind, NodeKind, NodeRef
 
 SourcedAssertion = tuple[str, Assertion]
 
@@ -119,10 +119,7 @@ def _schema_changes(
         if a.kind in (EdgeKind.HAS_COLUMN, EdgeKind.HAS_CONTRACT) or (
             a.kind == FACT and subject.kind is NodeKind.COLUMN
         ):
-            dataset = subject.key
-            if subject.kind is NodeKind.COLUMN:  # its dataset's key, without building a ref
-                dataset = dataset_key(subject.namespace, subject.name)
-            changed.setdefault(dataset, source)
+            changed.setdefault(subject.dataset_key, source)
         if a.kind == FACT and subject.kind is NodeKind.CONTRACT and "version" in a.attrs:
             events.append(AlertEvent(EventType.CONTRACT_PUBLISHED, subject, source))
     kept = {a.object.key for _, a in added if a.kind == EdgeKind.HAS_COLUMN and a.object}
