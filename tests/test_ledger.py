@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
-from catalog.domain import Batch
-from catalog.ledger import verify
-from catalog.stores.embedded import EmbeddedStore
+from catalog import ledger
+from catalog.domain import Batch, canonical_json, sha256_hex
+from catalog.ledger import Change, ChangeOp, LedgerEntry, entry_hash, verify
+from catalog.stores.embedded import EmbeddedStore, packed_changes, unpacked_changes
 from catalog.write_path import WriteRequest, write_batch
 from tests.conftest import chain_snapshot
 
@@ -85,3 +88,75 @@ def test_verify_names_reordered_entries(
     result = verify(ledgered.ledger_entries())
     assert not result.ok
     assert result.first_bad_seq == 2
+
+
+def _entry_with(changes: int) -> LedgerEntry:
+    made = [
+        Change(
+            ChangeOp.ADDED, "s", "FEEDS", f'["DATASET","ns","t{n}"]', '["DATASET","ns","é"]', "d"
+        )
+        for n in range(changes)
+    ]
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    return LedgerEntry("a", "s", "r", made, ["k"], seq=1, at=at, prev_hash="0" * 64, hash="")
+
+
+@pytest.mark.parametrize("changes", [0, 1, 2, 3, 4, 6, 7])
+def test_an_entry_hashed_a_piece_at_a_time_hashes_as_its_whole_canonical_json(
+    changes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ledger, "CHANGES_PER_PIECE", 3)  # pieces end inside and on the list
+    entry = _entry_with(changes)
+    assert entry_hash(entry) == sha256_hex(canonical_json(entry.hashed_content()))
+
+
+@pytest.mark.parametrize("changes", [0, 1, 5])
+def test_packed_changes_unpack_to_their_canonical_json(
+    changes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ledger, "CHANGES_PER_PIECE", 2)
+    made = _entry_with(changes).changes
+    assert unpacked_changes(packed_changes(made)) == canonical_json(made)
+
+
+def test_an_entry_stores_its_changes_packed(ledgered: EmbeddedStore) -> None:
+    conn = sqlite3.connect(ledgered.path)
+    (stored,) = conn.execute("SELECT changes FROM ledger WHERE seq = 2").fetchone()
+    conn.close()
+    (entry,) = [e for e in ledgered.ledger_entries() if e.seq == 2]
+    assert isinstance(stored, bytes)
+    assert json.loads(unpacked_changes(stored)) == json.loads(json.dumps(entry.changes))
+
+
+def test_an_entry_stored_as_text_before_packing_reads_and_verifies(
+    ledgered: EmbeddedStore, tamper: sqlite3.Connection
+) -> None:
+    (entry,) = [e for e in ledgered.ledger_entries() if e.seq == 2]
+    as_text_then = json.dumps(entry.changes)
+    tamper.execute("UPDATE ledger SET changes = ? WHERE seq = 2", (as_text_then,))
+    tamper.commit()
+    assert [e for e in ledgered.ledger_entries() if e.seq == 2] == [entry]
+    assert verify(ledgered.ledger_entries()).ok
+
+
+def test_verify_names_an_entry_whose_packed_changes_were_rewritten(
+    ledgered: EmbeddedStore, tamper: sqlite3.Connection
+) -> None:
+    (entry,) = [e for e in ledgered.ledger_entries() if e.seq == 2]
+    forged = [c._replace(source="forged") for c in entry.changes]
+    tamper.execute("UPDATE ledger SET changes = ? WHERE seq = 2", (packed_changes(forged),))
+    tamper.commit()
+    result = verify(ledgered.ledger_entries())
+    assert (result.ok, result.first_bad_seq) == (False, 2)
+    assert "altered" in (result.problem or "")
+
+
+@pytest.mark.parametrize("garbage", [b"\x00\xff", "not json"])
+def test_verify_names_an_entry_whose_changes_cannot_be_read(
+    garbage: bytes | str, ledgered: EmbeddedStore, tamper: sqlite3.Connection
+) -> None:
+    tamper.execute("UPDATE ledger SET changes = ? WHERE seq = 2", (garbage,))
+    tamper.commit()
+    result = verify(ledgered.ledger_entries())
+    assert (result.ok, result.first_bad_seq, result.entries_checked) == (False, 2, 1)
+    assert "entry 2 cannot be read" in (result.problem or "")
