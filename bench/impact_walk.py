@@ -25,6 +25,7 @@ import random
 import statistics
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -52,11 +53,9 @@ def lineage_assertions(manifest: Path) -> list[Assertion]:
     keep = []
     for a in batch.snapshots[0].assertions:
         if a.kind == "FACT" and a.subject.kind in (NodeKind.DATASET, NodeKind.COLUMN):
-            keep.append(a.model_copy(update={"attrs": {}}))
+            keep.append(replace(a, attrs={}))
         elif a.kind in KINDS:
-            keep.append(
-                a.model_copy(update={"attrs": {k: v for k, v in a.attrs.items() if k != "job"}})
-            )
+            keep.append(replace(a, attrs={k: v for k, v in a.attrs.items() if k != "job"}))
     return keep
 
 
@@ -64,7 +63,7 @@ def replica(assertions: list[Assertion], copy: int) -> SourceSnapshot:
     def moved(ref: NodeRef | None) -> NodeRef | None:
         if ref is None:
             return None
-        return ref.model_copy(update={"namespace": f"{ref.namespace}/copy{copy}"})
+        return replace(ref, namespace=f"{ref.namespace}/copy{copy}")
 
     return SourceSnapshot(
         source=f"bench:copy{copy}",

@@ -158,16 +158,15 @@ class Catalog:
 
 
 def _ref(kind: NodeKind, name: str, column: str | None, namespace: str = NAMESPACE) -> NodeRef:
-    # Built without validation: the generator makes valid refs, a million times over.
-    return NodeRef.model_construct(kind=kind, namespace=namespace, name=name, column=column)
+    return NodeRef(kind=kind, namespace=namespace, name=name, column=column)
 
 
 def _fact(subject: NodeRef, attrs: dict[str, Any]) -> Assertion:
-    return Assertion.model_construct(kind=FACT, subject=subject, object=None, attrs=attrs)
+    return Assertion(kind=FACT, subject=subject, attrs=attrs)
 
 
 def _edge(kind: EdgeKind, subject: NodeRef, obj: NodeRef) -> Assertion:
-    return Assertion.model_construct(kind=kind.value, subject=subject, object=obj, attrs={})
+    return Assertion(kind=kind.value, subject=subject, object=obj)
 
 
 def build(catalog: Catalog, home: Path, chunk: int) -> tuple[float, float, int]:

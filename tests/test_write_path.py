@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 
 import pytest
 
@@ -131,7 +132,7 @@ def test_incomplete_snapshot_does_not_change_existing_attributes(
 def test_a_ref_copied_with_another_namespace_has_that_namespace_s_key() -> None:
     original = dataset_ref("test://ns", "a")
     assert original.key  # memoized on the original before the copy
-    moved = original.model_copy(update={"namespace": "test://other"})
+    moved = replace(original, namespace="test://other")
     assert moved.key == dataset_ref("test://other", "a").key
 
 
@@ -140,6 +141,6 @@ def test_an_assertion_copied_with_other_attributes_has_their_digest() -> None:
     builder.node(dataset_ref("test://ns", "a"), description="before")
     (fact,) = builder.build().assertions
     assert fact.attrs_digest
-    changed = fact.model_copy(update={"attrs": {"description": "after"}})
+    changed = replace(fact, attrs={"description": "after"})
     assert changed.attrs_json == '{"description":"after"}'
     assert changed.attrs_digest != fact.attrs_digest

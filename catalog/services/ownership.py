@@ -85,7 +85,7 @@ def _targets(store: Store) -> Iterator[Target]:
         domain = contract.attrs.get("domain")
         for dataset in contract.attrs.get("datasets") or []:
             if domain and isinstance(dataset, dict):
-                ref = NodeRef.model_validate(dataset["ref"])
+                ref = NodeRef(**dataset["ref"])
                 contract_domains.setdefault(ref.key, domain)
     for view in every(store, NodeKind.DATASET):
         yield Target(view.ref, own_domain(view) or contract_domains.get(view.ref.key))
