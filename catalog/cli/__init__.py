@@ -15,7 +15,6 @@ from rich.markup import escape
 from rich.progress import Progress
 
 from catalog import __version__ as VERSION
-from catalog.api import auth
 from catalog.checkpoints import CheckpointLog
 from catalog.cli import alerts as _alert_commands  # noqa: F401  (registers them)
 from catalog.cli import contracts as _contract_commands  # noqa: F401  (registers them)
@@ -540,8 +539,9 @@ def serve(
     nothing unless --anonymous-read (read-only, no ledger), and people sign in to the
     console with a token or the OIDC provider. Writes always need a token.
     """
-    import uvicorn
+    import uvicorn  # the server's stack is imported by the command that serves
 
+    from catalog.api import auth
     from catalog.api.app import create_app
     from catalog.api.edge import JsonLines
 
@@ -600,6 +600,8 @@ def _listening(host: str, port: int) -> socket.socket:
 
 
 def _anonymous(host: str, allow_read: bool) -> Principal:
+    from catalog.api import auth
+
     if host in ("127.0.0.1", "::1", "localhost"):
         return auth.LOCAL_ANONYMOUS
     return auth.READ_ONLY_ANONYMOUS if allow_read else auth.NOBODY

@@ -13,7 +13,6 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from catalog.api import auth
 from catalog.cli.common import (
     JSON_OPTION,
     actor,
@@ -159,6 +158,8 @@ def sign(
 ) -> None:
     """Sign off a handoff as the owner your token (an issued token, or a JWT from your
     identity provider when OIDC is configured) is bound to."""
+    from catalog.api import auth  # (the server's stack, for this one command)
+
     settings = settings_of(ctx)
     gate = auth.Gate(
         tokens=TokenStore(settings.home),
