@@ -17,6 +17,7 @@ from catalog.domain import (
     NodeRef,
     column_ref,
     dataset_ref,
+    sha256_hex,
 )
 from catalog.errors import InvalidArgument
 
@@ -95,3 +96,36 @@ def test_an_assertion_is_named_by_its_kind_and_ends() -> None:
     fact = Assertion(kind=FACT, subject=dataset_ref("ns", "t"))
     assert edge.identity == ("FEEDS", dataset_ref("ns", "t").key, dataset_ref("ns", "u").key)
     assert fact.identity == (FACT, dataset_ref("ns", "t").key, "")
+
+
+def _edge_with(attrs: dict[str, object]) -> Assertion:
+    return Assertion(
+        kind="DERIVES",
+        subject=column_ref("ns", "t", "a"),
+        object=column_ref("ns", "u", "a"),
+        attrs=attrs,
+    )
+
+
+def test_attributes_equal_in_value_but_not_in_type_are_stored_as_their_own_json() -> None:
+    stored = [_edge_with({"inferred": value}).attrs_json for value in (True, 1, 1.0, "1")]
+    assert stored == ['{"inferred":true}', '{"inferred":1}', '{"inferred":1.0}', '{"inferred":"1"}']
+
+
+def test_assertions_saying_the_same_attributes_share_their_stored_text() -> None:
+    first, second = (_edge_with({"transformation": "IDENTITY", "model": "m"}) for _ in range(2))
+    assert first.attrs_json is second.attrs_json
+    assert first.attrs_digest == sha256_hex('{"model":"m","transformation":"IDENTITY"}')
+
+
+def test_attributes_holding_lists_and_objects_are_stored_as_canonical_json() -> None:
+    edge = _edge_with({"tags": ["b", "a"], "meta": {"z": 1, "a": None}})
+    assert edge.attrs_json == '{"meta":{"a":null,"z":1},"tags":["b","a"]}'
+    assert edge.attrs_digest == sha256_hex(edge.attrs_json)
+
+
+def test_an_assertion_without_attributes_stores_an_empty_object() -> None:
+    assert (_edge_with({}).attrs_json, _edge_with({}).attrs_digest) == (
+        "{}",
+        sha256_hex("{}"),
+    )
