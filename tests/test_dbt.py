@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -303,6 +305,35 @@ def test_parallel_analysis_gives_the_same_lineage_as_sequential() -> None:
     assert runs[0] == runs[1]
     # No catalog: the staging models' columns are inferred through `select *` of one source.
     assert sum(1 for lineage in runs[0] if lineage is not None and lineage.flows) == 5
+
+
+UNGUARDED_SCRIPT = """
+from pathlib import Path
+
+from ingesters import dbt
+from ingesters.dbt import compiled_sql
+
+artifacts = dbt.read_artifacts(dbt.ArtifactPaths.find(Path({classic!r})))
+relations = dbt.relations_of(artifacts.manifest, dbt.DbtOptions())
+models = [n for n in artifacts.manifest.nodes.values() if n.resource_type == "model"]
+wide = {{("db", "s", f"t{{n}}"): {{f"c{{c}}_{{n}}": "INT" for c in range(20)}} for n in range(900)}}
+list(compiled_sql.analyse_models(models, relations, wide, {{}}, workers=2))
+"""
+
+
+def test_a_script_without_a_main_guard_fails_to_start_the_pool_instead_of_hanging(
+    tmp_path: Path,
+) -> None:
+    """Spawned workers import the script again; unguarded, each dies starting. With a
+    schema larger than a pipe holds (this one: 300 KB), the pool must still see that."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED_SCRIPT.format(classic=str(CLASSIC)))
+    ran = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert ran.returncode != 0
+    assert "BrokenProcessPool" in ran.stderr
+    assert "bootstrapping phase" in ran.stderr  # Python's own advice on the guard
 
 
 def test_cli_ingests_a_target_folder_and_reports_counts(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import graphlib
 import multiprocessing
 import os
+import pickle
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -97,24 +99,34 @@ def _executor(workers: int, dialect: str, base: dict[TableName, Columns]) -> Ite
     if workers <= 1:
         yield lambda tasks: (_analyse(task, dialect, base) for task in tasks)
         return
-    started = (os.getpid(), dialect, base)
     # Spawned, not forked: a forked worker shares the parent's heap (the parsed manifest,
     # GitLab's 170 MB and more) and counts it in its own RSS (290 MB each; 920 MB summed
     # with the parent against 540 spawned), and its full collections walk those objects,
     # copying the pages they touch. A fresh interpreter costs 0.4 s of imports (67 MB).
-    with ProcessPoolExecutor(workers, SPAWN, initializer=_start_worker, initargs=started) as pool:
-        # Chunks small enough that a wave's last ones spread over the workers: the next
-        # wave waits for the slowest (a wave of 8 models was one worker's chunk).
-        yield lambda tasks: pool.map(
-            _analyse_in_worker, tasks, chunksize=max(1, min(8, len(tasks) // (workers * 4)))
-        )
+    # The base schema goes by file: sent with the worker (GitLab's: 560 KB), it would
+    # overfill the pipe, and a worker that died starting (a script run without a
+    # `__main__` guard) would leave the pool waiting for it to read, for ever.
+    with tempfile.NamedTemporaryFile(prefix="baton-schema-") as schema:
+        pickle.dump(base, schema)
+        schema.flush()
+        started = (os.getpid(), dialect, schema.name)
+        with ProcessPoolExecutor(
+            workers, SPAWN, initializer=_start_worker, initargs=started
+        ) as pool:
+            # Chunks small enough that a wave's last ones spread over the workers: the
+            # next wave waits for the slowest (a wave of 8 models was one worker's chunk).
+            yield lambda tasks: pool.map(
+                _analyse_in_worker, tasks, chunksize=max(1, min(8, len(tasks) // (workers * 4)))
+            )
 
 
 _worker_state: dict[str, object] = {}
 
 
-def _start_worker(parent: int, dialect: str, base: dict[TableName, Columns]) -> None:
+def _start_worker(parent: int, dialect: str, schema: str) -> None:
     die_with_parent(parent)  # a killed `baton ingest dbt` leaves no worker behind
+    with open(schema, "rb") as written_by_parent:
+        base = pickle.load(written_by_parent)
     _worker_state.update(dialect=dialect, base=base)
 
 
