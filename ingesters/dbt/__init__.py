@@ -27,6 +27,7 @@ from catalog.domain import (
     job_ref,
     last_write,
 )
+from catalog.heap import release_freed_heap
 from ingesters.dbt import project
 from ingesters.dbt.artifacts import (
     ArtifactError,
@@ -111,7 +112,7 @@ def read_artifacts(paths: ArtifactPaths) -> DbtArtifacts:
         return data
 
     manifest, catalog, semantic = paths.manifest, paths.catalog, paths.semantic_manifest
-    return DbtArtifacts(
+    read = DbtArtifacts(
         manifest_file=manifest.as_posix(),
         manifest=validated(Manifest, project_file("manifest", manifest), manifest.as_posix()),
         catalog=validated(Catalog, project_file("catalog", catalog), catalog.as_posix())
@@ -125,6 +126,8 @@ def read_artifacts(paths: ArtifactPaths) -> DbtArtifacts:
         else None,
         project_digest=digest.hexdigest(),
     )
+    release_freed_heap()  # the files' text and the parser's own memory
+    return read
 
 
 def fingerprint(artifacts: DbtArtifacts, options: DbtOptions) -> str:
