@@ -273,7 +273,7 @@ class Assertion:
     def _stored_attrs(self) -> tuple[str, str]:
         stored = self._stored
         if stored is None:
-            stored = _stored_attrs(self.attrs) if self.attrs else _EMPTY_ATTRS_STORED
+            stored = _attrs_as_stored(self.attrs) if self.attrs else _EMPTY_ATTRS_STORED
             object.__setattr__(self, "_stored", stored)
         return stored
 
@@ -281,21 +281,21 @@ class Assertion:
 _EMPTY_ATTRS_STORED = (EMPTY_ATTRS_JSON, EMPTY_ATTRS_DIGEST)
 
 
-def _stored_attrs(attrs: JsonObject) -> tuple[str, str]:
+def _attrs_as_stored(attrs: JsonObject) -> tuple[str, str]:
     """The JSON and digest of non-empty attributes. A large ingest says the same ones over
     and over (each column a model passes through as is carries the model's job, model
     and transformation: 51,000 of GitLab's 300,000 assertions), so attributes of plain
     values are encoded once, and their assertions share the text."""
     values = tuple(attrs.values())
     try:  # typed: True == 1 == 1.0, but each is its own JSON
-        return _stored_plain(tuple(attrs), tuple(map(type, values)), values)
+        return _plain_attrs_as_stored(tuple(attrs), tuple(map(type, values)), values)
     except TypeError:  # a list or an object among the values: not hashable
         text = canonical_json(attrs)
         return text, sha256_hex(text)
 
 
 @lru_cache(maxsize=1 << 12)
-def _stored_plain(
+def _plain_attrs_as_stored(
     keys: tuple[str, ...], types: tuple[type, ...], values: tuple[Any, ...]
 ) -> tuple[str, str]:
     text = canonical_json(dict(zip(keys, values, strict=True)))
