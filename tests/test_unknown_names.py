@@ -161,6 +161,28 @@ def test_a_misspelt_dataset_suggests_the_nearest(owned_warehouse: EmbeddedStore)
         catalog.resolve_dataset(owned_warehouse, "fct_ordrs")
 
 
+@pytest.fixture
+def shop(embedded: EmbeddedStore) -> EmbeddedStore:
+    builder = SnapshotBuilder("shop")
+    for table in ("customers", "orders", "payments"):
+        builder.node(dataset_ref("duckdb://shop", f"shop.main.{table}"))
+    write_batch(embedded, Batch(snapshots=[builder.build()]), WriteRequest("t", "t", "t"))
+    return embedded
+
+
+@pytest.mark.parametrize("typed", ["customer", "main.customer", "customerz"])
+def test_a_short_name_is_compared_with_as_many_parts_of_each_name(
+    shop: EmbeddedStore, typed: str
+) -> None:
+    with pytest.raises(NotFound, match=r"did you mean duckdb://shop/shop\.main\.customers\?"):
+        catalog.resolve_dataset(shop, typed)
+
+
+def test_a_typo_in_its_fourth_letter_still_finds_the_name(shop: EmbeddedStore) -> None:
+    with pytest.raises(NotFound, match=r"did you mean duckdb://shop/shop\.main\.orders\?"):
+        catalog.resolve_dataset(shop, "ordrs")
+
+
 def test_the_published_versions_are_listed_by_the_service(home: Path) -> None:
     store = EmbeddedStore(home / "baton.db")
     assert [v.version for v in contracts.published(store, "urn:acme:contract:fct-orders")]

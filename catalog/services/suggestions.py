@@ -25,13 +25,20 @@ def near_nodes(store: Store, kind: NodeKind, name: str, namespace: str | None = 
         if v.ref.namespace != namespace
     ]
     last = _last_part(name)
-    by_name: dict[str, list[NodeRef]] = {}
+    by_tail: dict[str, list[NodeRef]] = {}
     for ref in _pool(store, kind, last):
-        by_name.setdefault(ref.name.lower(), []).append(ref)
-    close = difflib.get_close_matches(name.lower(), list(by_name), MAX_SUGGESTIONS, 0.5)
-    ends_alike = [n for n in by_name if n.rsplit(".", 1)[-1] == last.lower() and n not in close]
-    ranked = exact + [r for n in close + ends_alike for r in by_name[n]]
+        by_tail.setdefault(_tail(ref.name.lower(), like=name), []).append(ref)
+    close = difflib.get_close_matches(name.lower(), list(by_tail), MAX_SUGGESTIONS, 0.5)
+    ends_alike = [n for n in by_tail if n.rsplit(".", 1)[-1] == last.lower() and n not in close]
+    ranked = exact + [r for n in close + ends_alike for r in by_tail[n]]
     return list(dict.fromkeys(shown(r) for r in ranked))[:MAX_SUGGESTIONS]
+
+
+def _tail(candidate: str, like: str) -> str:
+    """As many of the candidate's last dotted parts as `like` has: `customer` is compared
+    with `customers`, not with `shop.main.customers` (a short name typed is a table's,
+    and against a whole name it never looks similar)."""
+    return ".".join(candidate.split(".")[-(like.count(".") + 1) :])
 
 
 def shown(ref: NodeRef) -> str:
@@ -81,8 +88,11 @@ def _last_part(name: str) -> str:
 
 
 def _pool(store: Store, kind: NodeKind, text: str) -> list[NodeRef]:
-    """Candidates holding `text`, or else its first four characters (a typo further on)."""
+    """Candidates holding `text`, or else its first four, or three, characters (a typo
+    further on: `ordrs` keeps `ord` of `orders`)."""
     found = store.find_nodes(kind, search=text, limit=_POOL)
-    if not found and len(text) > 4:
-        found = store.find_nodes(kind, search=text[:4], limit=_POOL)
+    for start in (text[:4], text[:3]):
+        if found or len(start) == len(text):
+            break
+        found = store.find_nodes(kind, search=start, limit=_POOL)
     return [view.ref for view in found]
