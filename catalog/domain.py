@@ -107,11 +107,6 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def attrs_json(attrs: Mapping[str, Any]) -> str:
-    """An assertion's attributes as stored and digested."""
-    return canonical_json(attrs) if attrs else EMPTY_ATTRS_JSON
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeRef:
     """The identity of a node. `column` is set only for columns.
@@ -273,7 +268,7 @@ class Assertion:
     def _stored_attrs(self) -> tuple[str, str]:
         stored = self._stored
         if stored is None:
-            stored = _attrs_as_stored(self.attrs) if self.attrs else _EMPTY_ATTRS_STORED
+            stored = attrs_as_stored(self.attrs)
             object.__setattr__(self, "_stored", stored)
         return stored
 
@@ -281,11 +276,14 @@ class Assertion:
 _EMPTY_ATTRS_STORED = (EMPTY_ATTRS_JSON, EMPTY_ATTRS_DIGEST)
 
 
-def _attrs_as_stored(attrs: JsonObject) -> tuple[str, str]:
-    """The JSON and digest of non-empty attributes. A large ingest says the same ones over
-    and over (each column a model passes through as is carries the model's job, model
-    and transformation: 51,000 of GitLab's 300,000 assertions), so attributes of plain
-    values are encoded once, and their assertions share the text."""
+def attrs_as_stored(attrs: Mapping[str, Any]) -> tuple[str, str]:
+    """An assertion's attributes as stored and digested: their canonical JSON and its
+    SHA-256. A large ingest says the same ones over and over (each column a model passes
+    through as is carries the model's job, model and transformation: 51,000 of GitLab's
+    300,000 assertions), so attributes of plain values are encoded once, and their
+    assertions share the text."""
+    if not attrs:
+        return _EMPTY_ATTRS_STORED
     values = tuple(attrs.values())
     try:  # typed: True == 1 == 1.0, but each is its own JSON
         return _plain_attrs_as_stored(tuple(attrs), tuple(map(type, values)), values)

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from catalog.checkpoints import CheckpointLog, SignedCheckpoint, sign
 from catalog.contracts import contract_ref
-from catalog.domain import JsonObject, NodeRef, attrs_json, column_ref, owner_named, sha256_hex
+from catalog.domain import JsonObject, NodeRef, attrs_as_stored, column_ref, owner_named
 from catalog.errors import InvalidArgument, NotFound
 from catalog.ledger import (
     ChangeOp,
@@ -117,7 +117,7 @@ def _ledger_rows(entry: LedgerEntry) -> Iterator[tuple[str, Row]]:
 def _stored_rows(store: Store, seq: int, limit: int) -> Iterator[tuple[str, Row]]:
     for c in store.entry_changes(seq, limit):
         obj = c.object.key if c.object else ""
-        digest = "" if c.op == ChangeOp.ENDED else sha256_hex(attrs_json(c.attrs))
+        digest = "" if c.op == ChangeOp.ENDED else attrs_as_stored(c.attrs)[1]
         yield c.op, (c.source, c.kind, c.subject.key, obj, digest)
 
 
