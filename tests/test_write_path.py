@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
 
 from catalog.domain import Batch, EdgeKind, SnapshotBuilder, SourceSnapshot, dataset_ref
+from catalog.stores import embedded as embedded_store
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import Direction, Store
 from catalog.write_path import WriteRequest, write_batch
@@ -111,6 +113,72 @@ def test_database_failure_mid_batch_rolls_back_the_whole_batch(embedded: Embedde
     with pytest.raises(sqlite3.IntegrityError, match="injected failure"):
         write_batch(embedded, batch, request)
     assert embedded.nodes([dataset_ref("test://ns", "a")]) == []
+    assert list(embedded.ledger_entries()) == []
+
+
+def _indexes(store: EmbeddedStore) -> list[tuple[str, str]]:
+    return (
+        store.connection()
+        .execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            " ORDER BY name"
+        )
+        .fetchall()
+    )
+
+
+def _statements_of(store: EmbeddedStore, unit: Callable[[], object]) -> list[str]:
+    statements: list[str] = []
+    store.connection().set_trace_callback(statements.append)
+    try:
+        unit()
+    finally:
+        store.connection().set_trace_callback(None)
+    return statements
+
+
+def test_a_write_at_least_doubling_a_table_builds_its_indexes_after_the_insert(
+    embedded: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedded_store, "BULK_ROWS", 2)
+    defined = _indexes(embedded)
+    request = WriteRequest("test:alice", "test", "r")
+    batch = Batch(snapshots=[chain_snapshot("s1", "a", "b", "c")])
+    statements = _statements_of(embedded, lambda: write_batch(embedded, batch, request))
+    dropped = {s.removeprefix("DROP INDEX ") for s in statements if s.startswith("DROP INDEX")}
+    assert dropped == {
+        f'"{name}"' for name, sql in defined if " ON assertions " in sql or " ON nodes " in sql
+    }
+    assert _indexes(embedded) == defined
+    assert downstream_of(embedded, "a") == {dataset_ref("test://ns", "b").key}
+
+
+def test_a_small_write_into_a_larger_table_updates_its_indexes_in_place(
+    embedded: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedded_store, "BULK_ROWS", 2)
+    request = WriteRequest("test:alice", "test", "r")
+    write_batch(embedded, Batch(snapshots=[chain_snapshot("s1", *"abcdefgh")]), request)
+    batch = Batch(snapshots=[chain_snapshot("s2", "x", "y")])
+    statements = _statements_of(embedded, lambda: write_batch(embedded, batch, request))
+    assert [s for s in statements if "INDEX" in s] == []
+
+
+def test_a_failed_write_keeps_the_indexes_it_had_dropped(
+    embedded: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedded_store, "BULK_ROWS", 1)
+    defined = _indexes(embedded)
+    run_sql(
+        embedded.path,
+        "CREATE TRIGGER fail_mid_batch BEFORE INSERT ON assertions"
+        " WHEN (SELECT count(*) FROM assertions) >= 2"
+        " BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+    )
+    batch = Batch(snapshots=[chain_snapshot("s1", "a", "b", "c")])
+    with pytest.raises(sqlite3.IntegrityError, match="injected failure"):
+        write_batch(embedded, batch, WriteRequest("test:alice", "test", "r"))
+    assert _indexes(embedded) == defined
     assert list(embedded.ledger_entries()) == []
 
 

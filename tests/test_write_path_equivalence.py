@@ -14,6 +14,8 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from catalog.domain import (
     Batch,
     EdgeKind,
@@ -28,6 +30,7 @@ from catalog.domain import (
     owner_ref,
     sha256_hex,
 )
+from catalog.stores import embedded
 from catalog.stores.embedded import EmbeddedStore, unpacked_changes
 from catalog.write_path import WriteRequest, write_batch
 
@@ -142,7 +145,13 @@ def _ticking_clock() -> datetime:
     return _ticking_clock.now  # type: ignore[attr-defined, no-any-return]
 
 
-def test_the_write_path_stores_exactly_what_it_stored_before(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "bulk_rows", [embedded.BULK_ROWS, 1], ids=["indexes-updated", "indexes-built-after"]
+)
+def test_the_write_path_stores_exactly_what_it_stored_before(
+    tmp_path: Path, bulk_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedded, "BULK_ROWS", bulk_rows)
     store = EmbeddedStore(tmp_path / "baton.db")
     store.migrate()
     _ticking_clock.now = datetime(2026, 1, 1, tzinfo=UTC)  # type: ignore[attr-defined]

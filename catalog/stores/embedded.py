@@ -14,6 +14,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,6 +54,10 @@ MIN_FREE_BYTES = 16 * 2**20
 """Free disk below which the store reports itself unready: a write could not complete."""
 _PROGRESS_STEPS = 10_000
 """SQLite virtual-machine steps between deadline checks."""
+BULK_ROWS = 50_000
+"""Rows a write must add to a table, and at least as many as the table holds, for the
+table's secondary indexes to be built once after the insert instead of updated row by
+row: one sort beats a random B-tree insert per row and index (a first load)."""
 
 _VALID = "a.from_seq <= :as_of AND (a.to_seq IS NULL OR a.to_seq > :as_of)"
 
@@ -258,7 +263,8 @@ class _SqliteWriteTx:
                 for source, (kind, subj, obj) in ended
             ),
         )
-        self._insert_assertions(entry, added)
+        with self._indexes_built_after("assertions", len(added)):
+            self._insert_assertions(entry, added)
         embedded_alerts.enqueue_events(self._conn, entry.seq, events)
         touched = {a.subject.key for _, a in added if a.kind == FACT}
         touched.update(subject for _, (kind, subject, _) in ended if kind == FACT)
@@ -309,12 +315,39 @@ class _SqliteWriteTx:
         fresh = [ref for key, ref in wanted.items() if key not in self._ids]
         (last,) = self._conn.execute("SELECT coalesce(max(id), 0) FROM nodes").fetchone()
         ids = dict(zip((r.key for r in fresh), range(last + 1, last + 1 + len(fresh)), strict=True))
-        self._conn.executemany(
-            "INSERT INTO nodes (id, key, kind, namespace, name, column_name)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            ((ids[r.key], r.key, r.kind, r.namespace, r.name, r.column) for r in fresh),
-        )
+        with self._indexes_built_after("nodes", len(fresh)):
+            self._conn.executemany(
+                "INSERT INTO nodes (id, key, kind, namespace, name, column_name)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                ((ids[r.key], r.key, r.kind, r.namespace, r.name, r.column) for r in fresh),
+            )
         self._ids.update(ids)
+
+    @contextmanager
+    def _indexes_built_after(self, table: str, adding: int) -> Iterator[None]:
+        """Inserting `adding` rows into `table` (its ids ascending from its largest): when
+        that at least doubles a large table, its secondary indexes are dropped first and
+        built again after, from their stored definitions. A failure inside leaves them
+        dropped, and the transaction's rollback restores them."""
+        if adding < BULK_ROWS:
+            yield
+            return
+        (held,) = self._conn.execute(
+            f"SELECT coalesce(max(rowid), 0) FROM {table}"  # noqa: S608 -- a fixed table name
+        ).fetchone()
+        if adding < held:
+            yield
+            return
+        indexes = self._conn.execute(
+            "SELECT name, sql FROM sqlite_master"
+            " WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+            (table,),
+        ).fetchall()
+        for name, _ in indexes:
+            self._conn.execute(f"DROP INDEX {_quoted(name)}")
+        yield
+        for _, definition in indexes:
+            self._conn.execute(definition)
 
     def _node_ids(self, keys: list[str]) -> dict[str, int]:
         rows = self._conn.execute(
@@ -345,6 +378,11 @@ class _SqliteWriteTx:
             "INSERT INTO ledger_entities (node_id, seq) VALUES (?, ?)",
             ((node_id, entry.seq) for node_id in entity_ids.values()),
         )
+
+
+def _quoted(identifier: str) -> str:
+    """An SQL identifier as a quoted name (identifiers cannot be bound as parameters)."""
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def prefix_end(prefix: str) -> str:
