@@ -69,7 +69,7 @@ FLOOR_TABLES = {
     "ledger": "seq, at, actor, source, reason, changes, entities, prev_hash, hash",
     "ledger_entities": "node_id, seq",
     "assertions": "id, source, kind, subject_id, object_id, attrs, attrs_digest, from_seq, to_seq",
-    "node_search": "name, leaf, kindtag, description, tags, key, kind, exact_namespace",
+    "node_search": "rowid, name, leaf, kindtag, description, tags, key, kind, exact_namespace",
     "alert_outbox": "id, seq, type, subject, source, attrs",
 }
 """Every table a write fills, in an order that satisfies the foreign keys."""

@@ -150,3 +150,76 @@ def test_the_cli_searches_and_says_when_nothing_matches(demo_store: EmbeddedStor
     assert nothing.exit_code == 1 and "nothing in the catalog matches" in nothing.output
     near = baton(home, "search", "fct_ordrs")
     assert near.exit_code == 1 and "did you mean" in near.output and "fct_orders" in near.output
+
+
+def _search_rows(store: EmbeddedStore) -> list[tuple[object, ...]]:
+    return (
+        store.connection()
+        .execute(
+            "SELECT s.rowid, n.id, s.name, s.leaf, s.kindtag, s.description, s.tags, s.key, s.kind,"
+            " s.exact_namespace FROM node_search s LEFT JOIN nodes n ON n.key = s.key ORDER BY s.key"
+        )
+        .fetchall()
+    )
+
+
+def test_a_node_s_search_row_is_stored_under_the_node_s_id(demo_store: EmbeddedStore) -> None:
+    rows = _search_rows(demo_store)
+    assert rows
+    assert [(rowid, node_id) for rowid, node_id, *_ in rows] == [(r[1], r[1]) for r in rows]
+
+
+def test_a_store_whose_search_rows_predate_node_ids_is_renumbered_by_migration(
+    demo_store: EmbeddedStore,
+) -> None:
+    before = _search_rows(demo_store)
+    columns = "name, leaf, kindtag, description, tags, key, kind, exact_namespace"
+    run_sql(
+        demo_store.path,
+        f"CREATE TABLE earlier AS SELECT rowid + 1000 AS id, {columns} FROM node_search",  # noqa: S608
+        "DELETE FROM node_search",
+        f"INSERT INTO node_search (rowid, {columns}) SELECT id, {columns} FROM earlier",  # noqa: S608
+        "DROP TABLE earlier",
+        "DELETE FROM schema_migrations WHERE version = 6",
+    )
+    demo_store.close()
+    reopened = EmbeddedStore(demo_store.path)
+    assert reopened.migrate() == ["0006_search_rows_by_node_id"]
+    assert _search_rows(reopened) == before
+    reopened.close()
+
+
+def _steps_of_describing(store: EmbeddedStore, dataset: str) -> int:
+    """SQLite virtual-machine steps (in hundreds) of a write describing one dataset."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    store.connection().set_progress_handler(count, 100)
+    try:
+        described(store, "one", dataset, description="described again")
+    finally:
+        store.connection().set_progress_handler(None, 0)
+    return steps
+
+
+def test_a_write_s_search_upkeep_does_not_grow_with_the_catalog(
+    embedded: EmbeddedStore, tmp_path: Path
+) -> None:
+    def catalog_of(store: EmbeddedStore, datasets: int) -> EmbeddedStore:
+        store.migrate()
+        builder = SnapshotBuilder("many")
+        for i in range(datasets):
+            builder.node(dataset_ref("pg://db", f"sales.t{i}"), description=f"table {i}")
+        write_batch(store, Batch(snapshots=[builder.build()]), WRITE)
+        return store
+
+    small = catalog_of(embedded, 10)
+    large = catalog_of(EmbeddedStore(tmp_path / "large" / "baton.db"), 2000)
+    small_steps = _steps_of_describing(small, "sales.t5")
+    large_steps = _steps_of_describing(large, "sales.t5")
+    large.close()
+    assert large_steps <= 2 * small_steps, (small_steps, large_steps)

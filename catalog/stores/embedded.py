@@ -97,6 +97,7 @@ SEARCH_WINDOW = 300
 
 _SEARCH_ROWS = """
 SELECT
+    n.id,
     CASE n.kind WHEN 'CONTRACT' THEN n.namespace
         ELSE n.name || coalesce('.' || n.column_name, '') END,
     CASE n.kind WHEN 'CONTRACT' THEN lower(n.namespace) ELSE
@@ -111,13 +112,17 @@ SELECT
     (SELECT group_concat(t.value, ' ') FROM assertions a, json_each(a.attrs, '$.tags') t
      WHERE a.subject_id = n.id AND a.kind = 'FACT' AND a.to_seq IS NULL),
     n.key, n.kind, n.namespace
-FROM nodes n
-WHERE n.key IN (SELECT value FROM json_each(:keys))
-  AND n.kind IN ('DATASET', 'COLUMN', 'JOB', 'CONSUMER', 'OWNER', 'CONTRACT', 'HANDOFF')
+FROM json_each(:keys) wanted CROSS JOIN nodes n ON n.key = wanted.value
+WHERE n.kind IN ('DATASET', 'COLUMN', 'JOB', 'CONSUMER', 'OWNER', 'CONTRACT', 'HANDOFF')
   AND EXISTS (SELECT 1 FROM assertions a
               WHERE a.subject_id = n.id AND a.kind = 'FACT' AND a.to_seq IS NULL)
+ORDER BY n.id
 """
-"""The search rows of some nodes as their valid facts make them (as migration 0004)."""
+"""The search rows of some nodes as their valid facts make them (as migration 0004), each
+under its node's id (migration 0006): `key` is not indexed, the rowid is. `keys` are
+distinct; the CROSS JOIN looks each up, where SQLite would otherwise walk the kind index
+(every node of those kinds) and test each against the keys. Rows go in by id, appended
+rather than scattered through FTS5's tables."""
 
 _SEARCH_NAMED = """
 SELECT key, kind, lower(name) FROM node_search
@@ -276,11 +281,14 @@ class _SqliteWriteTx:
             return
         chosen = json.dumps(keys)
         self._conn.execute(
-            "DELETE FROM node_search WHERE key IN (SELECT value FROM json_each(?))", (chosen,)
+            "DELETE FROM node_search WHERE rowid IN"
+            " (SELECT id FROM nodes WHERE key IN (SELECT value FROM json_each(?)))",
+            (chosen,),
         )
         self._conn.execute(
             "INSERT INTO node_search"
-            " (name, leaf, kindtag, description, tags, key, kind, exact_namespace)" + _SEARCH_ROWS,
+            " (rowid, name, leaf, kindtag, description, tags, key, kind, exact_namespace)"
+            + _SEARCH_ROWS,
             {"keys": chosen},
         )
 
