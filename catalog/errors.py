@@ -37,6 +37,13 @@ class DiskFull(StoreUnavailable):
     """The store's disk is full: the write was rolled back whole."""
 
 
+class DataLoss(BatonError):
+    """Stored data cannot be read back as Baton wrote it (the store was edited by other
+    means): answering from it would be a wrong answer, so the request fails instead."""
+
+    code = "DATA_LOSS"
+
+
 class QueryTimeout(BatonError):
     """A store query ran past its time budget and was stopped."""
 

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from catalog.checkpoints import SignedCheckpoint, checkpoint_problem, key_id
 from catalog.domain import canonical_json
+from catalog.errors import DataLoss
 
 GENESIS_HASH = "0" * 64
 
@@ -52,9 +53,9 @@ class Change(NamedTuple):
         return cls(_OPS[op], source, kind, subject, obj, attrs_digest)  # KeyError: no such op
 
 
-class UnreadableEntry(ValueError):
+class UnreadableEntry(DataLoss, ValueError):
     """A stored entry that cannot be read back (its changes are not what a write stored):
-    `verify` reports it as where the chain breaks."""
+    `verify` reports it as where the chain breaks; a read of it fails with `DATA_LOSS`."""
 
     def __init__(self, seq: int, problem: str) -> None:
         super().__init__(f"entry {seq} cannot be read: {problem}")

@@ -9,7 +9,7 @@ import pytest
 
 from catalog.api.app import create_app
 from catalog.stores.embedded import EmbeddedStore
-from tests.conftest import running
+from tests.conftest import run_sql, running
 
 
 @pytest.fixture
@@ -36,3 +36,30 @@ def test_a_bad_parameter_is_a_400_page_naming_it(console: str) -> None:
     answer = httpx.get(f"{console}/ledger", params={"before": "abc"})
     assert answer.status_code == 400
     assert "before:" in answer.text
+
+
+@pytest.fixture
+def garbled_ledger(demo_store: EmbeddedStore) -> EmbeddedStore:
+    """The demo store with its first ledger entry's changes overwritten by other means."""
+    run_sql(demo_store.path, "DROP TRIGGER ledger_no_update",
+            "UPDATE ledger SET changes = 'not json' WHERE seq = 1")  # fmt: skip
+    return demo_store
+
+
+def test_a_ledger_entry_edited_outside_baton_is_a_500_page_naming_it(
+    garbled_ledger: EmbeddedStore, console: str
+) -> None:
+    answer = httpx.get(f"{console}/ledger")
+    assert answer.status_code == 500
+    assert "Stored data is damaged" in answer.text and "entry 1 cannot be read" in answer.text
+
+
+def test_a_ledger_entry_edited_outside_baton_is_data_loss_over_graphql(
+    garbled_ledger: EmbeddedStore, console: str
+) -> None:
+    answer = httpx.post(
+        f"{console}/graphql", json={"query": "{ ledger(first: 5) { entries { seq } } }"}
+    )
+    (error,) = answer.json()["errors"]
+    assert error["extensions"]["code"] == "DATA_LOSS"
+    assert error["message"].startswith("entry 1 cannot be read")

@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from catalog import security
 from catalog.api.sessions import same_secret
 from catalog.console.rendering import render
-from catalog.errors import BatonError, InvalidArgument, LimitExceeded, NotFound
+from catalog.errors import BatonError, DataLoss, InvalidArgument, LimitExceeded, NotFound
 from catalog.security import Permission
 
 MAX_FORM_BYTES = 16 * 1024
@@ -49,6 +49,8 @@ class PublicPage(APIRoute):
                 return _failed(request, 400, "Cannot show this", error)
             except NotFound as missing:
                 return _failed(request, 404, "Not found", missing)
+            except DataLoss as damaged:
+                return _failed(request, 500, "Stored data is damaged", damaged)
             except BatonError as error:
                 return _failed(request, 400, "Cannot show this", error)
 
