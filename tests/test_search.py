@@ -152,15 +152,16 @@ def test_the_cli_searches_and_says_when_nothing_matches(demo_store: EmbeddedStor
     assert near.exit_code == 1 and "did you mean" in near.output and "fct_orders" in near.output
 
 
+_SEARCH_ROWS_WITH_IDS = """
+SELECT s.rowid, n.id, s.name, s.leaf, s.kindtag, s.description, s.tags, s.key, s.kind,
+       s.exact_namespace
+FROM node_search s LEFT JOIN nodes n ON n.key = s.key ORDER BY s.key
+"""
+
+
 def _search_rows(store: EmbeddedStore) -> list[tuple[object, ...]]:
-    return (
-        store.connection()
-        .execute(
-            "SELECT s.rowid, n.id, s.name, s.leaf, s.kindtag, s.description, s.tags, s.key, s.kind,"
-            " s.exact_namespace FROM node_search s LEFT JOIN nodes n ON n.key = s.key ORDER BY s.key"
-        )
-        .fetchall()
-    )
+    """Every search row with its rowid and the id of the node its key names."""
+    return store.connection().execute(_SEARCH_ROWS_WITH_IDS).fetchall()
 
 
 def test_a_node_s_search_row_is_stored_under_the_node_s_id(demo_store: EmbeddedStore) -> None:
