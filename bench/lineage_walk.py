@@ -67,6 +67,7 @@ def load(store: EmbeddedStore, edges: list[tuple[str, str]], sources: int) -> fl
 FLOOR_TABLES = {
     "nodes": "id, key, kind, namespace, name, column_name",
     "ledger": "seq, at, actor, source, reason, changes, entities, prev_hash, hash",
+    "ledger_summaries": "seq, summary",
     "ledger_entities": "node_id, seq",
     "assertions": "id, source, kind, subject_id, object_id, attrs, attrs_digest, from_seq, to_seq",
     "node_search": "rowid, name, leaf, kindtag, description, tags, key, kind, exact_namespace",

@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -53,6 +53,38 @@ class Change(NamedTuple):
         return cls(_OPS[op], source, kind, subject, obj, attrs_digest)  # KeyError: no such op
 
 
+class ChangesOnDemand(Sequence[Change]):
+    """An entry's changes, read from the store when first used: a page of entries shows
+    their summaries without reading (or holding) what may be a million changes each."""
+
+    def __init__(self, read: Callable[[], list[Change]]) -> None:
+        self._read: Callable[[], list[Change]] | None = read
+        self._changes: list[Change] = []
+
+    def _all(self) -> list[Change]:
+        if self._read is not None:
+            self._changes, self._read = self._read(), None
+        return self._changes
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    @overload
+    def __getitem__(self, index: int) -> Change: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Change]: ...
+    def __getitem__(self, index: int | slice) -> Change | list[Change]:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[Change]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and self._all() == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class UnreadableEntry(DataLoss, ValueError):
     """A stored entry that cannot be read back (its changes are not what a write stored):
     `verify` reports it as where the chain breaks; a read of it fails with `DATA_LOSS`."""
@@ -69,14 +101,19 @@ class LedgerDraft:
     actor: str
     source: str
     reason: str
-    changes: list[Change]
+    changes: Sequence[Change]
     entities: list[str]
     """Keys of datasets and jobs the write touched."""
 
     @property
     def summary(self) -> dict[str, int]:
-        counts = Counter(f"{c.op.value}:{c.kind}" for c in self.changes)
-        return dict(sorted(counts.items()))
+        return summary_of(self.changes)
+
+
+def summary_of(changes: Iterable[Change]) -> dict[str, int]:
+    """How many changes of each operation and kind (`added:FACT`), in label order."""
+    counts = Counter(f"{c.op.value}:{c.kind}" for c in changes)
+    return dict(sorted(counts.items()))
 
 
 @dataclass(frozen=True)
@@ -85,6 +122,13 @@ class LedgerEntry(LedgerDraft):
     at: datetime
     prev_hash: str
     hash: str
+    counted: Mapping[str, int] | None = field(default=None, compare=False, repr=False)
+    """The summary the store recorded beside the entry, if it did: a listing shows it
+    without reading the changes. Not hashed; `verify` checks it against the changes."""
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return dict(sorted(self.counted.items())) if self.counted is not None else super().summary
 
     def hashed_content(self) -> dict[str, Any]:
         return {
@@ -93,7 +137,7 @@ class LedgerEntry(LedgerDraft):
             "actor": self.actor,
             "source": self.source,
             "reason": self.reason,
-            "changes": self.changes,  # tuples, encoded as JSON arrays
+            "changes": list(self.changes),  # tuples, encoded as JSON arrays
             "entities": self.entities,
             "prev_hash": self.prev_hash,
         }
@@ -240,4 +284,6 @@ def _link_problem(entry: LedgerEntry, expected_seq: int, prev_hash: str) -> str 
         return "previous-hash link does not match the entry before it"
     if entry_hash(entry) != entry.hash:
         return "content does not match its hash (entry was altered)"
+    if entry.counted is not None and dict(entry.counted) != summary_of(entry.changes):
+        return "the summary recorded beside it does not match its changes (summary altered)"
     return None

@@ -46,20 +46,19 @@ def garbled_ledger(demo_store: EmbeddedStore) -> EmbeddedStore:
     return demo_store
 
 
-def test_a_ledger_entry_edited_outside_baton_is_a_500_page_naming_it(
+def test_the_ledger_page_lists_an_entry_edited_outside_baton_as_where_tampering_starts(
     garbled_ledger: EmbeddedStore, console: str
 ) -> None:
     answer = httpx.get(f"{console}/ledger")
-    assert answer.status_code == 500
-    assert "Stored data is damaged" in answer.text and "entry 1 cannot be read" in answer.text
+    assert answer.status_code == 200
+    assert "Tampering detected" in answer.text and "entry 1 cannot be read" in answer.text
 
 
-def test_a_ledger_entry_edited_outside_baton_is_data_loss_over_graphql(
+def test_the_changes_of_an_entry_edited_outside_baton_are_data_loss_over_graphql(
     garbled_ledger: EmbeddedStore, console: str
 ) -> None:
-    answer = httpx.post(
-        f"{console}/graphql", json={"query": "{ ledger(first: 5) { entries { seq } } }"}
-    )
+    query = "{ ledger(first: 5) { entries { seq changes { op } } } }"
+    answer = httpx.post(f"{console}/graphql", json={"query": query})
     (error,) = answer.json()["errors"]
     assert error["extensions"]["code"] == "DATA_LOSS"
     assert error["message"].startswith("entry 1 cannot be read")

@@ -11,8 +11,9 @@ import pytest
 
 from catalog import ledger
 from catalog.domain import Batch, canonical_json, sha256_hex
-from catalog.ledger import Change, ChangeOp, LedgerEntry, entry_hash, verify
+from catalog.ledger import Change, ChangeOp, LedgerEntry, UnreadableEntry, entry_hash, verify
 from catalog.stores.embedded import EmbeddedStore, packed_changes, unpacked_changes
+from catalog.stores.protocol import LedgerQuery
 from catalog.write_path import WriteRequest, write_batch
 from tests.conftest import chain_snapshot
 
@@ -160,3 +161,66 @@ def test_verify_names_an_entry_whose_changes_cannot_be_read(
     result = verify(ledgered.ledger_entries())
     assert (result.ok, result.first_bad_seq, result.entries_checked) == (False, 2, 1)
     assert "entry 2 cannot be read" in (result.problem or "")
+
+
+def _summaries(store: EmbeddedStore) -> dict[int, dict[str, int]]:
+    rows = store.connection().execute("SELECT seq, summary FROM ledger_summaries").fetchall()
+    return {seq: json.loads(summary) for seq, summary in rows}
+
+
+def test_each_entry_records_its_summary_beside_it(ledgered: EmbeddedStore) -> None:
+    entries = list(ledgered.ledger_entries())
+    assert _summaries(ledgered) == {e.seq: ledger.summary_of(e.changes) for e in entries}
+    assert _summaries(ledgered)[1] == {"added:FACT": 2, "added:FEEDS": 1}
+
+
+def test_a_listed_entry_s_changes_are_read_only_when_used(
+    ledgered: EmbeddedStore, tamper: sqlite3.Connection
+) -> None:
+    tamper.execute("UPDATE ledger SET changes = 'not json' WHERE seq = 2")
+    tamper.commit()
+    (listed,) = ledgered.ledger(LedgerQuery(after_seq=1, limit=1))
+    assert (listed.seq, listed.summary) == (2, {"added:FACT": 2, "added:FEEDS": 1})
+    with pytest.raises(UnreadableEntry, match="entry 2 cannot be read"):
+        len(listed.changes)
+
+
+def test_an_entry_without_a_recorded_summary_is_summarised_from_its_changes(
+    ledgered: EmbeddedStore, tamper: sqlite3.Connection
+) -> None:
+    tamper.execute("DROP TRIGGER ledger_summaries_no_delete")
+    tamper.execute("DELETE FROM ledger_summaries WHERE seq = 2")
+    tamper.commit()
+    (listed,) = ledgered.ledger(LedgerQuery(after_seq=1, limit=1))
+    assert listed.counted is None
+    assert listed.summary == {"added:FACT": 2, "added:FEEDS": 1}
+
+
+def test_verify_names_an_entry_whose_recorded_summary_was_altered(
+    ledgered: EmbeddedStore, tamper: sqlite3.Connection
+) -> None:
+    tamper.execute("DROP TRIGGER ledger_summaries_no_update")
+    tamper.execute("""UPDATE ledger_summaries SET summary = '{"added:FACT": 1}' WHERE seq = 3""")
+    tamper.commit()
+    result = verify(ledgered.ledger_entries())
+    assert (result.ok, result.first_bad_seq) == (False, 3)
+    assert "summary altered" in (result.problem or "")
+
+
+def test_migrating_a_store_from_before_summaries_summarises_its_text_entries(
+    ledgered: EmbeddedStore, tamper: sqlite3.Connection
+) -> None:
+    entries = list(ledgered.ledger_entries())
+    for entry in entries:  # as stores wrote them before packing
+        tamper.execute(
+            "UPDATE ledger SET changes = ? WHERE seq = ?", (json.dumps(entry.changes), entry.seq)
+        )
+    tamper.execute("DROP TABLE ledger_summaries")
+    tamper.execute("DELETE FROM schema_migrations WHERE version = 7")
+    tamper.commit()
+    ledgered.close()
+    reopened = EmbeddedStore(ledgered.path)
+    assert reopened.migrate() == ["0007_ledger_summaries"]
+    assert _summaries(reopened) == {e.seq: e.summary for e in entries}
+    assert verify(reopened.ledger_entries()).ok
+    reopened.close()

@@ -376,7 +376,10 @@ def _suspects(
     for job in writers[:NEIGHBOURS]:
         recent = LedgerQuery(entity=job.key, since=since, limit=1, newest_first=True)
         changed = store.ledger(recent)
-        if not changed or store.ledger(LedgerQuery(entity=job.key, limit=1))[0] == changed[0]:
+        if (
+            not changed
+            or store.ledger(LedgerQuery(entity=job.key, limit=1))[0].seq == changed[0].seq
+        ):
             continue  # unchanged lately, or only created then: a new job is not a change
         entry = changed[0]
         what = f"{job} changed in ledger entry {entry.seq} by {entry.actor}: {entry.reason}"

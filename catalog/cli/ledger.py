@@ -5,7 +5,7 @@ store, or of an export alone, offline)."""
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,12 @@ from catalog.stores.protocol import LedgerQuery
 
 
 def entry_json(entry: LedgerEntry) -> dict[str, Any]:
-    fields = {k: v for k, v in asdict(entry).items() if k != "changes"}
-    return {**fields, "summary": entry.summary}
+    """An entry as `ledger log --json` prints it: its fields and summary, not its changes
+    (which are read only when used)."""
+    shown = {f.name: getattr(entry, f.name) for f in fields(entry)}
+    return {k: v for k, v in shown.items() if k not in ("changes", "counted")} | {
+        "summary": entry.summary
+    }
 
 
 def _report(result: Verification, as_json: bool) -> None:

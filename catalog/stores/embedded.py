@@ -16,13 +16,14 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from catalog.alerts.events import AlertEvent
 from catalog.domain import EMPTY_ATTRS_JSON, FACT, Assertion, NodeKind, NodeRef
 from catalog.errors import DiskFull, QueryTimeout, StoreBusy
-from catalog.ledger import Change, LedgerEntry, UnreadableEntry, changes_json
+from catalog.ledger import Change, ChangesOnDemand, LedgerEntry, UnreadableEntry, changes_json
 from catalog.stores import embedded_alerts, migrations
 from catalog.stores.adjacency import Adjacency
 from catalog.stores.common import (
@@ -170,8 +171,10 @@ UNION SELECT to_seq FROM assertions WHERE object_id = {_ENTITY}
 """Entries that touched a node: as an entity of the write, or through any assertion."""
 
 _LEDGER_COLUMNS = (
-    "l.seq, l.at, l.actor, l.source, l.reason, l.changes, l.entities, l.prev_hash, l.hash"
+    "l.seq, l.at, l.actor, l.source, l.reason, l.entities, l.prev_hash, l.hash,"
+    " (SELECT summary FROM ledger_summaries s WHERE s.seq = l.seq)"
 )
+"""An entry's row without its changes, which a listing reads only when they are used."""
 
 
 def packed_changes(changes: Sequence[Change]) -> bytes:
@@ -189,23 +192,29 @@ def unpacked_changes(stored: str | bytes) -> str:
     return zlib.decompress(stored).decode() if isinstance(stored, bytes) else stored
 
 
-def _ledger_entry(row: sqlite3.Row) -> LedgerEntry:
-    seq, at, actor, source, reason, changes, entities, prev_hash, hash_ = row
-    try:
-        rows = json.loads(unpacked_changes(changes))
-    except (zlib.error, ValueError) as error:  # edited by hand: the chain check names it
-        raise UnreadableEntry(seq, f"its changes are not what a write stored ({error})") from error
+def _ledger_entry(row: sqlite3.Row, changes: Sequence[Change]) -> LedgerEntry:
+    seq, at, actor, source, reason, entities, prev_hash, hash_, summary = row
     return LedgerEntry(
         seq=seq,
         at=datetime.fromisoformat(at),
         actor=actor,
         source=source,
         reason=reason,
-        changes=[Change.from_row(c) for c in rows],
+        changes=changes,
         entities=json.loads(entities),
         prev_hash=prev_hash,
         hash=hash_,
+        counted=json.loads(summary) if summary is not None else None,
     )
+
+
+def _changes_of(seq: int, stored: str | bytes) -> list[Change]:
+    """An entry's changes from their stored form (packed, or text in older stores)."""
+    try:
+        rows = json.loads(unpacked_changes(stored))
+    except (zlib.error, ValueError) as error:  # edited by hand: the chain check names it
+        raise UnreadableEntry(seq, f"its changes are not what a write stored ({error})") from error
+    return [Change.from_row(c) for c in rows]
 
 
 class _SqliteWriteTx:
@@ -380,6 +389,10 @@ class _SqliteWriteTx:
                 entry.prev_hash,
                 entry.hash,
             ),
+        )
+        self._conn.execute(
+            "INSERT INTO ledger_summaries (seq, summary) VALUES (?, ?)",
+            (entry.seq, json.dumps(entry.summary)),
         )
         entity_ids = self._node_ids(entry.entities)
         self._conn.executemany(
@@ -814,7 +827,11 @@ class EmbeddedStore:
                 "limit": query.limit,
             },
         )
-        return [_ledger_entry(row) for row in rows]
+        return [_ledger_entry(row, ChangesOnDemand(partial(self._changes, row[0]))) for row in rows]
+
+    def _changes(self, seq: int) -> list[Change]:
+        ((stored,),) = self._query("SELECT changes FROM ledger WHERE seq = ?", (seq,))
+        return _changes_of(seq, stored)
 
     def entry_changes(self, seq: int, limit: int) -> list[AssertionChange]:
         rows = self._query(_ENTRY_CHANGES, {"seq": seq, "limit": limit})
@@ -832,10 +849,10 @@ class EmbeddedStore:
 
     def ledger_entries(self) -> Iterator[LedgerEntry]:
         cursor = self._conn().execute(
-            f"SELECT {_LEDGER_COLUMNS} FROM ledger l ORDER BY l.rowid"  # noqa: S608
+            f"SELECT {_LEDGER_COLUMNS}, l.changes FROM ledger l ORDER BY l.rowid"  # noqa: S608
         )
-        for row in cursor:
-            yield _ledger_entry(row)
+        for *row, stored in cursor:
+            yield _ledger_entry(row, _changes_of(row[0], stored))
 
     def search(
         self, text: str, *, kind: NodeKind | None, namespace: str | None, limit: int

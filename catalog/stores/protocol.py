@@ -159,7 +159,9 @@ class Store(Protocol):
     def edge_history(self, ref: NodeRef) -> list[EdgeView]:
         """Every edge touching `ref`, ended ones included, oldest first."""
 
-    def ledger(self, query: LedgerQuery) -> list[LedgerEntry]: ...
+    def ledger(self, query: LedgerQuery) -> list[LedgerEntry]:
+        """Entries matching `query`; a store may read each one's changes only when they
+        are used (`ChangesOnDemand`), and give the summary it recorded (`counted`)."""
 
     def entry_changes(self, seq: int, limit: int) -> list[AssertionChange]:
         """What entry `seq` ended and added, with attributes, at most `limit` of them."""
