@@ -262,9 +262,15 @@ class Verification:
     problem: str | None = None
 
 
-def verify(entries: Iterable[LedgerEntry]) -> Verification:
-    """Walk entries in stored order; report the first that breaks the chain."""
+def verify(entries: Iterable[LedgerEntry], after: Verification | None = None) -> Verification:
+    """Walk entries in stored order; report the first that breaks the chain. With `after`
+    (an intact chain verified earlier), `entries` are those that follow it."""
     prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
+    if after is not None:
+        if not after.ok:
+            raise ValueError("only an intact chain can be continued")
+        prev_hash, checked = after.head_hash, after.entries_checked
+        expected_seq = checked + 1
     try:
         for entry in entries:
             problem = _link_problem(entry, expected_seq, prev_hash)

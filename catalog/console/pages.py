@@ -33,6 +33,7 @@ from catalog.services import (
     lineage,
     ownership,
 )  # fmt: skip
+from catalog.services.chain_watch import ChainWatch
 from catalog.services.lineage import LineageDirection
 from catalog.stores.common import SEARCHED
 from catalog.stores.protocol import Direction, LedgerQuery, Store
@@ -49,6 +50,7 @@ TIMELINE_ENTRIES = 200
 
 def router(store: Store) -> APIRouter:
     pages = APIRouter(route_class=ConsolePage, include_in_schema=False)
+    chain = ChainWatch(store)
 
     @pages.get("/")
     def home(request: Request) -> Response:
@@ -193,7 +195,7 @@ def router(store: Store) -> APIRouter:
         return render(
             request, "ledger.html", entries=entries, filters=filters,
             older=urlencode(older) if more and entries else None,
-            verification=audit.verify_ledger(store),
+            chain=chain.status(),
         )  # fmt: skip
 
     @pages.get("/ledger/{seq}")

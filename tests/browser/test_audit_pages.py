@@ -25,6 +25,7 @@ def test_moving_as_of_to_before_an_edit_shows_the_old_edge(page: Page, edited_pr
 def test_the_audit_browser_lists_entries_newest_first_and_filters_them(page: Page) -> None:
     page.goto("/ledger")
     expect(page.get_by_role("status")).to_contain_text("Chain intact")
+    expect(page.get_by_role("status")).to_contain_text("Every entry hashed at")
     numbers = [
         int(n) for n in page.locator("table.entries tbody tr td:first-child").all_inner_texts()
     ]

@@ -1,0 +1,99 @@
+"""The ledger page's verdict on the chain: the whole chain hashed in the background when
+the last verdict is old, entries written since it checked on every ask."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import timedelta
+
+import pytest
+
+from catalog.domain import Batch
+from catalog.ledger import Verification, verify
+from catalog.services.chain_watch import ChainWatch
+from catalog.stores.embedded import EmbeddedStore
+from catalog.stores.protocol import Store
+from catalog.write_path import WriteRequest, write_batch
+from tests.conftest import chain_snapshot
+
+HOUR = timedelta(hours=1)
+
+
+def _write(store: EmbeddedStore, n: int) -> None:
+    batch = Batch(snapshots=[chain_snapshot(f"s{n}", f"a{n}", f"b{n}")])
+    write_batch(store, batch, WriteRequest("test:alice", "test", f"write {n}"))
+
+
+def _garble(store: EmbeddedStore, seq: int) -> None:
+    conn = sqlite3.connect(store.path)
+    conn.execute("DROP TRIGGER ledger_no_update")
+    conn.execute("UPDATE ledger SET changes = 'not json' WHERE seq = ?", (seq,))
+    conn.commit()
+    conn.close()
+
+
+@pytest.fixture
+def ledgered(embedded: EmbeddedStore) -> EmbeddedStore:
+    for n in range(3):
+        _write(embedded, n)
+    return embedded
+
+
+def test_a_small_ledger_s_first_verdict_is_waited_for(ledgered: EmbeddedStore) -> None:
+    status = ChainWatch(ledgered).status()
+    assert status.verification is not None and status.whole_at is not None
+    assert (status.verification.ok, status.verification.entries_checked) == (True, 3)
+
+
+def test_entries_written_since_the_verdict_are_checked_on_each_ask(
+    ledgered: EmbeddedStore,
+) -> None:
+    watch = ChainWatch(ledgered, every=HOUR)
+    first = watch.status()
+    _write(ledgered, 3)
+    later = watch.status()
+    assert later.verification is not None and later.verification.ok
+    assert later.verification.entries_checked == 4
+    assert later.whole_at == first.whole_at
+
+
+def test_tampering_with_an_entry_written_since_is_caught_at_once(
+    ledgered: EmbeddedStore,
+) -> None:
+    watch = ChainWatch(ledgered, every=HOUR)
+    watch.status()
+    _write(ledgered, 3)
+    _garble(ledgered, 4)
+    verdict = watch.status().verification
+    assert verdict is not None and (verdict.ok, verdict.first_bad_seq) == (False, 4)
+
+
+def test_tampering_with_an_earlier_entry_is_caught_once_the_verdict_is_old(
+    ledgered: EmbeddedStore,
+) -> None:
+    watch = ChainWatch(ledgered, every=timedelta(0))
+    watch.status()
+    _garble(ledgered, 1)
+    verdict = watch.status().verification
+    assert verdict is not None and (verdict.ok, verdict.first_bad_seq) == (False, 1)
+
+
+def test_a_verdict_not_reached_within_patience_is_reported_as_being_checked(
+    ledgered: EmbeddedStore,
+) -> None:
+    release = threading.Event()
+
+    def slow(store: Store) -> Verification:
+        release.wait(10)
+        return verify(store.ledger_entries())
+
+    watch = ChainWatch(ledgered, patience=0.01, verify_whole=slow)
+    status = watch.status()
+    assert (status.verification, status.checking) == (None, True)
+    release.set()
+    for _ in range(500):
+        status = watch.status()
+        if status.verification is not None:
+            break
+    assert status.verification is not None and status.verification.entries_checked == 3
