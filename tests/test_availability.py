@@ -156,12 +156,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def fill(disk: Path) -> None:
-    """Take every free byte of `disk`."""
-    with (disk / "filler").open("wb") as filler:
+    """Take every free byte of `disk`. Unbuffered: a buffered file keeps the part of its
+    last block that did not fit, and closing it then fails for want of space."""
+    with (disk / "filler").open("wb", buffering=0) as filler:
         try:
             while True:
                 filler.write(b"\0" * 65_536)
-                filler.flush()
         except OSError:
             pass
 
