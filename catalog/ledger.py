@@ -109,6 +109,11 @@ class LedgerDraft:
     def summary(self) -> dict[str, int]:
         return summary_of(self.changes)
 
+    @property
+    def change_count(self) -> int:
+        """How many changes, from the summary (a listing need not read the changes)."""
+        return sum(self.summary.values())
+
 
 def summary_of(changes: Iterable[Change]) -> dict[str, int]:
     """How many changes of each operation and kind (`added:FACT`), in label order."""

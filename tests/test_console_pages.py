@@ -62,3 +62,12 @@ def test_the_changes_of_an_entry_edited_outside_baton_are_data_loss_over_graphql
     (error,) = answer.json()["errors"]
     assert error["extensions"]["code"] == "DATA_LOSS"
     assert error["message"].startswith("entry 1 cannot be read")
+
+
+@pytest.mark.parametrize("path", ["/", "/ledger", "/datasets/analytics.marts.fct_orders"])
+def test_pages_listing_entries_show_them_without_reading_their_changes(
+    path: str, garbled_ledger: EmbeddedStore, console: str
+) -> None:
+    answer = httpx.get(f"{console}{path}")
+    assert answer.status_code == 200
+    assert '<a href="/ledger/1">1</a>' in answer.text
