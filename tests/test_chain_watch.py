@@ -97,3 +97,20 @@ def test_a_verdict_not_reached_within_patience_is_reported_as_being_checked(
         if status.verification is not None:
             break
     assert status.verification is not None and status.verification.entries_checked == 3
+
+
+def test_a_verification_that_fails_is_tried_again_at_the_next_ask(
+    ledgered: EmbeddedStore,
+) -> None:
+    attempts: list[int] = []
+
+    def failing_once(store: Store) -> Verification:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("the store went away")
+        return verify(store.ledger_entries())
+
+    watch = ChainWatch(ledgered, verify_whole=failing_once)
+    assert watch.status().verification is None
+    verdict = watch.status().verification
+    assert verdict is not None and verdict.ok and len(attempts) == 2

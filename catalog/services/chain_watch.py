@@ -11,6 +11,7 @@ few), so a page shows a verdict at once and tampering with any entry is caught w
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 from catalog.ledger import Verification, verify
 from catalog.stores.protocol import LedgerQuery, Store
+
+log = logging.getLogger("baton.chain_watch")
 
 PAGE = 100
 """Entries read at a time when checking those written since the last whole verdict."""
@@ -80,6 +83,8 @@ class ChainWatch:
             verdict = self._verify_whole(self._store)
             with self._lock:
                 self._whole, self._whole_at = verdict, datetime.now(UTC)
+        except Exception:  # the store closed or failed under it: the next ask tries again
+            log.warning("verifying the ledger's chain stopped", exc_info=True)
         finally:
             with self._lock:
                 self._running = None
