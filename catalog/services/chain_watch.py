@@ -40,6 +40,8 @@ class ChainStatus:
 
 
 class ChainWatch:
+    """The chain's verdict for one store, kept across asks (one per server)."""
+
     def __init__(
         self,
         store: Store,
@@ -59,7 +61,7 @@ class ChainWatch:
 
     def status(self) -> ChainStatus:
         running = self._start_if_stale()
-        if running is not None:
+        if running is not None and self._whole is None:  # no verdict to show meanwhile
             running.join(self._patience)
         with self._lock:
             whole, whole_at = self._whole, self._whole_at
