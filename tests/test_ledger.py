@@ -224,3 +224,18 @@ def test_migrating_a_store_from_before_summaries_summarises_its_text_entries(
     assert _summaries(reopened) == {e.seq: e.summary for e in entries}
     assert verify(reopened.ledger_entries()).ok
     reopened.close()
+
+
+def test_migrating_a_store_from_before_summaries_summarises_its_packed_entries(
+    ledgered: EmbeddedStore, tamper: sqlite3.Connection
+) -> None:
+    entries = list(ledgered.ledger_entries())
+    tamper.execute("UPDATE ledger SET changes = ? WHERE seq = 3", (b"\x00\xff",))
+    tamper.execute("DROP TABLE ledger_summaries")
+    tamper.execute("DELETE FROM schema_migrations WHERE version = 7")
+    tamper.commit()
+    ledgered.close()
+    reopened = EmbeddedStore(ledgered.path)
+    assert reopened.migrate() == ["0007_ledger_summaries"]
+    assert _summaries(reopened) == {e.seq: e.summary for e in entries if e.seq != 3}
+    reopened.close()

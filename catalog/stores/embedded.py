@@ -23,7 +23,14 @@ from typing import Any, TypeVar
 from catalog.alerts.events import AlertEvent
 from catalog.domain import EMPTY_ATTRS_JSON, FACT, Assertion, NodeKind, NodeRef
 from catalog.errors import DiskFull, QueryTimeout, StoreBusy
-from catalog.ledger import Change, ChangesOnDemand, LedgerEntry, UnreadableEntry, changes_json
+from catalog.ledger import (
+    Change,
+    ChangesOnDemand,
+    LedgerEntry,
+    UnreadableEntry,
+    changes_json,
+    summary_of,
+)
 from catalog.stores import embedded_alerts, migrations
 from catalog.stores.adjacency import Adjacency
 from catalog.stores.common import (
@@ -215,6 +222,27 @@ def _changes_of(seq: int, stored: str | bytes) -> list[Change]:
     except (zlib.error, ValueError) as error:  # edited by hand: the chain check names it
         raise UnreadableEntry(seq, f"its changes are not what a write stored ({error})") from error
     return [Change.from_row(c) for c in rows]
+
+
+def _summarise_packed_entries(conn: sqlite3.Connection) -> None:
+    """Migration 0007's second half: entries stored packed, which SQL cannot read, get
+    their summaries too; one whose changes cannot be read gets none (`verify` names it)."""
+    for seq, stored in conn.execute(
+        "SELECT seq, changes FROM ledger WHERE typeof(changes) = 'blob'"
+    ):
+        try:
+            summary = summary_of(_changes_of(seq, stored))
+        except UnreadableEntry:
+            continue
+        conn.execute(
+            "INSERT INTO ledger_summaries (seq, summary) VALUES (?, ?)", (seq, json.dumps(summary))
+        )
+
+
+_MIGRATION_STEPS_IN_PYTHON: dict[int, Callable[[sqlite3.Connection], None]] = {
+    7: _summarise_packed_entries
+}
+"""Work a migration needs done in Python, after its SQL and in its transaction."""
 
 
 class _SqliteWriteTx:
@@ -544,6 +572,8 @@ class EmbeddedStore:
             try:
                 for statement in _statements(migration.text):
                     conn.execute(statement)
+                if migration.version in _MIGRATION_STEPS_IN_PYTHON:
+                    _MIGRATION_STEPS_IN_PYTHON[migration.version](conn)
                 conn.execute(
                     "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
                     (migration.version, migration.name, migration.checksum),
