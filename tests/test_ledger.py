@@ -215,12 +215,7 @@ def test_migrating_a_store_from_before_summaries_summarises_its_text_entries(
         tamper.execute(
             "UPDATE ledger SET changes = ? WHERE seq = ?", (json.dumps(entry.changes), entry.seq)
         )
-    tamper.execute("DROP TABLE ledger_summaries")
-    tamper.execute("DELETE FROM schema_migrations WHERE version = 7")
-    tamper.commit()
-    ledgered.close()
-    reopened = EmbeddedStore(ledgered.path)
-    assert reopened.migrate() == ["0007_ledger_summaries"]
+    reopened = _migrated_from_before_summaries(ledgered, tamper)
     assert _summaries(reopened) == {e.seq: e.summary for e in entries}
     assert verify(reopened.ledger_entries()).ok
     reopened.close()
@@ -231,11 +226,19 @@ def test_migrating_a_store_from_before_summaries_summarises_its_packed_entries(
 ) -> None:
     entries = list(ledgered.ledger_entries())
     tamper.execute("UPDATE ledger SET changes = ? WHERE seq = 3", (b"\x00\xff",))
+    reopened = _migrated_from_before_summaries(ledgered, tamper)
+    assert _summaries(reopened) == {e.seq: e.summary for e in entries if e.seq != 3}
+    reopened.close()
+
+
+def _migrated_from_before_summaries(
+    store: EmbeddedStore, tamper: sqlite3.Connection
+) -> EmbeddedStore:
+    """`store` as it was before migration 0007, then reopened and migrated."""
     tamper.execute("DROP TABLE ledger_summaries")
     tamper.execute("DELETE FROM schema_migrations WHERE version = 7")
     tamper.commit()
-    ledgered.close()
-    reopened = EmbeddedStore(ledgered.path)
+    store.close()
+    reopened = EmbeddedStore(store.path)
     assert reopened.migrate() == ["0007_ledger_summaries"]
-    assert _summaries(reopened) == {e.seq: e.summary for e in entries if e.seq != 3}
-    reopened.close()
+    return reopened
