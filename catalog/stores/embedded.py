@@ -132,14 +132,24 @@ distinct; the CROSS JOIN looks each up, where SQLite would otherwise walk the ki
 (every node of those kinds) and test each against the keys. Rows go in by id, appended
 rather than scattered through FTS5's tables."""
 
-_SEARCH_NAMED = """
-SELECT key, kind, lower(name) FROM node_search
-WHERE node_search MATCH :match AND leaf = :leaf
-  AND (:namespace IS NULL OR exact_namespace = :namespace)
-LIMIT 10000
+_SEARCH_LEAF = """
+CASE nodes.kind WHEN 'CONTRACT' THEN lower(nodes.namespace)
+    ELSE lower(coalesce(nodes.column_name, substr(nodes.name,
+                        length(rtrim(nodes.name, replace(nodes.name, '.', ''))) + 1)))
+END
 """
-"""Nodes whose last name part is the text's (the candidates for exact and suffix hits):
-a phrase match on `leaf`, then equality; cheap however common the words."""
+"""A node's last name part as search's `leaf` holds it: the expression migration 0008
+indexes (there unqualified), so it must stay the same for SQLite to use the index."""
+
+_SEARCH_NAMED = f"""
+SELECT s.key, s.kind, lower(s.name)
+FROM nodes JOIN node_search s ON s.rowid = nodes.id
+WHERE {_SEARCH_LEAF} = :leaf
+  AND (:namespace IS NULL OR s.exact_namespace = :namespace)
+LIMIT 10000
+"""  # noqa: S608 -- only a fixed fragment is interpolated
+"""Searchable nodes whose last name part is the text's (the candidates for exact and
+suffix hits), looked up by the leaf index however common the word is."""
 
 _SEARCH_WORDS = """
 SELECT key, kind, name FROM node_search
@@ -912,14 +922,7 @@ class EmbeddedStore:
         leaf = typed.rsplit(".", 1)[-1]
         if not search_words(leaf):  # `marts.`: no name ends in nothing
             return []
-        rows = self._query(
-            _SEARCH_NAMED,
-            {
-                "match": 'leaf : "' + " ".join(search_words(leaf)) + '"',
-                "leaf": leaf,
-                "namespace": namespace,
-            },
-        )
+        rows = self._query(_SEARCH_NAMED, {"leaf": leaf, "namespace": namespace})
         order = {kind: n for n, kind in enumerate(kinds)}
         named = [
             (name != typed, order[kind], name, key)
