@@ -71,3 +71,13 @@ def test_pages_listing_entries_show_them_without_reading_their_changes(
     answer = httpx.get(f"{console}{path}")
     assert answer.status_code == 200
     assert '<a href="/ledger/1">1</a>' in answer.text
+
+
+def test_a_listed_entry_whose_changes_and_summary_cannot_be_read_is_a_500_page_naming_it(
+    garbled_ledger: EmbeddedStore, console: str
+) -> None:
+    run_sql(garbled_ledger.path, "DROP TRIGGER ledger_summaries_no_delete",
+            "DELETE FROM ledger_summaries WHERE seq = 1")  # fmt: skip
+    answer = httpx.get(f"{console}/ledger")
+    assert answer.status_code == 500
+    assert "Stored data is damaged" in answer.text and "entry 1 cannot be read" in answer.text
