@@ -236,7 +236,8 @@ def _changes_of(seq: int, stored: str | bytes) -> list[Change]:
 
 def _summarise_packed_entries(conn: sqlite3.Connection) -> None:
     """Migration 0007's second half: entries stored packed, which SQL cannot read, get
-    their summaries too; one whose changes cannot be read gets none (`verify` names it)."""
+    their summaries too; one whose changes cannot be read gets none (`verify` names it).
+    (The migration's own comment, applied before this step existed, stays as it was.)"""
     for seq, stored in conn.execute(
         "SELECT seq, changes FROM ledger WHERE typeof(changes) = 'blob'"
     ):

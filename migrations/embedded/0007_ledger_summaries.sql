@@ -3,9 +3,8 @@
 -- home and ledger pages, GraphQL `ledger`) is shown without reading their changes: a
 -- first dbt ingest records 300,000 of them (1.7 s to read for GitLab's; 10 s for a page
 -- of the 10x catalog). Not hashed: `baton ledger verify` checks each against its entry.
--- Entries stored as JSON text are counted here; packed ones, which SQL cannot read, by
--- the store in Python in the same transaction (catalog/stores/embedded.py); an entry
--- without a summary row is counted from its changes when listed.
+-- Entries stored as JSON text are counted here; packed ones (which SQL cannot read) have
+-- no summary row and are counted from their changes when listed.
 CREATE TABLE ledger_summaries (
     seq     INTEGER PRIMARY KEY REFERENCES ledger (seq),
     summary TEXT NOT NULL
