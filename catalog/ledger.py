@@ -252,7 +252,9 @@ def entry_hash(entry: LedgerEntry) -> str:
 
 def seal(draft: LedgerDraft, *, seq: int, at: datetime, prev_hash: str) -> LedgerEntry:
     """Place a draft in the chain after the entry whose hash is `prev_hash`."""
-    entry = LedgerEntry(**vars(draft), seq=seq, at=at, prev_hash=prev_hash, hash="")
+    entry = LedgerEntry(
+        **vars(draft), seq=seq, at=at, prev_hash=prev_hash, hash="", counted=draft.summary
+    )  # counted once: the store records it, the writer reports it
     return replace(entry, hash=entry_hash(entry))
 
 

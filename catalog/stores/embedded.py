@@ -103,43 +103,40 @@ _FAR = {Direction.DOWNSTREAM: 2, Direction.UPSTREAM: 1}
 SEARCH_WINDOW = 300
 """Matches a search looks at beyond exact and suffix hits, sorted by kind and name."""
 
-_SEARCH_ROWS = """
-SELECT
-    n.id,
-    CASE n.kind WHEN 'CONTRACT' THEN n.namespace
-        ELSE n.name || coalesce('.' || n.column_name, '') END,
-    CASE n.kind WHEN 'CONTRACT' THEN lower(n.namespace) ELSE
-        lower(coalesce(n.column_name,
-                       substr(n.name, length(rtrim(n.name, replace(n.name, '.', ''))) + 1)))
-    END,
-    'k' || lower(n.kind),
-    (SELECT group_concat(coalesce(json_extract(a.attrs, '$.name'), '') || ' '
-                         || coalesce(json_extract(a.attrs, '$.description'), ''), ' ')
-     FROM assertions a
-     WHERE a.subject_id = n.id AND a.kind = 'FACT' AND a.to_seq IS NULL),
-    (SELECT group_concat(t.value, ' ') FROM assertions a, json_each(a.attrs, '$.tags') t
-     WHERE a.subject_id = n.id AND a.kind = 'FACT' AND a.to_seq IS NULL),
-    n.key, n.kind, n.namespace
-FROM json_each(:keys) wanted CROSS JOIN nodes n ON n.key = wanted.value
-WHERE n.kind IN ('DATASET', 'COLUMN', 'JOB', 'CONSUMER', 'OWNER', 'CONTRACT', 'HANDOFF')
-  AND EXISTS (SELECT 1 FROM assertions a
-              WHERE a.subject_id = n.id AND a.kind = 'FACT' AND a.to_seq IS NULL)
-ORDER BY n.id
-"""
-"""The search rows of some nodes as their valid facts make them (as migration 0004), each
-under its node's id (migration 0006): `key` is not indexed, the rowid is. `keys` are
-distinct; the CROSS JOIN looks each up, where SQLite would otherwise walk the kind index
-(every node of those kinds) and test each against the keys. Rows go in by id, appended
-rather than scattered through FTS5's tables."""
-
 _SEARCH_LEAF = """
 CASE nodes.kind WHEN 'CONTRACT' THEN lower(nodes.namespace)
     ELSE lower(coalesce(nodes.column_name, substr(nodes.name,
                         length(rtrim(nodes.name, replace(nodes.name, '.', ''))) + 1)))
 END
 """
-"""A node's last name part as search's `leaf` holds it: the expression migration 0008
-indexes (there unqualified), so it must stay the same for SQLite to use the index."""
+"""A node's last name part, lower-cased: search rows' `leaf`, and the expression migration
+0008 indexes (there unqualified), so it must stay the same for SQLite to use the index."""
+
+_SEARCH_ROWS = f"""
+SELECT
+    nodes.id,
+    CASE nodes.kind WHEN 'CONTRACT' THEN nodes.namespace
+        ELSE nodes.name || coalesce('.' || nodes.column_name, '') END,
+    {_SEARCH_LEAF},
+    'k' || lower(nodes.kind),
+    (SELECT group_concat(coalesce(json_extract(a.attrs, '$.name'), '') || ' '
+                         || coalesce(json_extract(a.attrs, '$.description'), ''), ' ')
+     FROM assertions a
+     WHERE a.subject_id = nodes.id AND a.kind = 'FACT' AND a.to_seq IS NULL),
+    (SELECT group_concat(t.value, ' ') FROM assertions a, json_each(a.attrs, '$.tags') t
+     WHERE a.subject_id = nodes.id AND a.kind = 'FACT' AND a.to_seq IS NULL),
+    nodes.key, nodes.kind, nodes.namespace
+FROM json_each(:keys) wanted CROSS JOIN nodes ON nodes.key = wanted.value
+WHERE nodes.kind IN ('DATASET', 'COLUMN', 'JOB', 'CONSUMER', 'OWNER', 'CONTRACT', 'HANDOFF')
+  AND EXISTS (SELECT 1 FROM assertions a
+              WHERE a.subject_id = nodes.id AND a.kind = 'FACT' AND a.to_seq IS NULL)
+ORDER BY nodes.id
+"""  # noqa: S608 -- only a fixed fragment is interpolated
+"""The search rows of some nodes as their valid facts make them (as migration 0004), each
+under its node's id (migration 0006): `key` is not indexed, the rowid is. `keys` are
+distinct; the CROSS JOIN looks each up, where SQLite would otherwise walk the kind index
+(every node of those kinds) and test each against the keys. Rows go in by id, appended
+rather than scattered through FTS5's tables."""
 
 _SEARCH_NAMED = f"""
 SELECT s.key, s.kind, lower(s.name)
