@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import pytest
 
 from catalog import ledger
 from catalog.domain import Batch, canonical_json, sha256_hex
-from catalog.ledger import Change, ChangeOp, LedgerEntry, UnreadableEntry, entry_hash, verify
-from catalog.stores.embedded import EmbeddedStore, packed_changes, unpacked_changes
+from catalog.ledger import (
+    Change,
+    ChangeOp,
+    LedgerDraft,
+    LedgerEntry,
+    UnreadableEntry,
+    entry_hash,
+    packed_changes,
+    seal,
+    unpacked_changes,
+    verify,
+)
+from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import LedgerQuery
 from catalog.write_path import WriteRequest, write_batch
 from tests.conftest import chain_snapshot
@@ -118,6 +129,34 @@ def test_packed_changes_unpack_to_their_canonical_json(
     monkeypatch.setattr(ledger, "CHANGES_PER_PIECE", 2)
     made = _entry_with(changes).changes
     assert unpacked_changes(packed_changes(made)) == canonical_json(made)
+
+
+@pytest.mark.parametrize("changes", [0, 1, 5])
+def test_a_sealed_entry_carries_its_changes_packed_and_its_hash_unchanged(
+    changes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ledger, "CHANGES_PER_PIECE", 2)
+    made = _entry_with(changes)
+    draft = LedgerDraft(made.actor, made.source, made.reason, made.changes, made.entities)
+    sealed = seal(draft, seq=1, at=made.at, prev_hash=made.prev_hash)
+    assert sealed.packed == packed_changes(made.changes)
+    assert sealed.hash == entry_hash(sealed)
+
+
+def test_a_write_encodes_its_changes_once_for_hash_and_store(
+    embedded: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded: list[int] = []
+    encode = ledger.changes_json
+
+    def counted(changes: Sequence[Change]) -> Iterator[str]:
+        encoded.append(len(changes))
+        return encode(changes)
+
+    monkeypatch.setattr(ledger, "changes_json", counted)
+    batch = Batch(snapshots=[chain_snapshot("s", "a", "b")])
+    write_batch(embedded, batch, WriteRequest("test:alice", "test", "one write"))
+    assert len(encoded) == 1
 
 
 def test_an_entry_stores_its_changes_packed(ledgered: EmbeddedStore) -> None:

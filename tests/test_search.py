@@ -16,7 +16,8 @@ from catalog.domain import Batch, NodeKind, SnapshotBuilder, dataset_ref
 from catalog.errors import InvalidArgument, NotFound
 from catalog.services import catalog
 from catalog.stores.embedded import _SEARCH_NAMED, EmbeddedStore
-from catalog.write_path import WriteRequest, write_batch
+from catalog.stores.protocol import WriteTx
+from catalog.write_path import WriteRequest, apply_batch, write_batch
 from tests.conftest import NAMESPACE, baton, publish_contract, run_sql, running
 
 WRITE = WriteRequest("t", "t", "t")
@@ -103,6 +104,31 @@ def test_the_index_follows_every_write(embedded: EmbeddedStore) -> None:
     assert labels(embedded, "first_name") == []
     described(embedded, "a", "sales.second_name", description="renamed")
     assert labels(embedded, "renamed") == ["pg://db/sales.second_name"]
+
+
+def test_nodes_a_write_inserts_have_no_search_rows_to_delete(embedded: EmbeddedStore) -> None:
+    statements: list[str] = []
+    embedded.connection().set_trace_callback(statements.append)
+    try:
+        described(embedded, "a", "sales.new_table", description="first said")
+    finally:
+        embedded.connection().set_trace_callback(None)
+    assert not [s for s in statements if s.startswith("DELETE FROM node_search")]
+    assert labels(embedded, "first said") == ["pg://db/sales.new_table"]
+
+
+def test_a_node_written_twice_in_one_transaction_keeps_one_search_row(
+    embedded: EmbeddedStore,
+) -> None:
+    def twice(tx: WriteTx) -> None:
+        for description in ("first said", "then said"):
+            builder = SnapshotBuilder("a")
+            builder.node(dataset_ref("pg://db", "sales.orders"), description=description)
+            apply_batch(tx, Batch(snapshots=[builder.build()]), WRITE)
+
+    embedded.write(twice)
+    assert labels(embedded, "then said") == ["pg://db/sales.orders"]
+    assert labels(embedded, "first") == []
 
 
 def test_a_store_migrated_to_search_is_indexed_whole(demo_store: EmbeddedStore) -> None:

@@ -30,8 +30,9 @@ from catalog.domain import (
     owner_ref,
     sha256_hex,
 )
+from catalog.ledger import unpacked_changes
 from catalog.stores import embedded
-from catalog.stores.embedded import EmbeddedStore, unpacked_changes
+from catalog.stores.embedded import EmbeddedStore
 from catalog.write_path import WriteRequest, write_batch
 
 GOLDEN = "e0a08040c03da0a159e6864f3c942eec46538d00cdc4fcfc47c4ea7ee4c10e76"

@@ -28,8 +28,9 @@ from catalog.ledger import (
     ChangesOnDemand,
     LedgerEntry,
     UnreadableEntry,
-    changes_json,
+    packed_changes,
     summary_of,
+    unpacked_changes,
 )
 from catalog.stores import embedded_alerts, migrations
 from catalog.stores.adjacency import Adjacency
@@ -191,21 +192,6 @@ _LEDGER_COLUMNS = (
 """An entry's row without its changes, which a listing reads only when they are used."""
 
 
-def packed_changes(changes: Sequence[Change]) -> bytes:
-    """An entry's changes as stored: their canonical JSON, compressed a piece at a time.
-    A large write's changes repeat the same sources, kinds and keys (GitLab's: 86 MB of
-    JSON, 6.8 MB packed), and binding them whole cost three copies of the text at once."""
-    packer = zlib.compressobj(level=1)
-    packed = [packer.compress(piece.encode()) for piece in changes_json(changes)]
-    return b"".join([*packed, packer.flush()])
-
-
-def unpacked_changes(stored: str | bytes) -> str:
-    """The JSON of an entry's changes from its row: packed, or text as stores written
-    before packing hold it."""
-    return zlib.decompress(stored).decode() if isinstance(stored, bytes) else stored
-
-
 def _ledger_entry(row: sqlite3.Row, changes: Sequence[Change]) -> LedgerEntry:
     seq, at, actor, source, reason, entities, prev_hash, hash_, summary = row
     return LedgerEntry(
@@ -259,6 +245,8 @@ class _SqliteWriteTx:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._ids: dict[str, int] = {}
+        self._new: set[str] = set()
+        """Keys of the nodes this transaction inserted: they have no search rows yet."""
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -321,21 +309,25 @@ class _SqliteWriteTx:
         self._reindex(sorted(touched))
 
     def _reindex(self, keys: list[str]) -> None:
-        """Search rows of `keys` rewritten from their valid facts, in the same transaction."""
+        """Search rows of `keys` rewritten from their valid facts, in the same transaction
+        (nodes this transaction inserted have none to delete: a first load's are all new)."""
         if not keys:
             return
+        held = [key for key in keys if key not in self._new]
+        if held:
+            self._conn.execute(
+                "DELETE FROM node_search WHERE rowid IN"
+                " (SELECT id FROM nodes WHERE key IN (SELECT value FROM json_each(?)))",
+                (json.dumps(held),),
+            )
         chosen = json.dumps(keys)
-        self._conn.execute(
-            "DELETE FROM node_search WHERE rowid IN"
-            " (SELECT id FROM nodes WHERE key IN (SELECT value FROM json_each(?)))",
-            (chosen,),
-        )
         self._conn.execute(
             "INSERT INTO node_search"
             " (rowid, name, leaf, kindtag, description, tags, key, kind, exact_namespace)"
             + _SEARCH_ROWS,
             {"keys": chosen},
         )
+        self._new.difference_update(keys)  # they have their rows now
 
     def _insert_assertions(
         self, entry: LedgerEntry, added: Sequence[tuple[str, Assertion]]
@@ -375,6 +367,7 @@ class _SqliteWriteTx:
                 ((ids[r.key], r.key, r.kind, r.namespace, r.name, r.column) for r in fresh),
             )
         self._ids.update(ids)
+        self._new.update(ids)
 
     @contextmanager
     def _indexes_built_after(self, table: str, adding: int) -> Iterator[None]:
@@ -420,7 +413,7 @@ class _SqliteWriteTx:
                 entry.actor,
                 entry.source,
                 entry.reason,
-                packed_changes(entry.changes),
+                entry.packed if entry.packed is not None else packed_changes(entry.changes),
                 json.dumps(entry.entities),
                 entry.prev_hash,
                 entry.hash,
