@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -18,10 +19,12 @@ from catalog.ledger import (
     LedgerEntry,
     UnreadableEntry,
     entry_hash,
+    export_line,
     packed_changes,
     seal,
     unpacked_changes,
     verify,
+    verify_export,
 )
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import LedgerQuery
@@ -128,7 +131,7 @@ def test_packed_changes_unpack_to_their_canonical_json(
 ) -> None:
     monkeypatch.setattr(ledger, "CHANGES_PER_PIECE", 2)
     made = _entry_with(changes).changes
-    assert unpacked_changes(packed_changes(made)) == canonical_json(made)
+    assert unpacked_changes(packed_changes(made)).decode() == canonical_json(made)
 
 
 @pytest.mark.parametrize("changes", [0, 1, 5])
@@ -165,14 +168,14 @@ def test_an_entry_stores_its_changes_packed(ledgered: EmbeddedStore) -> None:
     conn.close()
     (entry,) = [e for e in ledgered.ledger_entries() if e.seq == 2]
     assert isinstance(stored, bytes)
-    assert json.loads(unpacked_changes(stored)) == json.loads(json.dumps(entry.changes))
+    assert json.loads(unpacked_changes(stored)) == json.loads(json.dumps(list(entry.changes)))
 
 
 def test_an_entry_stored_as_text_before_packing_reads_and_verifies(
     ledgered: EmbeddedStore, tamper: sqlite3.Connection
 ) -> None:
     (entry,) = [e for e in ledgered.ledger_entries() if e.seq == 2]
-    as_text_then = json.dumps(entry.changes)
+    as_text_then = json.dumps(list(entry.changes))
     tamper.execute("UPDATE ledger SET changes = ? WHERE seq = 2", (as_text_then,))
     tamper.commit()
     assert [e for e in ledgered.ledger_entries() if e.seq == 2] == [entry]
@@ -191,7 +194,18 @@ def test_verify_names_an_entry_whose_packed_changes_were_rewritten(
     assert "altered" in (result.problem or "")
 
 
-@pytest.mark.parametrize("garbage", [b"\x00\xff", "not json"])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"\x00\xff",
+        zlib.compress(b"\xff\xfe"),
+        "not json",
+        '{"not": "a list"}',
+        "[1]",
+        '[["bogus"]]',
+        '[["added", "s", "FACT", "k", null, "d", "one too many"]]',
+    ],
+)
 def test_verify_names_an_entry_whose_changes_cannot_be_read(
     garbage: bytes | str, ledgered: EmbeddedStore, tamper: sqlite3.Connection
 ) -> None:
@@ -200,6 +214,45 @@ def test_verify_names_an_entry_whose_changes_cannot_be_read(
     result = verify(ledgered.ledger_entries())
     assert (result.ok, result.first_bad_seq, result.entries_checked) == (False, 2, 1)
     assert "entry 2 cannot be read" in (result.problem or "")
+
+
+def test_verifying_an_untouched_entry_hashes_its_changes_as_stored(
+    ledgered: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No `Change` built, no JSON encoded again: the stored JSON is what `seal` hashed."""
+
+    def never(*_: object) -> None:
+        raise AssertionError("changes rebuilt to verify an untouched entry")
+
+    monkeypatch.setattr(ledger, "changes_json", never)
+    monkeypatch.setattr(Change, "from_row", never)
+    assert verify(ledgered.ledger_entries()).ok
+
+
+def test_an_untouched_entry_exports_its_changes_as_stored(
+    ledgered: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    canonical = [
+        canonical_json({**e.hashed_content(), "hash": e.hash}) for e in ledgered.ledger_entries()
+    ]
+
+    def never(*_: object) -> None:
+        raise AssertionError("changes rebuilt to export an untouched entry")
+
+    monkeypatch.setattr(ledger, "changes_json", never)
+    monkeypatch.setattr(Change, "from_row", never)
+    assert [export_line(e) for e in ledgered.ledger_entries()] == canonical
+
+
+def test_an_entry_stored_as_spaced_text_exports_verifiably(
+    ledgered: EmbeddedStore, tamper: sqlite3.Connection
+) -> None:
+    (entry,) = [e for e in ledgered.ledger_entries() if e.seq == 2]
+    tamper.execute(
+        "UPDATE ledger SET changes = ? WHERE seq = 2", (json.dumps(list(entry.changes)),)
+    )
+    tamper.commit()
+    assert verify_export(export_line(e) for e in ledgered.ledger_entries()).ok
 
 
 def _summaries(store: EmbeddedStore) -> dict[int, dict[str, int]]:
@@ -252,7 +305,8 @@ def test_migrating_a_store_from_before_summaries_summarises_its_text_entries(
     entries = list(ledgered.ledger_entries())
     for entry in entries:  # as stores wrote them before packing
         tamper.execute(
-            "UPDATE ledger SET changes = ? WHERE seq = ?", (json.dumps(entry.changes), entry.seq)
+            "UPDATE ledger SET changes = ? WHERE seq = ?",
+            (json.dumps(list(entry.changes)), entry.seq),
         )
     reopened = _migrated_from_before_summaries(ledgered, tamper)
     assert _summaries(reopened) == {e.seq: e.summary for e in entries}

@@ -12,7 +12,6 @@ import shutil
 import sqlite3
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -30,7 +29,6 @@ from catalog.ledger import (
     UnreadableEntry,
     packed_changes,
     summary_of,
-    unpacked_changes,
 )
 from catalog.stores import embedded_alerts, migrations
 from catalog.stores.adjacency import Adjacency
@@ -208,15 +206,6 @@ def _ledger_entry(row: sqlite3.Row, changes: Sequence[Change]) -> LedgerEntry:
     )
 
 
-def _changes_of(seq: int, stored: str | bytes) -> list[Change]:
-    """An entry's changes from their stored form (packed, or text in older stores)."""
-    try:
-        rows = json.loads(unpacked_changes(stored))
-    except (zlib.error, ValueError) as error:  # edited by hand: the chain check names it
-        raise UnreadableEntry(seq, f"its changes are not what a write stored ({error})") from error
-    return [Change.from_row(c) for c in rows]
-
-
 def _summarise_packed_entries(conn: sqlite3.Connection) -> None:
     """Migration 0007's second half: entries stored packed, which SQL cannot read, get
     their summaries too; one whose changes cannot be read gets none (`verify` names it).
@@ -225,7 +214,7 @@ def _summarise_packed_entries(conn: sqlite3.Connection) -> None:
         "SELECT seq, changes FROM ledger WHERE typeof(changes) = 'blob'"
     ):
         try:
-            summary = summary_of(_changes_of(seq, stored))
+            summary = summary_of(ChangesOnDemand.held(seq, stored))
         except UnreadableEntry:
             continue
         conn.execute(
@@ -858,11 +847,14 @@ class EmbeddedStore:
                 "limit": query.limit,
             },
         )
-        return [_ledger_entry(row, ChangesOnDemand(partial(self._changes, row[0]))) for row in rows]
+        return [
+            _ledger_entry(row, ChangesOnDemand(row[0], partial(self._stored_changes, row[0])))
+            for row in rows
+        ]
 
-    def _changes(self, seq: int) -> list[Change]:
+    def _stored_changes(self, seq: int) -> str | bytes:
         ((stored,),) = self._query("SELECT changes FROM ledger WHERE seq = ?", (seq,))
-        return _changes_of(seq, stored)
+        return stored  # type: ignore[no-any-return]
 
     def entry_changes(self, seq: int, limit: int) -> list[AssertionChange]:
         rows = self._query(_ENTRY_CHANGES, {"seq": seq, "limit": limit})
@@ -883,7 +875,7 @@ class EmbeddedStore:
             f"SELECT {_LEDGER_COLUMNS}, l.changes FROM ledger l ORDER BY l.rowid"  # noqa: S608
         )
         for *row, stored in cursor:
-            yield _ledger_entry(row, _changes_of(row[0], stored))
+            yield _ledger_entry(row, ChangesOnDemand.held(row[0], stored))
 
     def search(
         self, text: str, *, kind: NodeKind | None, namespace: str | None, limit: int

@@ -86,7 +86,7 @@ def ledger_properties(entry: LedgerEntry) -> Row:
         "actor": entry.actor,
         "source": entry.source,
         "reason": entry.reason,
-        "changes": json.dumps(entry.changes),
+        "changes": json.dumps(list(entry.changes)),
         "entities": list(entry.entities),
         "prev_hash": entry.prev_hash,
         "hash": entry.hash,
