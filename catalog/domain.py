@@ -126,21 +126,24 @@ class NodeRef:
     named by it at once, so it is made with the ref."""
 
     def __post_init__(self) -> None:
-        if type(self.kind) is not NodeKind:  # a kind read from JSON or a key
-            object.__setattr__(self, "kind", _node_kind(self.kind))
-        for part in ("namespace", "name"):
-            value = getattr(self, part)
-            if not isinstance(value, str) or not value:
-                raise InvalidNode(f"a node's {part} must be a non-empty string, not {value!r}")
-        if (self.kind is NodeKind.COLUMN) != (self.column is not None):
+        # Spelled out for speed: a walk's first visit builds a ref per node reached.
+        kind, namespace, name, column = self.kind, self.namespace, self.name, self.column
+        if type(kind) is not NodeKind:  # a kind read from JSON or a key
+            kind = _node_kind(kind)
+            object.__setattr__(self, "kind", kind)
+        if not (isinstance(namespace, str) and namespace and isinstance(name, str) and name):
+            for part, value in (("namespace", namespace), ("name", name)):
+                if not isinstance(value, str) or not value:
+                    raise InvalidNode(f"a node's {part} must be a non-empty string, not {value!r}")
+        if (kind is NodeKind.COLUMN) != (column is not None):
             raise InvalidNode("column is required for COLUMN nodes and forbidden on others")
-        parts = [self.kind, self.namespace, self.name]
-        if self.column is not None:
-            if not isinstance(self.column, str):
-                raise InvalidNode(f"a column's name must be a string, not {self.column!r}")
-            parts.append(self.column)
-        # canonical_json(parts), spelled out: a list of strings needs no encoder
-        object.__setattr__(self, "key", "[" + ",".join(map(_json_string, parts)) + "]")
+        # canonical_json([...]), spelled out: a list of strings needs no encoder
+        key = f"[{_json_string(kind)},{_json_string(namespace)},{_json_string(name)}"
+        if column is not None:
+            if not isinstance(column, str):
+                raise InvalidNode(f"a column's name must be a string, not {column!r}")
+            key += "," + _json_string(column)
+        object.__setattr__(self, "key", key + "]")
 
     @classmethod
     def from_key(cls, key: str) -> NodeRef:
@@ -164,12 +167,16 @@ class NodeRef:
         return f"{self.namespace}/{self.name}{suffix}"
 
 
-def _node_kind(value: str) -> NodeKind:
-    try:
-        return NodeKind(value)
-    except ValueError:
+def _node_kind(value: object) -> NodeKind:
+    kind = _KINDS.get(value) if isinstance(value, str) else None
+    if kind is None:
         known = ", ".join(NodeKind)
-        raise InvalidNode(f"no node kind {value!r} (the kinds are {known})") from None
+        raise InvalidNode(f"no node kind {value!r} (the kinds are {known})")
+    return kind
+
+
+_KINDS = {kind.value: kind for kind in NodeKind}
+"""Node kinds by name: a dictionary lookup, where `NodeKind(name)` costs a call."""
 
 
 @lru_cache(maxsize=1 << 16)

@@ -60,7 +60,8 @@ class ChangesOnDemand(Sequence[Change]):
     without reading what may be a million changes each, and verifying an entry hashes
     its JSON as stored (an untouched entry's is the canonical JSON `seal` hashed) and
     counts its summary from the parsed rows, never building a `Change` nor encoding
-    again: 2.5 times faster. A stored form that cannot be read raises `UnreadableEntry`."""
+    again (GitLab's entry: 1.0-1.3 s instead of 2.2). The JSON read is held with the
+    changes. A stored form that cannot be read raises `UnreadableEntry`."""
 
     def __init__(self, seq: int, read: Callable[[], str | bytes]) -> None:
         self.seq = seq
