@@ -10,9 +10,10 @@ from datetime import timedelta
 
 import pytest
 
+from catalog.config import Settings
 from catalog.domain import Batch
 from catalog.ledger import Verification, verify
-from catalog.services.chain_watch import ChainWatch
+from catalog.services.chain_watch import ChainWatch, HashedInChild
 from catalog.stores.embedded import EmbeddedStore
 from catalog.stores.protocol import Store
 from catalog.write_path import WriteRequest, write_batch
@@ -101,7 +102,25 @@ def test_a_verdict_not_reached_within_patience_is_reported_as_being_checked(
         status = watch.status()
         if status.verification is not None:
             break
+        time.sleep(0.01)
     assert status.verification is not None and status.verification.entries_checked == 3
+
+
+def test_only_the_first_ask_waits_for_the_first_verdict(ledgered: EmbeddedStore) -> None:
+    release = threading.Event()
+
+    def slow(store: Store) -> Verification:
+        release.wait(10)
+        return verify(store.ledger_entries())
+
+    watch = ChainWatch(ledgered, patience=0.5, verify_whole=slow)
+    waits = []
+    for _ in range(2):
+        started = time.perf_counter()
+        assert watch.status().verification is None
+        waits.append(time.perf_counter() - started)
+    release.set()
+    assert waits[0] >= 0.5 > waits[1], waits
 
 
 def test_a_verification_that_fails_is_tried_again_at_the_next_ask(
@@ -135,3 +154,17 @@ def test_a_later_whole_verification_does_not_hold_up_an_ask(ledgered: EmbeddedSt
     status = watch.status()  # the verdict is old at once: hashed again, in the background
     release.set()
     assert status.checking and status.verification is not None and status.verification.ok
+
+
+def test_the_chain_hashed_in_a_process_of_its_own_gets_the_same_verdicts(
+    ledgered: EmbeddedStore,
+) -> None:
+    hashed = HashedInChild(Settings(home=ledgered.path.parent))
+    try:
+        assert hashed(ledgered) == verify(ledgered.ledger_entries())
+        _garble(ledgered, 2)
+        broken = hashed(ledgered)
+    finally:
+        hashed.close()
+    assert (broken.ok, broken.first_bad_seq) == (False, 2)
+    assert broken == verify(ledgered.ledger_entries())

@@ -19,6 +19,7 @@ from catalog.api.schema import build_schema, schema
 from catalog.checkpoints import CheckpointLog
 from catalog.console import alert_pages, pages, signin
 from catalog.console.rendering import STATIC, render
+from catalog.services.chain_watch import ChainWatch
 from catalog.stores.protocol import Store
 from catalog.strict_json import JsonRejected, dump_json, load_json
 
@@ -57,10 +58,12 @@ def create_app(
     gate: auth.Gate | None = None,
     introspection: bool = True,
     checkpoints: CheckpointLog | None = None,
+    chain: ChainWatch | None = None,
 ) -> FastAPI:
     """The HTTP API over `store`. `gate` decides who calls (default: the static
     `api_token` may write, anonymous loopback callers may read); `introspection` off
-    hides the schema from clients (GraphiQL then cannot help either)."""
+    hides the schema from clients (GraphiQL then cannot help either); `chain` keeps the
+    console's verdict on the ledger's chain."""
     gate = gate or auth.Gate(static_token=api_token)
     app = FastAPI(
         title="Baton",
@@ -81,7 +84,7 @@ def create_app(
     app.include_router(StrictJsonGraphQLRouter(served, context_getter=context), prefix="/graphql")
     app.include_router(openlineage.router(store))
     app.include_router(ledger_export.router(store, checkpoints))
-    app.include_router(pages.router(store))
+    app.include_router(pages.router(store, chain))
     app.include_router(alert_pages.router(store))
     app.include_router(signin.router(gate))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

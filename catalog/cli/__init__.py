@@ -544,6 +544,7 @@ def serve(
     from catalog.api import auth
     from catalog.api.app import create_app
     from catalog.api.edge import JsonLines
+    from catalog.services.chain_watch import ChainWatch, HashedInChild
 
     settings = settings_of(ctx)
     handler = logging.StreamHandler()
@@ -562,11 +563,13 @@ def serve(
         listener = _listening(host, port)  # a busy port fails here, before any claim
         out.print(f"Baton serving GraphQL at http://{host}:{port}/graphql ({settings.database})")
         loopback = gate.anonymous is auth.LOCAL_ANONYMOUS
+        hashing = HashedInChild(settings)
         app = create_app(
             store,
             gate=gate,
             introspection=loopback if introspection is None else introspection,
             checkpoints=CheckpointLog(settings.home),
+            chain=ChainWatch(store, verify_whole=hashing),
         )
         # Baton logs each request itself (structured, with a request id, without tokens).
         # Operations run in worker threads; a short GIL switch interval lets the event loop
@@ -584,6 +587,7 @@ def serve(
         finally:
             if alert_worker is not None:
                 alert_worker.stop()
+            hashing.close()
 
 
 def _listening(host: str, port: int) -> socket.socket:

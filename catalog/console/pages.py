@@ -48,9 +48,11 @@ TIMELINE_ENTRIES = 200
 """Ledger entries offered by the explorer's "as of" control, newest first."""
 
 
-def router(store: Store) -> APIRouter:
+def router(store: Store, chain: ChainWatch | None = None) -> APIRouter:
+    """The console's pages over `store`; `chain` keeps the ledger page's verdict (by
+    default hashed in a thread of this process)."""
     pages = APIRouter(route_class=ConsolePage, include_in_schema=False)
-    chain = ChainWatch(store)
+    chain = chain or ChainWatch(store)
 
     @pages.get("/")
     def home(request: Request) -> Response:
