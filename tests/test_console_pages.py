@@ -25,6 +25,13 @@ def test_a_near_miss_dataset_name_is_a_404_page_naming_the_nearest(console: str)
     assert "did you mean" in answer.text and "analytics.marts.fct_orders" in answer.text
 
 
+def test_a_search_matching_nothing_links_the_names_it_may_have_meant(console: str) -> None:
+    answer = httpx.get(f"{console}/search", params={"q": "fct_ordrs"})
+    assert answer.status_code == 200
+    assert "Nothing matches" in answer.text and "Did you mean" in answer.text
+    assert '<a href="/datasets/analytics.marts.fct_orders?namespace=' in answer.text
+
+
 def test_the_explorers_json_routes_answer_errors_in_json(console: str) -> None:
     answer = httpx.get(f"{console}/lineage.json", params={"namespace": "x", "name": "y"})
     assert answer.status_code == 404

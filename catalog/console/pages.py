@@ -32,6 +32,7 @@ from catalog.services import (
     impact,
     lineage,
     ownership,
+    suggestions,
 )  # fmt: skip
 from catalog.services.chain_watch import ChainWatch
 from catalog.services.lineage import LineageDirection
@@ -68,7 +69,7 @@ def router(store: Store, chain: ChainWatch | None = None) -> APIRouter:
         namespace: str = "",
         owner: str = "",
     ) -> Response:
-        hits = []
+        hits, near = [], []
         if q.strip():
             if kind and kind not in SEARCHABLE:
                 raise InvalidArgument(f"kind must be one of {', '.join(SEARCHABLE)}")
@@ -76,9 +77,11 @@ def router(store: Store, chain: ChainWatch | None = None) -> APIRouter:
                 store, q, kind=NodeKind(kind) if kind else None,
                 namespace=namespace or None, owner=owner or None, limit=50,
             )  # fmt: skip
+            if not hits:  # a near miss is answered with what it may have meant
+                near = suggestions.near_refs(store, NodeKind(kind or "DATASET"), q.strip())
         template = "_results.html" if request.headers.get("hx-request") else "search.html"
         return render(request, template, q=q, kind=kind, namespace=namespace, owner=owner,
-                      hits=hits, kinds=SEARCHABLE)  # fmt: skip
+                      hits=hits, near=near, kinds=SEARCHABLE)  # fmt: skip
 
     @pages.get("/datasets/{name:path}")
     def dataset(request: Request, name: str, namespace: str | None = None) -> Response:

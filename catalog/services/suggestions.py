@@ -19,6 +19,13 @@ _POOL = 500
 def near_nodes(store: Store, kind: NodeKind, name: str, namespace: str | None = None) -> list[str]:
     """Names of `kind` like `name`: the same name in other namespaces first, then those
     sharing its last part, then the most similar."""
+    return [shown(ref) for ref in near_refs(store, kind, name, namespace)]
+
+
+def near_refs(
+    store: Store, kind: NodeKind, name: str, namespace: str | None = None
+) -> list[NodeRef]:
+    """The nodes `near_nodes` names, for pages that link to them."""
     exact = [
         v.ref
         for v in store.find_nodes(kind, name=name, limit=_POOL)
@@ -31,7 +38,7 @@ def near_nodes(store: Store, kind: NodeKind, name: str, namespace: str | None = 
     close = difflib.get_close_matches(name.lower(), list(by_tail), MAX_SUGGESTIONS, 0.5)
     ends_alike = [n for n in by_tail if n.rsplit(".", 1)[-1] == last.lower() and n not in close]
     ranked = exact + [r for n in close + ends_alike for r in by_tail[n]]
-    return list(dict.fromkeys(shown(r) for r in ranked))[:MAX_SUGGESTIONS]
+    return list(dict.fromkeys(ranked))[:MAX_SUGGESTIONS]
 
 
 def _tail(candidate: str, like: str) -> str:

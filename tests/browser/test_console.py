@@ -38,6 +38,13 @@ def test_search_results_have_a_url_that_works_without_javascript(page: Page) -> 
     expect(page.locator("#results")).to_contain_text("analytics.staging.stg_payments")
 
 
+def test_a_search_matching_nothing_leads_to_what_it_may_have_meant(page: Page) -> None:
+    page.goto("/search?q=fct_ordrs")
+    expect(page.locator("#results")).to_contain_text("Did you mean")
+    page.locator("#results").get_by_role("link", name="analytics.marts.fct_orders").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("analytics.marts.fct_orders")
+
+
 def test_the_dataset_page_shows_owners_and_the_contract(page: Page) -> None:
     page.goto(ORDERS)
     owners = page.locator("section", has=page.get_by_role("heading", name="Owners"))
