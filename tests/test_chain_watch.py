@@ -3,9 +3,11 @@ the last verdict is old, entries written since it checked on every ask."""
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 import threading
 import time
+from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 
 import pytest
@@ -168,3 +170,19 @@ def test_the_chain_hashed_in_a_process_of_its_own_gets_the_same_verdicts(
         hashed.close()
     assert (broken.ok, broken.first_bad_seq) == (False, 2)
     assert broken == verify(ledgered.ledger_entries())
+
+
+def test_a_hashing_process_that_died_is_replaced_for_the_next_run(
+    ledgered: EmbeddedStore,
+) -> None:
+    hashed = HashedInChild(Settings(home=ledgered.path.parent))
+    try:
+        assert hashed(ledgered).ok
+        for child in multiprocessing.active_children():
+            child.kill()
+            child.join()
+        with pytest.raises(BrokenProcessPool):
+            hashed(ledgered)
+        assert hashed(ledgered).ok
+    finally:
+        hashed.close()

@@ -17,6 +17,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -126,14 +127,21 @@ class HashedInChild:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._child = self._started()
+
+    @staticmethod
+    def _started() -> ProcessPoolExecutor:
         spawn = multiprocessing.get_context("spawn")  # a fork would copy the server
-        self._child = ProcessPoolExecutor(
-            1, spawn, initializer=die_with_parent, initargs=(os.getpid(),)
-        )
-        self._child.submit(_ready)
+        child = ProcessPoolExecutor(1, spawn, initializer=die_with_parent, initargs=(os.getpid(),))
+        child.submit(_ready)
+        return child
 
     def __call__(self, _: Store) -> Verification:
-        return self._child.submit(_verify_configured, self._settings).result()
+        try:
+            return self._child.submit(_verify_configured, self._settings).result()
+        except BrokenProcessPool:  # the child was killed (by hand, out of memory)
+            self._child = self._started()  # this run fails; the next has a child again
+            raise
 
     def close(self) -> None:
         self._child.shutdown(cancel_futures=True)
