@@ -1,7 +1,7 @@
 """The ledger page's verdict on the hash chain, without hashing the whole ledger per view.
 
-Verifying the whole chain reads every change ever recorded: 2 s for a store holding
-GitLab's project, 254 s for the 10x catalog (docs/architecture.md, "Scale"). The watch
+Verifying the whole chain reads every change ever recorded: 1 s for a store holding
+GitLab's project, 108 s for the 10x catalog (docs/architecture.md, "Scale"). The watch
 hashes the whole chain in a background thread when asked and its last verdict is older
 than `every`, and checks the entries written since that verdict on each ask (those are
 few), so a page shows a verdict at once and tampering with any entry is caught within
