@@ -297,9 +297,25 @@ def packed_changes(changes: Sequence[Change]) -> bytes:
     """Changes as an embedded store keeps them: their canonical JSON, deflated a piece at
     a time. A large write's changes repeat the same sources, kinds and keys (GitLab's:
     86 MB of JSON, 6.8 MB packed), and binding them whole cost three copies of the text."""
-    packer = zlib.compressobj(level=1)
-    packed = [packer.compress(piece.encode()) for piece in changes_json(changes)]
-    return b"".join([*packed, packer.flush()])
+    packer = _Packer()
+    for piece in changes_json(changes):
+        packer(piece.encode())
+    return packer.packed()
+
+
+class _Packer:
+    """Deflates pieces as they come (`packed_changes`' format), for a pass that also
+    hashes them."""
+
+    def __init__(self) -> None:
+        self._deflate = zlib.compressobj(level=1)
+        self._out: list[bytes] = []
+
+    def __call__(self, piece: bytes) -> None:
+        self._out.append(self._deflate.compress(piece))
+
+    def packed(self) -> bytes:
+        return b"".join([*self._out, self._deflate.flush()])
 
 
 def unpacked_changes(stored: str | bytes) -> bytes:
@@ -341,10 +357,9 @@ def seal(draft: LedgerDraft, *, seq: int, at: datetime, prev_hash: str) -> Ledge
     entry = LedgerEntry(
         **vars(draft), seq=seq, at=at, prev_hash=prev_hash, hash="", counted=draft.summary
     )  # counted once: the store records it, the writer reports it
-    packer = zlib.compressobj(level=1)
-    packed: list[bytes] = []
-    hashed = entry_hash(entry, lambda piece: packed.append(packer.compress(piece)))
-    return replace(entry, hash=hashed, packed=b"".join([*packed, packer.flush()]))
+    packer = _Packer()
+    hashed = entry_hash(entry, packer)
+    return replace(entry, hash=hashed, packed=packer.packed())
 
 
 @dataclass(frozen=True)

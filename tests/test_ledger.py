@@ -216,31 +216,31 @@ def test_verify_names_an_entry_whose_changes_cannot_be_read(
     assert "entry 2 cannot be read" in (result.problem or "")
 
 
-def test_verifying_an_untouched_entry_hashes_its_changes_as_stored(
-    ledgered: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """No `Change` built, no JSON encoded again: the stored JSON is what `seal` hashed."""
+@pytest.fixture
+def changes_never_rebuilt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No `Change` built from a stored row, no changes' JSON encoded."""
 
     def never(*_: object) -> None:
-        raise AssertionError("changes rebuilt to verify an untouched entry")
+        raise AssertionError("changes rebuilt from an untouched entry")
 
     monkeypatch.setattr(ledger, "changes_json", never)
     monkeypatch.setattr(Change, "from_row", never)
+
+
+def test_verifying_an_untouched_entry_hashes_its_changes_as_stored(
+    ledgered: EmbeddedStore, changes_never_rebuilt: None
+) -> None:
+    """The stored JSON is what `seal` hashed."""
     assert verify(ledgered.ledger_entries()).ok
 
 
 def test_an_untouched_entry_exports_its_changes_as_stored(
-    ledgered: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
+    ledgered: EmbeddedStore, request: pytest.FixtureRequest
 ) -> None:
     canonical = [
         canonical_json({**e.hashed_content(), "hash": e.hash}) for e in ledgered.ledger_entries()
     ]
-
-    def never(*_: object) -> None:
-        raise AssertionError("changes rebuilt to export an untouched entry")
-
-    monkeypatch.setattr(ledger, "changes_json", never)
-    monkeypatch.setattr(Change, "from_row", never)
+    request.getfixturevalue("changes_never_rebuilt")  # from here on
     assert [export_line(e) for e in ledgered.ledger_entries()] == canonical
 
 

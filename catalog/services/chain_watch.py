@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from catalog.config import Settings
 from catalog.heap import release_freed_heap
 from catalog.ledger import Verification, verify
+from catalog.services import audit
 from catalog.stores import open_store
 from catalog.stores.protocol import LedgerQuery, Store
 from ingesters.workers import die_with_parent
@@ -61,7 +62,7 @@ class ChainWatch:
         self._store = store
         self._every = every
         self._patience = patience
-        self._verify_whole = verify_whole or (lambda store: verify(store.ledger_entries()))
+        self._verify_whole = verify_whole or audit.verify_ledger
         self._lock = threading.Lock()
         self._whole: Verification | None = None
         self._whole_at: datetime | None = None
@@ -154,7 +155,7 @@ def _ready() -> None:
 def _verify_configured(settings: Settings) -> Verification:
     store = open_store(settings, migrate=False, create=False)
     try:
-        return verify(store.ledger_entries())
+        return audit.verify_ledger(store)
     finally:
         store.close()
         release_freed_heap()
